@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `hoist` command line.
+@main
+struct Hoist: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hoist",
+        abstract: "Direct-to-storage image uploads with SigV4 pre-signed URLs.",
+        discussion: """
+            Hoist signs short-lived S3 URLs so clients upload straight to storage. \
+            These commands sign and check AWS Signature Version 4 requests; they work \
+            against AWS S3 and any S3-compatible store.
+            """,
+        subcommands: [PresignCommand.self, VerifyCommand.self]
+    )
+}
