@@ -102,7 +102,8 @@ public struct SigV4Signer: Sendable {
         var send: [(String, String)] = [("Host", host)]
         for (name, value) in headers {
             let lower = Canonical.lowercasedName(name)
-            if lower == "host" || lower == "authorization" { continue }
+            // The signer sets these itself.
+            if lower == "host" || lower == "authorization" || lower == "x-amz-date" || lower == "x-amz-security-token" { continue }
             send.append((name, value))
             if !Self.unsignableHeaders.contains(lower) { toSign.append((lower, value)) }
         }
