@@ -102,7 +102,8 @@ public struct PostPolicy: Sendable, Equatable {
                     guard array.count == 3, let field = array[1] as? String, field.hasPrefix("$"), let value = array[2] as? String else {
                         throw invalid("Condition '\(op)' needs a \"$field\" and a string value.")
                     }
-                    conditions.append(op == "eq" ? .eq(field, value) : .startsWith(field, value))
+                    let name = String(field.dropFirst())
+                    conditions.append(op == "eq" ? .eq(name, value) : .startsWith(name, value))
                 case "content-length-range":
                     guard array.count == 3, let low = Self.integer(array[1]), let high = Self.integer(array[2]), low >= 0, low <= high else {
                         throw invalid("content-length-range needs two non-negative integers, the lower first.")
