@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SigV4Benchmarks",
-            dependencies: ["SigV4"],
+            dependencies: ["SigV4", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/SigV4Benchmarks",
             swiftSettings: swiftSettings
         ),

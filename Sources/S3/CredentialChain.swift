@@ -20,10 +20,12 @@ public struct CredentialChain: Sendable {
     public var homeDirectory: String
 
     /// Creates a chain over an environment and home directory.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                homeDirectory: String = NSHomeDirectory()) {
+    /// - Parameters:
+    ///   - environment: the variables to read.
+    ///   - homeDirectory: the home folder; default `$HOME`, else the account's home.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, homeDirectory: String? = nil) {
         self.environment = environment
-        self.homeDirectory = homeDirectory
+        self.homeDirectory = homeDirectory ?? environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
     }
 
     /// Resolves credentials.

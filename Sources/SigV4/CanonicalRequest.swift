@@ -48,6 +48,24 @@ enum Canonical {
 
     /// SigV4's “trimall”: strip leading and trailing whitespace, collapse inner runs of spaces to one.
     static func appendTrimmedValue(_ value: some StringProtocol, to buffer: inout [UInt8]) {
+        // Fast path: nothing to trim or collapse, copy in bulk.
+        let copied: Bool? = value.utf8.withContiguousStorageIfAvailable { p in
+            guard let first = p.first, let last = p.last, !isSpace(first), !isSpace(last) else { return false }
+            var previousSpace = false
+            for c in p {
+                if c == UInt8(ascii: " ") {
+                    if previousSpace { return false }
+                    previousSpace = true
+                } else if isSpace(c) {
+                    return false
+                } else {
+                    previousSpace = false
+                }
+            }
+            buffer.append(contentsOf: p)
+            return true
+        }
+        if copied == true { return }
         var pendingSpace = false
         var started = false
         for c in value.utf8 {
@@ -64,12 +82,25 @@ enum Canonical {
         }
     }
 
+    @inline(__always)
+    static func isSpace(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")
+    }
+
     /// Lowercases ASCII letters of a header name.
     static func lowercasedName(_ name: some StringProtocol) -> String {
         var needs = false
         for c in name.utf8 where c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { needs = true; break }
         guard needs else { return String(name) }
-        return String(decoding: name.utf8.map { ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        let count = name.utf8.count
+        return String(unsafeUninitializedCapacity: count) { out in
+            var i = 0
+            for c in name.utf8 {
+                out[i] = (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) ? c | 0x20 : c
+                i += 1
+            }
+            return i
+        }
     }
 
     /// Canonical headers for the given (lowercased) names: each name once,

@@ -1,3 +1,5 @@
+import Crypto
+
 /// Lowercase hexadecimal encoding and decoding through lookup tables.
 ///
 /// `String(format:)` is slow on Linux; signatures are hex-encoded on every
@@ -10,10 +12,24 @@ enum Hex {
 
     static func append<S: Sequence>(_ bytes: S, to buffer: inout [UInt8]) where S.Element == UInt8 {
         for byte in bytes {
-            buffer.append(digits[Int(byte >> 4)])
-            buffer.append(digits[Int(byte & 0x0F)])
+            buffer.append(digit(byte >> 4))
+            buffer.append(digit(byte & 0x0F))
         }
     }
+
+    /// Appends the lowercase hex form of a SHA-256 digest (64 characters).
+    static func append(_ digest: SHA256.Digest, to buffer: inout [UInt8]) {
+        digest.withUnsafeBytes { raw in
+            for byte in raw {
+                buffer.append(digit(byte >> 4))
+                buffer.append(digit(byte & 0x0F))
+            }
+        }
+    }
+
+    /// The lowercase hex digit of a value 0…15.
+    @inline(__always)
+    static func digit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 &+ v : 0x57 &+ v }
 
     /// Returns the lowercase hex form of `bytes`.
     static func encode<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {

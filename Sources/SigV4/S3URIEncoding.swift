@@ -5,28 +5,40 @@
 /// in a path, `/` is kept. S3 encodes a path once and never normalises it, so
 /// keys with `..`, `//`, `+`, `%` or spaces are signed exactly as they are.
 public enum S3URIEncoding {
-    /// `true` for the bytes SigV4 leaves unencoded.
-    static let unreserved: [Bool] = (0..<256).map { b in
-        let c = UInt8(b)
-        return (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
-            || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-            || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: "~")
+    /// `true` for the bytes SigV4 leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
+    @inline(__always)
+    static func isUnreserved(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x5F, 0x2E, 0x7E: return true
+        default: return false
+        }
     }
 
-    private static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
+    @inline(__always)
+    static func upperHexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 &+ v : 0x37 &+ v }
 
     /// Appends `bytes` percent-encoded to `buffer`; `/` is kept when `keepSlash`.
-
+    ///
+    /// Runs of bytes that need no encoding are copied in bulk.
     static func append<S: Sequence>(_ bytes: S, keepSlash: Bool, to buffer: inout [UInt8]) where S.Element == UInt8 {
-        for c in bytes {
-            if unreserved[Int(c)] || (keepSlash && c == UInt8(ascii: "/")) {
-                buffer.append(c)
-            } else {
-                buffer.append(UInt8(ascii: "%"))
-                buffer.append(upperHex[Int(c >> 4)])
-                buffer.append(upperHex[Int(c & 0x0F)])
-            }
+        let done: Void? = bytes.withContiguousStorageIfAvailable { appendContiguous($0, keepSlash: keepSlash, to: &buffer) }
+        if done == nil {
+            Array(bytes).withUnsafeBufferPointer { appendContiguous($0, keepSlash: keepSlash, to: &buffer) }
         }
+    }
+
+    static func appendContiguous(_ p: UnsafeBufferPointer<UInt8>, keepSlash: Bool, to buffer: inout [UInt8]) {
+        var runStart = 0
+        for i in 0..<p.count {
+            let c = p[i]
+            if isUnreserved(c) || (keepSlash && c == UInt8(ascii: "/")) { continue }
+            if runStart < i { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: p[runStart..<i])) }
+            buffer.append(UInt8(ascii: "%"))
+            buffer.append(upperHexDigit(c >> 4))
+            buffer.append(upperHexDigit(c & 0x0F))
+            runStart = i + 1
+        }
+        if runStart < p.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: p[runStart..<p.count])) }
     }
 
     /// Encodes a decoded path (such as `/bucket/my photo+1.jpg`), keeping `/`.

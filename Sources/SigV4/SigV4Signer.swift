@@ -25,6 +25,8 @@ public struct SigV4Signer: Sendable {
     public let normalizePath: Bool
 
     let keyCache: SigningKeyCache
+    /// The key of the day last signed for: most calls hit it without hashing strings.
+    let recentKey = RecentSigningKey()
     /// `/region/service/aws4_request`, appended after the date in every scope.
     let scopeSuffix: [UInt8]
     /// `AKID%2F`, the start of the encoded `X-Amz-Credential` value.
@@ -64,7 +66,11 @@ public struct SigV4Signer: Sendable {
 
     /// The signing key for the day of `date`.
     public func signingKey(for date: AMZDate) -> SigningKey {
-        keyCache.key(secretAccessKey: credentials.secretAccessKey, date: date.dateStamp, region: region, service: service)
+        let day = date.secondsSince1970 >= 0 ? date.secondsSince1970 / 86400 : (date.secondsSince1970 - 86399) / 86400
+        if let key = recentKey.key(forDay: day) { return key }
+        let key = keyCache.key(secretAccessKey: credentials.secretAccessKey, date: date.dateStamp, region: region, service: service)
+        recentKey.store(key, forDay: day)
+        return key
     }
 
     func canonicalURI(_ path: String) -> [UInt8] {

@@ -244,7 +244,8 @@ public struct SigV4Verifier: Sendable {
             throw SigV4Error(code, "Invalid credential date \"\(credential.date)\". This date is not the same as X-Amz-Date: \"\(date.dateStamp)\".")
         }
         if let region = options.region, credential.region != region {
-            throw SigV4Error(code, "The authorization header is malformed; the region '\(credential.region)' is wrong; expecting '\(region)'")
+            let what = code == .authorizationHeaderMalformed ? "The authorization header is malformed; the" : "The credential's"
+            throw SigV4Error(code, "\(what) region '\(credential.region)' is wrong; expecting '\(region)'")
         }
         guard credential.service == options.service else {
             throw SigV4Error(code, "The credential is scoped to the service '\(credential.service)'; expecting '\(options.service)'.")

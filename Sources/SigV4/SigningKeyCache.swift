@@ -47,3 +47,20 @@ public final class SigningKeyCache: Sendable {
     /// How many keys the cache holds now.
     public var count: Int { storage.withLock { $0.count } }
 }
+
+/// One signer's most recent (day, key) pair, so the common case — many
+/// signatures on the same day — takes one short lock and no string hashing.
+final class RecentSigningKey: Sendable {
+    private let state = Mutex<(day: Int64, key: SigningKey)?>(nil)
+
+    func key(forDay day: Int64) -> SigningKey? {
+        state.withLock { current in
+            guard let current, current.day == day else { return nil }
+            return current.key
+        }
+    }
+
+    func store(_ key: SigningKey, forDay day: Int64) {
+        state.withLock { $0 = (day, key) }
+    }
+}

@@ -75,3 +75,14 @@ struct S3EndpointTests {
         }
     }
 }
+
+@Suite("Credential chain home")
+struct CredentialChainHomeTests {
+    @Test("$HOME decides where ~/.aws/credentials is")
+    func homeFromEnvironment() throws {
+        let home = try CredentialChainTests.home(with: CredentialChainTests.file)
+        let chain = CredentialChain(environment: ["HOME": home])
+        #expect(chain.homeDirectory == home)
+        #expect(try chain.resolve(profile: "work").accessKeyId == "AKIDWORK")
+    }
+}
