@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `hoist` command line.
 @main
-struct Hoist: ParsableCommand {
+struct Hoist: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hoist",
         abstract: "Direct-to-storage image uploads with SigV4 pre-signed URLs.",
@@ -11,6 +11,6 @@ struct Hoist: ParsableCommand {
             These commands sign and check AWS Signature Version 4 requests; they work \
             against AWS S3 and any S3-compatible store.
             """,
-        subcommands: [PresignCommand.self, VerifyCommand.self]
+        subcommands: [StoreCommand.self, PresignCommand.self, VerifyCommand.self]
     )
 }

@@ -1,0 +1,252 @@
+import Crypto
+import Foundation
+import Hummingbird
+import ObjectStoreEngine
+import SigV4
+
+extension S3Responder {
+    /// Reads a small XML request body (CORS rules, multi-object delete).
+    func readXMLBody(_ body: RequestBody, resource: String) async throws -> Data {
+        var collected = Data()
+        for try await buffer in body {
+            collected.append(contentsOf: buffer.readableBytesView)
+            guard collected.count <= Self.maximumXMLBody else {
+                throw S3Error(.malformedXML, "The XML you provided is larger than \(Self.maximumXMLBody) bytes.", resource: resource)
+            }
+        }
+        return collected
+    }
+
+    /// Checks `Content-MD5` (and `x-amz-content-sha256`) of a small body that has been read whole.
+    func checkSmallBody(_ data: Data, s3: S3Request) throws {
+        if let md5 = s3.header("content-md5") {
+            guard let expected = Data(base64Encoded: md5.trimmingCharacters(in: .whitespaces)), expected.count == 16 else {
+                throw S3Error(.invalidDigest, "The Content-MD5 you specified was invalid.", resource: s3.resource)
+            }
+            guard Data(Insecure.MD5.hash(data: data)) == expected else {
+                throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.", resource: s3.resource)
+            }
+        }
+        if let claimed = s3.header("x-amz-content-sha256"), claimed.count == 64,
+           claimed.lowercased() != PayloadHash.sha256(of: data) {
+            throw S3Error(.xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.", resource: s3.resource)
+        }
+    }
+
+    // MARK: Buckets
+
+    func listBuckets() throws -> Response {
+        let buckets = try engine.listBuckets()
+        var x = XMLWriter()
+        x.element("ListAllMyBucketsResult", namespace: true) { x in
+            x.element("Owner") { x in
+                x.leaf("ID", ownerId)
+                x.leaf("DisplayName", "hoist")
+            }
+            x.element("Buckets") { x in
+                for bucket in buckets {
+                    x.element("Bucket") { x in
+                        x.leaf("Name", bucket.name)
+                        x.leaf("CreationDate", AMZDate(bucket.creationDate).xmlTimestamp)
+                    }
+                }
+            }
+        }
+        return xmlResponse(x.document)
+    }
+
+    func createBucket(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
+        let data = try await readXMLBody(body, resource: s3.resource)
+        try checkSmallBody(data, s3: s3)
+        if !data.isEmpty {
+            let root = try XMLTree.parse(data)
+            guard root.name == "CreateBucketConfiguration" else {
+                throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.", resource: s3.resource)
+            }
+            if let constraint = root.child("LocationConstraint")?.text.trimmingCharacters(in: .whitespacesAndNewlines),
+               !constraint.isEmpty, constraint != region {
+                throw S3Error(.illegalLocationConstraint, "The \(constraint) location constraint is incompatible for the region specific endpoint this request was sent to.", resource: s3.resource)
+            }
+        }
+        try engine.createBucket(bucket)
+        return Response(status: .ok, headers: [.location: "/\(bucket)"])
+    }
+
+    func getBucketLocation(_ s3: S3Request, bucket: String) throws -> Response {
+        _ = try engine.bucket(bucket)
+        var x = XMLWriter()
+        if region == "us-east-1" {
+            x.element("LocationConstraint", namespace: true) { _ in }
+        } else {
+            x.element("LocationConstraint", namespace: true) { x in x.leafText(region) }
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: CORS configuration
+
+    func putBucketCORS(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
+        _ = try engine.bucket(bucket)
+        let data = try await readXMLBody(body, resource: s3.resource)
+        try checkSmallBody(data, s3: s3)
+        let configuration = try CORSConfiguration(xml: data)
+        try engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(configuration))
+        return Response(status: .ok)
+    }
+
+    func getBucketCORS(_ s3: S3Request, bucket: String) throws -> Response {
+        _ = try engine.bucket(bucket)
+        guard let configuration = corsConfiguration(bucket) else {
+            var error = S3Error(.noSuchCORSConfiguration, "The CORS configuration does not exist", resource: s3.resource)
+            error.extra = [("BucketName", bucket)]
+            throw error
+        }
+        return xmlResponse(configuration.xml)
+    }
+
+    func deleteBucketCORS(_ s3: S3Request, bucket: String) throws -> Response {
+        _ = try engine.bucket(bucket)
+        try engine.setBucketConfiguration(bucket, name: "cors", value: nil)
+        return Response(status: .noContent)
+    }
+
+    // MARK: DeleteObjects
+
+    func deleteObjects(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
+        _ = try engine.bucket(bucket)
+        let data = try await readXMLBody(body, resource: s3.resource)
+        try checkSmallBody(data, s3: s3)
+        let root = try XMLTree.parse(data)
+        guard root.name == "Delete" else {
+            throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.", resource: s3.resource)
+        }
+        let quiet = root.child("Quiet")?.text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() == "true"
+        let objects = root.children(named: "Object")
+        guard !objects.isEmpty, objects.count <= 1000 else {
+            throw S3Error(.malformedXML, "A Delete request must name between 1 and 1000 objects.", resource: s3.resource)
+        }
+        var x = XMLWriter()
+        x.element("DeleteResult", namespace: true) { x in
+            for object in objects {
+                let key = object.child("Key")?.text ?? ""
+                do {
+                    guard !key.isEmpty else { throw S3Error(.invalidArgument, "An object key must not be empty.") }
+                    if let version = object.child("VersionId")?.text, version != "null" {
+                        throw S3Error(.notImplemented, "Deleting a specific version is not implemented by this store yet.")
+                    }
+                    _ = try engine.delete(bucket: bucket, key: key)
+                    if !quiet {
+                        x.element("Deleted") { x in x.leaf("Key", key) }
+                    }
+                } catch {
+                    let (code, message): (String, String)
+                    switch error {
+                    case let e as S3Error: (code, message) = (e.code.rawValue, e.message)
+                    case let e as StoreError: (code, message) = (e.code.rawValue, e.message)
+                    default: (code, message) = ("InternalError", "We encountered an internal error. Please try again.")
+                    }
+                    x.element("Error") { x in
+                        x.leaf("Key", key)
+                        x.leaf("Code", code)
+                        x.leaf("Message", message)
+                    }
+                }
+            }
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: ListObjects (V1 and V2)
+
+    func listObjects(_ s3: S3Request, bucket: String, version2: Bool) throws -> Response {
+        let resource = s3.resource
+        let prefix = s3.query["prefix"] ?? ""
+        let delimiter = s3.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        var maxKeys = 1000
+        if let text = s3.query["max-keys"] {
+            guard let value = Int(text), value >= 0 else {
+                throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range", resource: resource)
+            }
+            maxKeys = min(value, 1000)
+        }
+        let encodingType = s3.query["encoding-type"]
+        if let encodingType, encodingType != "url" {
+            throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request", resource: resource)
+        }
+        let urlEncode = encodingType == "url"
+        func encode(_ text: String) -> String { urlEncode ? S3URIEncoding.encodePath(text) : text }
+
+        var after: String?
+        var continuationToken: String?
+        if version2 {
+            if let token = s3.query["continuation-token"] {
+                guard let data = Data(base64Encoded: token), let key = String(data: data, encoding: .utf8) else {
+                    throw S3Error(.invalidArgument, "The continuation token provided is incorrect", resource: resource)
+                }
+                continuationToken = token
+                after = key
+            } else if let startAfter = s3.query["start-after"], !startAfter.isEmpty {
+                after = startAfter
+            }
+        } else if let marker = s3.query["marker"], !marker.isEmpty {
+            after = marker
+        }
+
+        let page = try engine.list(bucket: bucket, prefix: prefix, delimiter: delimiter, after: after, maxKeys: maxKeys)
+        let fetchOwner = !version2 || s3.query["fetch-owner"] == "true"
+        var lastName: String?
+        var x = XMLWriter()
+        x.element("ListBucketResult", namespace: true) { x in
+            x.leaf("Name", bucket)
+            x.leaf("Prefix", encode(prefix))
+            if version2 {
+                if let continuationToken { x.leaf("ContinuationToken", continuationToken) }
+                if let startAfter = s3.query["start-after"] { x.leaf("StartAfter", encode(startAfter)) }
+                x.leaf("KeyCount", String(page.entries.count))
+            } else {
+                x.leaf("Marker", encode(s3.query["marker"] ?? ""))
+            }
+            x.leaf("MaxKeys", String(maxKeys))
+            if let delimiter { x.leaf("Delimiter", encode(delimiter)) }
+            if urlEncode { x.leaf("EncodingType", "url") }
+            x.leaf("IsTruncated", page.isTruncated ? "true" : "false")
+            for entry in page.entries {
+                switch entry {
+                case .object(let info):
+                    lastName = info.key
+                    x.element("Contents") { x in
+                        x.leaf("Key", encode(info.key))
+                        x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
+                        x.leaf("ETag", "\"\(info.etag)\"")
+                        x.leaf("Size", String(info.size))
+                        if fetchOwner {
+                            x.element("Owner") { x in
+                                x.leaf("ID", ownerId)
+                                x.leaf("DisplayName", "hoist")
+                            }
+                        }
+                        x.leaf("StorageClass", "STANDARD")
+                    }
+                case .commonPrefix(let commonPrefix):
+                    lastName = commonPrefix
+                    x.element("CommonPrefixes") { x in x.leaf("Prefix", encode(commonPrefix)) }
+                }
+            }
+            if page.isTruncated, let lastName {
+                if version2 {
+                    x.leaf("NextContinuationToken", Data(lastName.utf8).base64EncodedString())
+                } else if delimiter != nil {
+                    x.leaf("NextMarker", encode(lastName))
+                }
+            }
+        }
+        return xmlResponse(x.document)
+    }
+}
+
+extension XMLWriter {
+    /// Writes escaped text inside the current element.
+    mutating func leafText(_ text: String) {
+        appendRaw(Self.escape(text))
+    }
+}

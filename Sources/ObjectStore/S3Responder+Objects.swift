@@ -1,0 +1,368 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ObjectStoreEngine
+import SigV4
+
+extension S3Responder {
+    // MARK: PutObject
+
+    /// Streams the body to a temporary file, checks every digest the client
+    /// promised, and only then commits; the 200 goes out after the commit.
+    func putObject(_ s3: S3Request, auth: SigV4Authentication, bucket: String, key: String, body: RequestBody) async throws -> Response {
+        let resource = s3.resource
+        let chunked = auth.payloadHash.hasPrefix("STREAMING-")
+        var decoder: AWSChunkedDecoder?
+        var declaredLength: Int64?
+        if chunked {
+            guard let decoded = s3.header("x-amz-decoded-content-length").flatMap({ Int64($0.trimmingCharacters(in: .whitespaces)) }) else {
+                throw S3Error(.missingContentLength, "You must provide the x-amz-decoded-content-length HTTP header with aws-chunked uploads.", resource: resource)
+            }
+            declaredLength = decoded
+            decoder = try AWSChunkedDecoder(authentication: auth, decodedContentLength: Int(decoded))
+        } else if let text = s3.header("content-length") {
+            guard let length = Int64(text.trimmingCharacters(in: .whitespaces)), length >= 0 else {
+                throw S3Error(.invalidArgument, "Content-Length is not a valid number.", resource: resource)
+            }
+            declaredLength = length
+        } else {
+            throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.", resource: resource)
+        }
+        if let declaredLength, declaredLength > Self.maximumPutSize {
+            throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed size (5 GiB for a single PUT).", resource: resource)
+        }
+
+        // Digests the client promised, checked after the body.
+        let contentMD5 = try s3.header("content-md5").map { value -> [UInt8] in
+            guard let bytes = Data(base64Encoded: value.trimmingCharacters(in: .whitespaces)), bytes.count == 16 else {
+                throw S3Error(.invalidDigest, "The Content-MD5 you specified was invalid.", resource: resource)
+            }
+            return Array(bytes)
+        }
+        var checksums: [RunningChecksum] = []
+        var expectedChecksums: [ChecksumAlgorithm: String] = [:]
+        for algorithm in ChecksumAlgorithm.all {
+            if let value = s3.header(algorithm.header) {
+                expectedChecksums[algorithm] = value.trimmingCharacters(in: .whitespaces)
+                checksums.append(RunningChecksum(algorithm))
+            }
+        }
+        if let trailer = s3.header("x-amz-trailer") {
+            for name in trailer.split(separator: ",") {
+                let text = name.trimmingCharacters(in: .whitespaces)
+                guard let algorithm = ChecksumAlgorithm(headerOrAlgorithm: text) else {
+                    throw S3Error(.invalidRequest, "The trailer \(text) is not a supported checksum (crc32, crc32c, sha1, sha256).", resource: resource)
+                }
+                if !checksums.contains(where: { $0.algorithm == algorithm }) { checksums.append(RunningChecksum(algorithm)) }
+            }
+        }
+        if let sdkAlgorithm = s3.header("x-amz-sdk-checksum-algorithm"), ChecksumAlgorithm(headerOrAlgorithm: sdkAlgorithm) == nil {
+            throw S3Error(.invalidRequest, "The checksum algorithm \(sdkAlgorithm) is not supported (crc32, crc32c, sha1, sha256).", resource: resource)
+        }
+        let metadata = try objectMetadata(s3)
+        let condition: WriteCondition
+        if let match = s3.header("if-none-match") {
+            guard match.trimmingCharacters(in: .whitespaces) == "*" else {
+                throw S3Error(.notImplemented, "If-None-Match on PUT supports only '*'.", resource: resource)
+            }
+            condition = .ifNoneMatchAny
+        } else if let match = s3.header("if-match") {
+            condition = .ifMatch(Self.unquote(match))
+        } else {
+            condition = .none
+        }
+
+        let sink = try engine.beginUpload(bucket: bucket)
+        do {
+            var received: Int64 = 0
+            for try await buffer in body {
+                try buffer.withUnsafeReadableBytes { raw in
+                    func take(_ piece: UnsafeRawBufferPointer) throws {
+                        received += Int64(piece.count)
+                        if let declaredLength, received > declaredLength {
+                            throw S3Error(.incompleteBody, "The body is longer than the declared length.", resource: resource)
+                        }
+                        try sink.write(piece)
+                        for i in checksums.indices { checksums[i].update(piece) }
+                    }
+                    if decoder != nil {
+                        try decoder!.feed(raw) { try take($0) }
+                    } else {
+                        try take(raw)
+                    }
+                }
+            }
+            var trailers: [(String, String)] = []
+            if decoder != nil { trailers = try decoder!.finish() }
+            if let declaredLength, received != declaredLength {
+                throw S3Error(.incompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.", resource: resource)
+            }
+            for (name, value) in trailers {
+                guard let algorithm = ChecksumAlgorithm(headerOrAlgorithm: name) else { continue }
+                expectedChecksums[algorithm] = value
+            }
+
+            let digests = sink.digests()
+            if !chunked && auth.payloadHash != PayloadHash.unsigned && auth.payloadHash.lowercased() != digests.sha256Hex {
+                throw S3Error(.xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.", resource: resource)
+            }
+            if let contentMD5, contentMD5 != digests.md5 {
+                throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.", resource: resource)
+            }
+            var finalMetadata = metadata
+            for checksum in checksums {
+                guard let expected = expectedChecksums[checksum.algorithm] else {
+                    throw S3Error(.invalidRequest, "The \(checksum.algorithm.header) trailer was announced but not sent.", resource: resource)
+                }
+                let actual = checksum.algorithm == .sha256 ? digests.sha256Base64 : checksum.base64()
+                guard actual == expected else {
+                    throw S3Error(.badDigest, "The \(checksum.algorithm.name.uppercased()) you specified did not match the calculated checksum.", resource: resource)
+                }
+                if checksum.algorithm == .sha256 { finalMetadata.checksumSHA256 = actual }
+            }
+            let info = try engine.commit(sink, bucket: bucket, key: key, metadata: finalMetadata, condition: condition)
+            var headers: HTTPFields = [.eTag: "\"\(info.etag)\""]
+            for (algorithm, value) in expectedChecksums { headers[HTTPField.Name(algorithm.header)!] = value }
+            return Response(status: .ok, headers: headers)
+        } catch let error as SigV4Error {
+            engine.abort(sink)
+            throw S3Error(error, resource: resource)
+        } catch {
+            engine.abort(sink)
+            throw error
+        }
+    }
+
+    /// Standard and user metadata from a request's headers.
+    func objectMetadata(_ s3: S3Request) throws -> ObjectMetadata {
+        var metadata = ObjectMetadata()
+        metadata.contentType = s3.header("content-type") ?? "binary/octet-stream"
+        metadata.cacheControl = s3.header("cache-control")
+        metadata.contentDisposition = s3.header("content-disposition")
+        if let encoding = s3.header("content-encoding") {
+            // aws-chunked describes the transfer, not the object.
+            let kept = encoding.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
+            metadata.contentEncoding = kept.isEmpty ? nil : kept.joined(separator: ",")
+        }
+        metadata.contentLanguage = s3.header("content-language")
+        metadata.expires = s3.header("expires")
+        var userSize = 0
+        for (name, value) in s3.headers {
+            let lower = name.lowercased()
+            guard lower.hasPrefix("x-amz-meta-") else { continue }
+            let key = String(lower.dropFirst("x-amz-meta-".count))
+            userSize += key.utf8.count + value.utf8.count
+            if let existing = metadata.userMetadata[key] {
+                metadata.userMetadata[key] = existing + "," + value
+            } else {
+                metadata.userMetadata[key] = value
+            }
+        }
+        guard userSize <= 2048 else {
+            throw S3Error(.invalidArgument, "Your metadata headers exceed the maximum allowed metadata size (2 KB).", resource: s3.resource)
+        }
+        return metadata
+    }
+
+    static func unquote(_ etag: some StringProtocol) -> String {
+        var text = etag.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("W/") { text.removeFirst(2) }
+        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { text = String(text.dropFirst().dropLast()) }
+        return text
+    }
+
+    // MARK: GetObject / HeadObject
+
+    func getObject(_ s3: S3Request, bucket: String, key: String, head: Bool) throws -> Response {
+        let resource = s3.resource
+        let (info, reader) = try engine.open(bucket: bucket, key: key)
+        var keepOpen = false
+        defer { if !keepOpen { reader.close() } }
+
+        var headers = objectHeaders(info, s3: s3)
+        try checkConditions(s3, info: info, headers: headers, resource: resource)
+
+        var start: Int64 = 0
+        var end: Int64 = info.size  // exclusive
+        var status = HTTPResponse.Status.ok
+        if let rangeHeader = s3.header("range"), let range = try Self.parseRange(rangeHeader, size: info.size, resource: resource) {
+            start = range.lowerBound
+            end = range.upperBound + 1
+            status = .partialContent
+            headers[.contentRange] = "bytes \(start)-\(end - 1)/\(info.size)"
+        }
+        let length = end - start
+        headers[.contentLength] = String(length)
+        if head || length == 0 {
+            return Response(status: status, headers: headers, body: ResponseBody(contentLength: head ? nil : 0) { writer in
+                try await writer.finish(nil)
+            })
+        }
+        keepOpen = true
+        let chunkSize = 256 * 1024
+        let first = start, last = end
+        let body = ResponseBody(contentLength: Int(length)) { writer in
+            defer { reader.close() }
+            var offset = first
+            while offset < last {
+                let bytes = try reader.read(offset: offset, count: Int(min(Int64(chunkSize), last - offset)))
+                if bytes.isEmpty { break }
+                try await writer.write(ByteBuffer(bytes: bytes))
+                offset += Int64(bytes.count)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// The object's headers: ETag, Last-Modified, type, length, metadata; with
+    /// the `response-*` query overrides of a (pre-signed) GET applied.
+    func objectHeaders(_ info: ObjectInfo, s3: S3Request) -> HTTPFields {
+        var headers: HTTPFields = [:]
+        headers[.eTag] = "\"\(info.etag)\""
+        headers[.lastModified] = AMZDate(info.lastModified).httpDateString
+        headers[.acceptRanges] = "bytes"
+        let m = info.metadata
+        let standard: [(HTTPField.Name, String?, String)] = [
+            (.contentType, m.contentType, "response-content-type"),
+            (.cacheControl, m.cacheControl, "response-cache-control"),
+            (.contentDisposition, m.contentDisposition, "response-content-disposition"),
+            (.contentEncoding, m.contentEncoding, "response-content-encoding"),
+            (.contentLanguage, m.contentLanguage, "response-content-language"),
+            (.expires, m.expires, "response-expires"),
+        ]
+        for (name, stored, override) in standard {
+            if let value = s3.query[override] ?? stored { headers[name] = value }
+        }
+        for (key, value) in m.userMetadata.sorted(by: { $0.key < $1.key }) {
+            if let name = HTTPField.Name("x-amz-meta-\(key)") { headers[name] = value }
+        }
+        if let checksum = m.checksumSHA256, s3.header("x-amz-checksum-mode")?.uppercased() == "ENABLED" {
+            headers[HTTPField.Name("x-amz-checksum-sha256")!] = checksum
+        }
+        return headers
+    }
+
+    /// RFC 7232 conditions, in S3's order of precedence.
+    func checkConditions(_ s3: S3Request, info: ObjectInfo, headers: HTTPFields, resource: String) throws {
+        let lastModified = AMZDate(info.lastModified)
+        func matches(_ list: String) -> Bool {
+            list.split(separator: ",").contains { item in
+                let tag = item.trimmingCharacters(in: .whitespaces)
+                return tag == "*" || Self.unquote(tag) == info.etag
+            }
+        }
+        let ifMatch = s3.header("if-match")
+        let ifNoneMatch = s3.header("if-none-match")
+        if let ifMatch, !matches(ifMatch) {
+            throw S3Error(.preconditionFailed, "At least one of the pre-conditions you specified did not hold", resource: resource)
+        }
+        if ifMatch == nil, let text = s3.header("if-unmodified-since"), let since = AMZDate(httpDate: text), lastModified > since {
+            throw S3Error(.preconditionFailed, "At least one of the pre-conditions you specified did not hold", resource: resource)
+        }
+        if let ifNoneMatch, matches(ifNoneMatch) {
+            var error = S3Error(.notModified, "Not Modified", resource: resource)
+            error.headers = [("ETag", "\"\(info.etag)\""), ("Last-Modified", lastModified.httpDateString)]
+            throw error
+        }
+        if ifNoneMatch == nil, let text = s3.header("if-modified-since"), let since = AMZDate(httpDate: text), lastModified <= since {
+            var error = S3Error(.notModified, "Not Modified", resource: resource)
+            error.headers = [("ETag", "\"\(info.etag)\""), ("Last-Modified", lastModified.httpDateString)]
+            throw error
+        }
+    }
+
+    /// Parses a single `bytes=` range. Returns `nil` to serve the whole object
+    /// (an unparsable or multi-range header, as S3 does); throws `InvalidRange`
+    /// when the range cannot be satisfied.
+    static func parseRange(_ header: String, size: Int64, resource: String) throws -> ClosedRange<Int64>? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard text.hasPrefix("bytes="), !text.contains(",") else { return nil }
+        let spec = text.dropFirst("bytes=".count)
+        guard let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
+        let last = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+        func unsatisfiable() -> S3Error {
+            var error = S3Error(.invalidRange, "The requested range is not satisfiable", resource: resource)
+            error.extra = [("RangeRequested", text), ("ActualObjectSize", String(size))]
+            error.headers = [("Content-Range", "bytes */\(size)")]
+            return error
+        }
+        if first.isEmpty {
+            guard let suffix = Int64(last) else { return nil }
+            guard suffix > 0, size > 0 else { throw unsatisfiable() }
+            return max(0, size - suffix)...(size - 1)
+        }
+        guard let from = Int64(first) else { return nil }
+        let to: Int64
+        if last.isEmpty {
+            to = size - 1
+        } else {
+            guard let parsed = Int64(last), parsed >= from else { return nil }
+            to = min(parsed, size - 1)
+        }
+        guard from < size else { throw unsatisfiable() }
+        return from...to
+    }
+
+    // MARK: DeleteObject
+
+    func deleteObject(_ s3: S3Request, bucket: String, key: String) throws -> Response {
+        _ = try engine.delete(bucket: bucket, key: key)
+        return Response(status: .noContent)
+    }
+
+    // MARK: CopyObject
+
+    func copyObject(_ s3: S3Request, bucket: String, key: String) throws -> Response {
+        let resource = s3.resource
+        guard var source = s3.header("x-amz-copy-source") else {
+            throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
+        }
+        if let question = source.firstIndex(of: "?") {
+            let query = source[source.index(after: question)...]
+            if query.hasPrefix("versionId=") && query != "versionId=null" {
+                throw S3Error(.notImplemented, "Copying a specific version is not implemented by this store yet.", resource: resource)
+            }
+            source = String(source[..<question])
+        }
+        guard let decoded = S3URIEncoding.decode(source) else {
+            throw S3Error(.invalidArgument, "Copy Source is not valid percent-encoded UTF-8.", resource: resource)
+        }
+        var path = Substring(decoded)
+        while path.first == "/" { path = path.dropFirst() }
+        guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
+            throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
+        }
+        let sourceBucket = String(path[..<slash])
+        let sourceKey = String(path[path.index(after: slash)...])
+        let directive = s3.header("x-amz-metadata-directive")?.uppercased() ?? "COPY"
+        guard directive == "COPY" || directive == "REPLACE" else {
+            throw S3Error(.invalidArgument, "Unknown metadata directive.", resource: resource)
+        }
+        if sourceBucket == bucket && sourceKey == key && directive == "COPY" {
+            throw S3Error(.invalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.", resource: resource)
+        }
+        let sourceInfo = try engine.head(bucket: sourceBucket, key: sourceKey)
+        try checkCopyConditions(s3, info: sourceInfo, resource: resource)
+        let metadata = directive == "REPLACE" ? try objectMetadata(s3) : nil
+        let info = try engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, toBucket: bucket, toKey: key, metadata: metadata)
+        var x = XMLWriter()
+        x.element("CopyObjectResult", namespace: true) { x in
+            x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
+            x.leaf("ETag", "\"\(info.etag)\"")
+        }
+        return xmlResponse(x.document)
+    }
+
+    func checkCopyConditions(_ s3: S3Request, info: ObjectInfo, resource: String) throws {
+        let failed = S3Error(.preconditionFailed, "At least one of the pre-conditions you specified did not hold", resource: resource)
+        let lastModified = AMZDate(info.lastModified)
+        if let match = s3.header("x-amz-copy-source-if-match"), Self.unquote(match) != info.etag { throw failed }
+        if let match = s3.header("x-amz-copy-source-if-none-match"), Self.unquote(match) == info.etag || match == "*" { throw failed }
+        if let text = s3.header("x-amz-copy-source-if-unmodified-since"), let since = AMZDate(httpDate: text), lastModified > since { throw failed }
+        if let text = s3.header("x-amz-copy-source-if-modified-since"), let since = AMZDate(httpDate: text), lastModified <= since { throw failed }
+    }
+}

@@ -1,0 +1,77 @@
+import GRDB
+
+/// The SQLite index's schema, as a list of migrations.
+///
+/// Later issues add migrations; none may change one already shipped.
+///
+/// ## Version 1
+///
+/// ```sql
+/// bucket(id INTEGER PRIMARY KEY, name TEXT UNIQUE, created_at INTEGER)    -- unix seconds
+/// bucket_configuration(bucket_id, name, value BLOB)                       -- "cors", "versioning", ... raw bytes
+/// object(id INTEGER PRIMARY KEY,
+///        bucket_id, key BLOB,                -- UTF-8 bytes: BLOBs compare with memcmp, so ORDER BY key is S3's order
+///        version_id TEXT DEFAULT 'null',     -- S3's null version; versioned buckets will add real ids
+///        is_latest INTEGER DEFAULT 1,        -- the version GET without versionId answers
+///        is_delete_marker INTEGER DEFAULT 0, -- for versioning: a latest delete marker hides the key
+///        blob TEXT,                          -- blob file name (see StoreLayout); NULL only for delete markers
+///        size, etag TEXT, sha256 BLOB, last_modified INTEGER, metadata TEXT /* JSON of ObjectMetadata */)
+///   UNIQUE (bucket_id, key, version_id)
+///   UNIQUE (bucket_id, key) WHERE is_latest = 1     -- the listing index: range scans, seeks past common prefixes
+///   INDEX  (blob)                                   -- is a blob still referenced? (copies share blobs)
+/// ```
+///
+/// What later issues add without a rewrite:
+/// - versioning: rows with their own `version_id`, `is_latest` moved in the same
+///   transaction, delete markers; a `versioning` row in `bucket_configuration`;
+/// - multipart uploads: `multipart_upload` and `multipart_part` tables whose
+///   parts are blobs too, assembled into one blob on completion (the blob GC
+///   then also keeps blobs that parts reference);
+/// - the events outbox: an `event` table that
+///   `StorageEngine.publishLatest(_:bucketID:key:row:condition:)` fills in the
+///   same transaction as the object row.
+enum IndexSchema {
+    /// The migrator that brings any earlier index up to date.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE bucket (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE bucket_configuration (
+                    bucket_id INTEGER NOT NULL REFERENCES bucket(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    value BLOB NOT NULL,
+                    PRIMARY KEY (bucket_id, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE object (
+                    id INTEGER PRIMARY KEY,
+                    bucket_id INTEGER NOT NULL REFERENCES bucket(id),
+                    key BLOB NOT NULL CHECK (typeof(key) = 'blob' AND length(key) BETWEEN 1 AND 1024),
+                    version_id TEXT NOT NULL DEFAULT 'null',
+                    is_latest INTEGER NOT NULL DEFAULT 1 CHECK (is_latest IN (0, 1)),
+                    is_delete_marker INTEGER NOT NULL DEFAULT 0 CHECK (is_delete_marker IN (0, 1)),
+                    blob TEXT,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    sha256 BLOB,
+                    last_modified INTEGER NOT NULL,
+                    metadata TEXT NOT NULL,
+                    CHECK (is_delete_marker = 1 OR blob IS NOT NULL)
+                );
+                CREATE UNIQUE INDEX object_version ON object(bucket_id, key, version_id);
+                CREATE UNIQUE INDEX object_latest ON object(bucket_id, key) WHERE is_latest = 1;
+                CREATE INDEX object_blob ON object(blob) WHERE blob IS NOT NULL;
+                """)
+        }
+        return migrator
+    }
+
+    /// Every blob name the index references; blob files outside this set are crash leftovers.
+    static func referencedBlobs(_ db: Database) throws -> Set<String> {
+        try Set(String.fetchCursor(db, sql: "SELECT DISTINCT blob FROM object WHERE blob IS NOT NULL"))
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+import GRDB
+
+extension StorageEngine {
+    // MARK: Writing
+
+    /// Starts an upload into `bucket`: a temporary file that the returned sink writes through to.
+    ///
+    /// The key is chosen at ``commit(_:bucket:key:metadata:condition:)``; until
+    /// then nothing is visible.
+    ///
+    /// - Throws: `NoSuchBucket`; `InternalError` if the temporary file cannot be created.
+    public func beginUpload(bucket: String) throws(StoreError) -> UploadSink {
+        let exists = try read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
+        guard exists else { throw StoreError.noSuchBucket(bucket) }
+        return try UploadSink(layout: layout)
+    }
+
+    /// Atomically publishes the upload as `bucket`/`key`.
+    ///
+    /// Flushes the temporary file, renames it into the blob folder and flushes
+    /// that folder; then, in ONE SQLite transaction, checks `condition` and
+    /// inserts or replaces the index row. After the commit it removes the
+    /// replaced object's blob (unless a copy still uses it). If anything fails,
+    /// the temporary or blob file is removed and nothing is visible.
+    ///
+    /// The sink is used up, whatever the outcome.
+    ///
+    /// - Parameters:
+    ///   - sink: The upload, from ``beginUpload(bucket:)`` of this engine.
+    ///   - bucket: The bucket; checked again here, as it may have been deleted meanwhile.
+    ///   - key: The object's key, 1 to 1024 bytes of UTF-8.
+    ///   - metadata: Stored as given; a `checksumSHA256` must match the bytes.
+    ///   - condition: Checked inside the transaction, so racing writers see each other.
+    /// - Returns: The published object.
+    /// - Throws: `NoSuchBucket`, `PreconditionFailed`, `KeyTooLongError`,
+    ///   `InvalidArgument` (empty key, used sink, checksum mismatch), `InternalError`.
+    public func commit(
+        _ sink: UploadSink,
+        bucket: String,
+        key: String,
+        metadata: ObjectMetadata,
+        condition: WriteCondition = .none
+    ) throws(StoreError) -> ObjectInfo {
+        guard sink.layout == layout else {
+            throw StoreError(.invalidArgument, "The upload belongs to another store.")
+        }
+        do throws(StoreError) {
+            try ObjectKey.validate(key)
+        } catch {
+            sink.discard()
+            throw error
+        }
+        // From here on this commit owns the temporary file.
+        let (size, digests) = try sink.seal()
+        let blobPath = layout.blobPath(sink.blobName)
+        var renamed = false
+        defer { sink.markFinished() }
+        do throws(StoreError) {
+            if let checksum = metadata.checksumSHA256, checksum != digests.sha256Base64 {
+                throw StoreError(.invalidArgument, "The x-amz-checksum-sha256 you specified did not match the calculated checksum.")
+            }
+            try FileIO.rename(sink.tmpPath, blobPath)
+            renamed = true
+            try FileIO.syncDirectory(layout.shardDirectory(sink.blobName))
+            let row = NewObjectRow(
+                blob: sink.blobName,
+                size: size,
+                etag: digests.md5Hex,
+                sha256: digests.sha256,
+                lastModified: currentSeconds(),
+                metadata: try MetadataCoding.encode(metadata)
+            )
+            let orphan = try write("publish the object") { db in
+                guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+                return try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition)
+            }
+            removeBlob(orphan)
+            return row.info(bucket: bucket, key: key, metadata: metadata)
+        } catch {
+            FileIO.removeIfExists(renamed ? blobPath : sink.tmpPath)
+            throw error
+        }
+    }
+
+    /// Abandons an upload: removes its temporary file.
+    ///
+    /// Safe to call twice, and after a commit (then it does nothing).
+    public func abort(_ sink: UploadSink) {
+        sink.discard()
+    }
+
+    /// Copies an object, sharing its immutable blob: no bytes are copied.
+    ///
+    /// - Parameters:
+    ///   - fromBucket: The source bucket.
+    ///   - fromKey: The source key.
+    ///   - toBucket: The destination bucket (may be the source's).
+    ///   - toKey: The destination key (may be the source's, to replace metadata).
+    ///   - metadata: The copy's metadata; `nil` keeps the source's. A replacement
+    ///     without `checksumSHA256` inherits the source's (the bytes are the same);
+    ///     one with a different checksum is refused.
+    /// - Returns: The copy: the source's size and ETag, a new `lastModified`.
+    /// - Throws: `NoSuchBucket`, `NoSuchKey`, `KeyTooLongError`, `InvalidArgument`, `InternalError`.
+    public func copy(
+        fromBucket: String,
+        fromKey: String,
+        toBucket: String,
+        toKey: String,
+        metadata: ObjectMetadata?
+    ) throws(StoreError) -> ObjectInfo {
+        try ObjectKey.validate(fromKey)
+        try ObjectKey.validate(toKey)
+        let now = currentSeconds()
+        let replacement = try metadata.map { (metadata) throws(StoreError) in (metadata, try MetadataCoding.encode(metadata)) }
+        let (info, orphan) = try write("copy the object") { db -> (ObjectInfo, String?) in
+            let source = try Self.currentObject(db, bucket: fromBucket, key: fromKey)
+            guard let toBucketID = try Self.bucketID(db, toBucket) else { throw StoreError.noSuchBucket(toBucket) }
+            var newMetadata = source.info.metadata
+            var encoded: String
+            if let (given, json) = replacement {
+                newMetadata = given
+                encoded = json
+                let sourceChecksum = source.sha256.map { Data($0).base64EncodedString() } ?? source.info.metadata.checksumSHA256
+                if let checksum = given.checksumSHA256 {
+                    guard checksum == sourceChecksum else {
+                        throw StoreError(.invalidArgument, "The x-amz-checksum-sha256 you specified did not match the source object's checksum.")
+                    }
+                } else if let inherited = source.info.metadata.checksumSHA256 {
+                    newMetadata.checksumSHA256 = inherited
+                    encoded = try MetadataCoding.encode(newMetadata)
+                }
+            } else {
+                encoded = try MetadataCoding.encode(source.info.metadata)
+            }
+            let row = NewObjectRow(
+                blob: source.blob,
+                size: source.info.size,
+                etag: source.info.etag,
+                sha256: source.sha256,
+                lastModified: now,
+                metadata: encoded
+            )
+            let orphan = try Self.publishLatest(db, bucketID: toBucketID, key: toKey, row: row, condition: .none)
+            return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata), orphan)
+        }
+        removeBlob(orphan)
+        return info
+    }
+
+    /// Deletes an object.
+    ///
+    /// - Returns: `false` if there was no such object (S3 answers 204 all the same).
+    /// - Throws: `NoSuchBucket`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
+    public func delete(bucket: String, key: String) throws(StoreError) -> Bool {
+        try ObjectKey.validate(key)
+        let result = try write("delete the object") { db -> (deleted: Bool, orphan: String?) in
+            guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+            guard let existing = try Row.fetchOne(db, sql: """
+                SELECT id, blob FROM object
+                WHERE bucket_id = ? AND key = ? AND is_latest = 1 AND is_delete_marker = 0
+                """, arguments: [bucketID, Data(key.utf8)])
+            else { return (false, nil) }
+            try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
+            return (true, try Self.unreferencedBlob(db, try existing.decode(String?.self, forColumn: "blob")))
+        }
+        removeBlob(result.orphan)
+        return result.deleted
+    }
+
+    // MARK: Reading
+
+    /// The object at `bucket`/`key`.
+    ///
+    /// - Throws: `NoSuchBucket`, `NoSuchKey`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
+    public func head(bucket: String, key: String) throws(StoreError) -> ObjectInfo {
+        try ObjectKey.validate(key)
+        return try read("read the object") { db in try Self.currentObject(db, bucket: bucket, key: key) }.info
+    }
+
+    /// Opens the object's bytes for reading.
+    ///
+    /// Blobs are immutable: an open reader keeps working if the object is
+    /// overwritten or deleted meanwhile.
+    ///
+    /// - Returns: The object and a reader of its bytes; close the reader when done.
+    /// - Throws: `NoSuchBucket`, `NoSuchKey`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
+    public func open(bucket: String, key: String) throws(StoreError) -> (ObjectInfo, ObjectReader) {
+        try ObjectKey.validate(key)
+        // The blob can be replaced and removed between reading the row and opening
+        // the file: then the row has changed too, so look again.
+        for _ in 0..<8 {
+            let object = try read("read the object") { db in try Self.currentObject(db, bucket: bucket, key: key) }
+            guard let descriptor = try FileIO.openForReadingIfExists(layout.blobPath(object.blob)) else { continue }
+            let fileSize: Int64
+            do throws(StoreError) {
+                fileSize = try FileIO.size(descriptor)
+            } catch {
+                FileIO.close(descriptor)
+                throw error
+            }
+            guard fileSize == object.info.size else {
+                FileIO.close(descriptor)
+                throw StoreError(.internalError, "The object's data does not have the size the index records.")
+            }
+            return (object.info, ObjectReader(descriptor: descriptor, size: fileSize))
+        }
+        throw StoreError(.internalError, "The object's data is missing.")
+    }
+
+    // MARK: The publishing transaction
+
+    /// The values of a new object row.
+    struct NewObjectRow: Sendable {
+        let blob: String
+        let size: Int64
+        let etag: String
+        let sha256: [UInt8]?
+        let lastModified: Int64
+        let metadata: String
+
+        func info(bucket: String, key: String, metadata: ObjectMetadata) -> ObjectInfo {
+            ObjectInfo(
+                bucket: bucket,
+                key: key,
+                size: size,
+                etag: etag,
+                lastModified: Date(timeIntervalSince1970: TimeInterval(lastModified)),
+                metadata: metadata
+            )
+        }
+    }
+
+    /// Makes `row` the latest object at `key`, inside the caller's write transaction.
+    ///
+    /// This is the one place where an object becomes visible: the condition
+    /// check, the replacement of the previous latest row, and (in later issues)
+    /// the noncurrent-version bookkeeping and the events-outbox row all belong
+    /// here, so they commit or roll back together.
+    ///
+    /// - Returns: The replaced object's blob when no row references it any more:
+    ///   the caller removes that file after the transaction commits.
+    /// - Throws: `PreconditionFailed` when `condition` does not hold.
+    static func publishLatest(
+        _ db: Database,
+        bucketID: Int64,
+        key: String,
+        row: NewObjectRow,
+        condition: WriteCondition
+    ) throws -> String? {
+        let keyBytes = Data(key.utf8)
+        let existing = try Row.fetchOne(db, sql: """
+            SELECT id, blob, etag, is_delete_marker FROM object WHERE bucket_id = ? AND key = ? AND is_latest = 1
+            """, arguments: [bucketID, keyBytes])
+        let currentETag: String? = try existing.flatMap { existing in
+            try existing.decode(Bool.self, forColumn: "is_delete_marker") ? nil : try existing.decode(String.self, forColumn: "etag")
+        }
+        switch condition {
+        case .none:
+            break
+        case .ifNoneMatchAny:
+            guard currentETag == nil else {
+                throw StoreError(.preconditionFailed, "At least one of the pre-conditions you specified did not hold: an object exists at this key.")
+            }
+        case .ifMatch(let expected):
+            guard let currentETag, ETag.matches(expected, currentETag) else {
+                throw StoreError(.preconditionFailed, "At least one of the pre-conditions you specified did not hold: the object's ETag differs.")
+            }
+        }
+        if let existing {
+            try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
+        }
+        try db.execute(sql: """
+            INSERT INTO object (bucket_id, key, blob, size, etag, sha256, last_modified, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [bucketID, keyBytes, row.blob, row.size, row.etag, row.sha256.map { Data($0) }, row.lastModified, row.metadata])
+        guard let replacedBlob = try existing?.decode(String?.self, forColumn: "blob"), replacedBlob != row.blob else {
+            return nil
+        }
+        return try unreferencedBlob(db, replacedBlob)
+    }
+
+    /// `blob` if no object row references it any more, else `nil`.
+    static func unreferencedBlob(_ db: Database, _ blob: String?) throws -> String? {
+        guard let blob else { return nil }
+        let referenced = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM object WHERE blob = ?)", arguments: [blob]) ?? true
+        return referenced ? nil : blob
+    }
+
+    /// Removes a blob file that a committed transaction left unreferenced.
+    ///
+    /// No flush needed: if the removal is lost in a crash, the next start removes the orphan.
+    func removeBlob(_ blob: String?) {
+        guard let blob, StoreLayout.isBlobName(blob) else { return }
+        FileIO.removeIfExists(layout.blobPath(blob))
+    }
+
+    /// The latest, non-deleted object at `bucket`/`key`.
+    ///
+    /// - Throws: `NoSuchBucket`, `NoSuchKey`.
+    static func currentObject(_ db: Database, bucket: String, key: String) throws -> StoredObject {
+        // One row if the bucket exists; the object columns are NULL when the key does not.
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT b.id AS bucket_id, o.id AS object_id, o.is_delete_marker, \(StoredObject.columns)
+            FROM bucket b
+            LEFT JOIN object o ON o.bucket_id = b.id AND o.key = ? AND o.is_latest = 1
+            WHERE b.name = ?
+            """, arguments: [Data(key.utf8), bucket])
+        else { throw StoreError.noSuchBucket(bucket) }
+        guard try row.decode(Int64?.self, forColumn: "object_id") != nil,
+              try row.decode(Bool.self, forColumn: "is_delete_marker") == false
+        else { throw StoreError.noSuchKey }
+        return try StoredObject(
+            row: row,
+            bucket: bucket,
+            key: key,
+            bucketID: try row.decode(Int64.self, forColumn: "bucket_id"),
+            decoder: JSONDecoder()
+        )
+    }
+}

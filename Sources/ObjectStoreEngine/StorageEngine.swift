@@ -1,0 +1,215 @@
+import Foundation
+import GRDB
+
+/// The embedded object store's storage engine: buckets and objects on the local disk.
+///
+/// Bytes live in immutable blob files with generated names; a SQLite index
+/// (WAL, `synchronous=FULL`) maps (bucket, key) to a blob with the object's
+/// size, ETag and metadata (see ``StoreLayout`` and ``IndexSchema``). The
+/// engine knows nothing of HTTP: the S3 layer calls it and renders its
+/// ``StoreError``s.
+///
+/// Guarantees:
+/// - an acknowledged write survives a crash: a commit flushes the bytes and
+///   their directory entry before the index transaction, which SQLite flushes;
+/// - an upload is either fully there or not there: the index row, written last
+///   in one transaction, is what makes an object visible;
+/// - readers are never disturbed by writers: blobs are never modified, only
+///   replaced, and a reader holds its file open.
+///
+/// The type is `Sendable` and meant to be shared by every request. Its calls
+/// block on file I/O and SQLite (a commit waits for `fsync`); writes go through
+/// GRDB's single writer connection, reads through a pool of reader connections.
+///
+/// ```swift
+/// let engine = try StorageEngine(directory: URL(fileURLWithPath: "hoist-data/store"))
+/// try engine.createBucket("photos")
+/// let sink = try engine.beginUpload(bucket: "photos")
+/// try bytes.withUnsafeBytes { try sink.write($0) }
+/// let info = try engine.commit(sink, bucket: "photos", key: "cats/1.jpg", metadata: ObjectMetadata(contentType: "image/jpeg"))
+/// ```
+public final class StorageEngine: Sendable {
+    /// Where the store's files are.
+    let layout: StoreLayout
+    /// The index.
+    let database: DatabasePool
+    /// Gives the time of writes.
+    let clock: @Sendable () -> Date
+    /// Holds the store's lock file, so that a second engine cannot open the same directory.
+    private let lockDescriptor: Int32
+
+    /// Opens (creating if needed) the store in `directory`: SQLite index (WAL,
+    /// `synchronous=FULL`), blob folder, tmp folder.
+    ///
+    /// Removes leftover temporary files and blobs no index row references (crash
+    /// leftovers). Takes an exclusive lock on the directory for the engine's lifetime.
+    ///
+    /// - Parameters:
+    ///   - directory: The store's folder; created with its parents when missing.
+    ///   - clock: Gives the time of writes (`lastModified`, bucket creation), truncated to seconds.
+    /// - Throws: `InternalError` when the directory is in use by another engine, or
+    ///   cannot be created; errors of the file system or of SQLite opening the index.
+    public init(directory: URL, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        let layout = StoreLayout(directory: directory)
+        try FileManager.default.createDirectory(atPath: layout.directory, withIntermediateDirectories: true)
+        let lockDescriptor = try FileIO.lockExclusively(layout.lockPath)
+        do {
+            try Self.makeDirectories(layout)
+            var configuration = Configuration()
+            configuration.label = "hoist.store"
+            let database = try DatabasePool(path: layout.indexPath, configuration: configuration)
+            // GRDB sets `synchronous = NORMAL` when it turns WAL on; the writer
+            // connection lives as long as the pool, so this setting sticks.
+            try database.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            try IndexSchema.migrator.migrate(database)
+            try Self.removeLeftovers(layout, database)
+            self.layout = layout
+            self.database = database
+            self.clock = clock
+            self.lockDescriptor = lockDescriptor
+        } catch {
+            FileIO.close(lockDescriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        FileIO.close(lockDescriptor)
+    }
+
+    // MARK: Buckets
+
+    /// Creates a bucket.
+    ///
+    /// - Parameter name: The bucket's name, following S3's naming rules.
+    /// - Throws: `InvalidBucketName`, `BucketAlreadyOwnedByYou`.
+    public func createBucket(_ name: String) throws(StoreError) {
+        try BucketName.validate(name)
+        let now = currentSeconds()
+        try write("create the bucket") { db in
+            guard try Self.bucketID(db, name) == nil else {
+                throw StoreError(.bucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it.")
+            }
+            try db.execute(sql: "INSERT INTO bucket (name, created_at) VALUES (?, ?)", arguments: [name, now])
+        }
+    }
+
+    /// Deletes an empty bucket and its configuration.
+    ///
+    /// - Throws: `NoSuchBucket`, `BucketNotEmpty`.
+    public func deleteBucket(_ name: String) throws(StoreError) {
+        try write("delete the bucket") { db in
+            guard let id = try Self.bucketID(db, name) else { throw StoreError.noSuchBucket(name) }
+            let hasObjects = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM object WHERE bucket_id = ?)", arguments: [id]) ?? false
+            guard !hasObjects else {
+                throw StoreError(.bucketNotEmpty, "The bucket you tried to delete is not empty.")
+            }
+            try db.execute(sql: "DELETE FROM bucket WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// The bucket called `name`.
+    ///
+    /// - Throws: `NoSuchBucket`.
+    public func bucket(_ name: String) throws(StoreError) -> BucketInfo {
+        let info = try read("read the bucket") { db in
+            try Row.fetchOne(db, sql: "SELECT name, created_at FROM bucket WHERE name = ?", arguments: [name])
+                .map(Self.bucketInfo)
+        }
+        guard let info else { throw StoreError.noSuchBucket(name) }
+        return info
+    }
+
+    /// All buckets, sorted by name.
+    public func listBuckets() throws(StoreError) -> [BucketInfo] {
+        try read("list the buckets") { db in
+            try Row.fetchAll(db, sql: "SELECT name, created_at FROM bucket ORDER BY name").map(Self.bucketInfo)
+        }
+    }
+
+    /// A bucket configuration document, as the HTTP layer stored it.
+    ///
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - name: Which configuration, e.g. `cors`.
+    /// - Returns: The stored bytes, or `nil` if none.
+    /// - Throws: `NoSuchBucket`.
+    public func bucketConfiguration(_ bucket: String, name: String) throws(StoreError) -> Data? {
+        // One row per existing bucket, its `value` NULL when the configuration is absent.
+        let row = try read("read the bucket configuration") { db in
+            try Row.fetchOne(db, sql: """
+                SELECT c.value FROM bucket b
+                LEFT JOIN bucket_configuration c ON c.bucket_id = b.id AND c.name = ?
+                WHERE b.name = ?
+                """, arguments: [name, bucket])
+        }
+        guard let row else { throw StoreError.noSuchBucket(bucket) }
+        do {
+            return try row.decode(Data?.self, atIndex: 0)
+        } catch {
+            throw StoreError.internalError("Could not read the bucket configuration", error)
+        }
+    }
+
+    /// Stores, replaces or (with `nil`) deletes a bucket configuration document.
+    ///
+    /// - Parameters:
+    ///   - bucket: The bucket.
+    ///   - name: Which configuration, e.g. `cors`.
+    ///   - value: The bytes to keep, or `nil` to delete them.
+    /// - Throws: `NoSuchBucket`.
+    public func setBucketConfiguration(_ bucket: String, name: String, value: Data?) throws(StoreError) {
+        try write("store the bucket configuration") { db in
+            guard let id = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+            if let value {
+                try db.execute(sql: """
+                    INSERT INTO bucket_configuration (bucket_id, name, value) VALUES (?, ?, ?)
+                    ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value
+                    """, arguments: [id, name, value])
+            } else {
+                try db.execute(sql: "DELETE FROM bucket_configuration WHERE bucket_id = ? AND name = ?", arguments: [id, name])
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The bucket's row id, or `nil`.
+    static func bucketID(_ db: Database, _ name: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: "SELECT id FROM bucket WHERE name = ?", arguments: [name])
+    }
+
+    private static func bucketInfo(_ row: Row) throws -> BucketInfo {
+        BucketInfo(
+            name: try row.decode(String.self, forColumn: "name"),
+            creationDate: Date(timeIntervalSince1970: TimeInterval(try row.decode(Int64.self, forColumn: "created_at")))
+        )
+    }
+
+    /// The clock's time in whole seconds since 1970.
+    func currentSeconds() -> Int64 {
+        let seconds = clock().timeIntervalSince1970.rounded(.down)
+        guard seconds.isFinite, seconds > -9.2e18, seconds < 9.2e18 else { return 0 }
+        return Int64(seconds)
+    }
+
+    /// Runs `body` in a write transaction; its `StoreError`s pass through, anything else becomes `InternalError`.
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.write(body)
+        } catch {
+            throw StoreError.internalError("Could not \(what)", error)
+        }
+    }
+
+    /// Runs `body` in a read transaction; its `StoreError`s pass through, anything else becomes `InternalError`.
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw StoreError.internalError("Could not \(what)", error)
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import Testing
+import ObjectStoreEngine
+
+@Suite struct StoreErrorTests {
+    @Test(arguments: [
+        (StoreError.Code.noSuchBucket, "NoSuchBucket", 404),
+        (.noSuchKey, "NoSuchKey", 404),
+        (.bucketAlreadyOwnedByYou, "BucketAlreadyOwnedByYou", 409),
+        (.bucketNotEmpty, "BucketNotEmpty", 409),
+        (.invalidBucketName, "InvalidBucketName", 400),
+        (.keyTooLong, "KeyTooLongError", 400),
+        (.preconditionFailed, "PreconditionFailed", 412),
+        (.invalidArgument, "InvalidArgument", 400),
+        (.internalError, "InternalError", 500),
+    ])
+    func codeSpellingAndStatus(code: StoreError.Code, rawValue: String, status: Int) {
+        let error = StoreError(code, "message")
+        #expect(code.rawValue == rawValue)
+        #expect(error.httpStatus == status)
+        #expect(error.description == "\(rawValue): message")
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import ObjectStoreEngine
+
+/// A clock the tests set: writes get deterministic `lastModified` dates.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    /// Starts at 2025-01-02T03:04:05.750Z: the fraction checks truncation to seconds.
+    init(_ start: Date = Date(timeIntervalSince1970: 1_735_787_045.75)) {
+        current = Mutex(start)
+    }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        current.withLock { $0 += seconds }
+    }
+
+    /// The closure to hand to ``StorageEngine/init(directory:clock:)``.
+    var function: @Sendable () -> Date {
+        { [self] in self.now }
+    }
+}
+
+/// A fresh folder under the system's temporary directory, removed by ``remove()``.
+struct TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("hoist-engine-tests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    var path: String { url.path }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    /// The blob files in the store's blob shards.
+    func blobFiles() throws -> [String] {
+        let blobs = url.appendingPathComponent("blobs").path
+        return try FileManager.default.contentsOfDirectory(atPath: blobs).flatMap { shard in
+            try FileManager.default.contentsOfDirectory(atPath: blobs + "/" + shard).map { shard + "/" + $0 }
+        }
+    }
+
+    /// The files in the store's tmp folder.
+    func tmpFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: url.appendingPathComponent("tmp").path)
+    }
+}
+
+/// An engine over a fresh directory with a test clock; call ``close()`` at the end.
+struct TestStore {
+    let directory: TemporaryDirectory
+    let clock: TestClock
+    let engine: StorageEngine
+
+    init(bucket: String? = "bucket") throws {
+        directory = try TemporaryDirectory()
+        clock = TestClock()
+        engine = try StorageEngine(directory: directory.url, clock: clock.function)
+        if let bucket { try engine.createBucket(bucket) }
+    }
+
+    func close() {
+        directory.remove()
+    }
+}
+
+extension StorageEngine {
+    /// Uploads `bytes` in one write and commits them.
+    @discardableResult
+    func put(
+        _ bucket: String,
+        _ key: String,
+        _ bytes: [UInt8],
+        metadata: ObjectMetadata = ObjectMetadata(),
+        condition: WriteCondition = .none
+    ) throws -> ObjectInfo {
+        let sink = try beginUpload(bucket: bucket)
+        try bytes.withUnsafeBytes { buffer in try sink.write(buffer) }
+        return try commit(sink, bucket: bucket, key: key, metadata: metadata, condition: condition)
+    }
+
+    /// Uploads `text` as UTF-8 and commits it.
+    @discardableResult
+    func put(_ bucket: String, _ key: String, _ text: String, condition: WriteCondition = .none) throws -> ObjectInfo {
+        try put(bucket, key, Array(text.utf8), condition: condition)
+    }
+
+    /// All of the object's bytes.
+    func bytes(_ bucket: String, _ key: String) throws -> [UInt8] {
+        let (_, reader) = try open(bucket: bucket, key: key)
+        defer { reader.close() }
+        return try reader.read(offset: 0, count: Int(reader.size))
+    }
+
+    /// The object's bytes as UTF-8 text.
+    func text(_ bucket: String, _ key: String) throws -> String {
+        String(decoding: try bytes(bucket, key), as: UTF8.self)
+    }
+
+    /// Every entry name of a listing, paging with `after` through pages of `pageSize`.
+    func allNames(_ bucket: String, prefix: String = "", delimiter: String? = nil, pageSize: Int) throws -> (names: [String], pages: Int) {
+        var names: [String] = []
+        var after: String?
+        var pages = 0
+        while true {
+            let page = try list(bucket: bucket, prefix: prefix, delimiter: delimiter, after: after, maxKeys: pageSize)
+            pages += 1
+            names += page.entries.map(\.name)
+            guard page.isTruncated, let last = page.entries.last else { return (names, pages) }
+            after = last.name
+        }
+    }
+}
+
+/// Checks that `body` throws a ``StoreError`` with `code`.
+func expectStoreError<T>(
+    _ code: StoreError.Code,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws -> T
+) {
+    do {
+        _ = try body()
+        Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as StoreError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Runs `body(index)` on `count` OS threads released together, and waits for all of them.
+///
+/// Swift concurrency's pool has as many threads as cores; the engine's calls
+/// block, so real threads make races between many writers actually happen.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let ready = DispatchSemaphore(value: 0)
+    let go = DispatchSemaphore(value: 0)
+    let done = DispatchGroup()
+    for index in 0..<count {
+        done.enter()
+        let thread = Thread {
+            ready.signal()
+            go.wait()
+            body(index)
+            done.leave()
+        }
+        thread.start()
+    }
+    for _ in 0..<count { ready.wait() }
+    for _ in 0..<count { go.signal() }
+    done.wait()
+}

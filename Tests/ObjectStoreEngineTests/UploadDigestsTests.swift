@@ -1,0 +1,19 @@
+import Testing
+import ObjectStoreEngine
+
+@Suite struct UploadDigestsTests {
+    @Test func encodings() {
+        // MD5 and SHA-256 of "abc" (RFC 1321, FIPS 180-2 examples).
+        let digests = UploadDigests(
+            md5: [0x90, 0x01, 0x50, 0x98, 0x3C, 0xD2, 0x4F, 0xB0, 0xD6, 0x96, 0x3F, 0x7D, 0x28, 0xE1, 0x7F, 0x72],
+            sha256: [
+                0xBA, 0x78, 0x16, 0xBF, 0x8F, 0x01, 0xCF, 0xEA, 0x41, 0x41, 0x40, 0xDE, 0x5D, 0xAE, 0x22, 0x23,
+                0xB0, 0x03, 0x61, 0xA3, 0x96, 0x17, 0x7A, 0x9C, 0xB4, 0x10, 0xFF, 0x61, 0xF2, 0x00, 0x15, 0xAD,
+            ]
+        )
+        #expect(digests.md5Hex == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(digests.md5Base64 == "kAFQmDzST7DWlj99KOF/cg==")
+        #expect(digests.sha256Hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(digests.sha256Base64 == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=")
+    }
+}
