@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOPosix
 import ObjectStoreEngine
 import SigV4
 
@@ -121,7 +122,11 @@ extension S3Responder {
                 }
                 if checksum.algorithm == .sha256 { finalMetadata.checksumSHA256 = actual }
             }
-            let info = try engine.commit(sink, bucket: bucket, key: key, metadata: finalMetadata, condition: condition)
+            // fsync and rename block: run them on the thread pool, not on a concurrency thread.
+            let engine = engine, metadataToStore = finalMetadata
+            let info = try await NIOThreadPool.singleton.runIfActive {
+                try engine.commit(sink, bucket: bucket, key: key, metadata: metadataToStore, condition: condition)
+            }
             var headers: HTTPFields = [.eTag: "\"\(info.etag)\""]
             for (algorithm, value) in expectedChecksums { headers[HTTPField.Name(algorithm.header)!] = value }
             return Response(status: .ok, headers: headers)
@@ -316,7 +321,7 @@ extension S3Responder {
 
     // MARK: CopyObject
 
-    func copyObject(_ s3: S3Request, bucket: String, key: String) throws -> Response {
+    func copyObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         let resource = s3.resource
         guard var source = s3.header("x-amz-copy-source") else {
             throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
@@ -348,7 +353,10 @@ extension S3Responder {
         let sourceInfo = try engine.head(bucket: sourceBucket, key: sourceKey)
         try checkCopyConditions(s3, info: sourceInfo, resource: resource)
         let metadata = directive == "REPLACE" ? try objectMetadata(s3) : nil
-        let info = try engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, toBucket: bucket, toKey: key, metadata: metadata)
+        let engine = engine
+        let info = try await NIOThreadPool.singleton.runIfActive {
+            try engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, toBucket: bucket, toKey: key, metadata: metadata)
+        }
         var x = XMLWriter()
         x.element("CopyObjectResult", namespace: true) { x in
             x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)

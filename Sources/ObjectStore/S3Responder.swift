@@ -85,7 +85,7 @@ public struct S3Responder: HTTPResponder {
                     throw notImplemented("Multipart uploads", s3)
                 }
                 if s3.header("x-amz-copy-source") != nil {
-                    return try copyObject(s3, bucket: bucket, key: key)
+                    return try await copyObject(s3, bucket: bucket, key: key)
                 }
                 return try await putObject(s3, auth: auth, bucket: bucket, key: key, body: request.body)
             case "GET": return try getObject(s3, bucket: bucket, key: key, head: false)
