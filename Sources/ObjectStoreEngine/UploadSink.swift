@@ -8,7 +8,8 @@ import Synchronization
 /// into it chunk by chunk, then hand it to
 /// ``StorageEngine/commit(_:bucket:key:metadata:condition:)`` or
 /// ``StorageEngine/abort(_:)``. Memory does not grow with the object's size:
-/// every chunk goes straight to the file and through the MD5 and SHA-256 hashers.
+/// every chunk goes straight to the file and, through a bounded queue, to the
+/// MD5 and SHA-256 hashers, which run in parallel with the writes.
 /// A sink dropped without a commit removes its temporary file.
 ///
 /// A sink is meant for one task at a time; its state sits behind a mutex, so a
@@ -34,8 +35,6 @@ public final class UploadSink: Sendable {
 
     struct State {
         var descriptor: Int32?
-        var md5 = Insecure.MD5()
-        var sha256 = SHA256()
         var size: Int64 = 0
         var phase = Phase.open
     }
@@ -45,6 +44,8 @@ public final class UploadSink: Sendable {
     /// The blob the upload becomes when committed; also its temporary file's name.
     let blobName: String
     private let state: Mutex<State>
+    /// MD5 and SHA-256, computed on background queues while the body streams.
+    private let hashes = HashPipeline()
 
     /// Creates the temporary file for a new upload.
     init(layout: StoreLayout) throws(StoreError) {
@@ -77,8 +78,7 @@ public final class UploadSink: Sendable {
             }
             guard !bytes.isEmpty else { return }
             try FileIO.writeAll(descriptor, bytes)
-            state.md5.update(bufferPointer: bytes)
-            state.sha256.update(bufferPointer: bytes)
+            hashes.submit(bytes)
             state.size += Int64(bytes.count)
         }
     }
@@ -92,9 +92,7 @@ public final class UploadSink: Sendable {
     ///
     /// Finalizes copies of the hashers, so writing may go on afterwards.
     public func digests() -> UploadDigests {
-        state.withLock { state in
-            UploadDigests(md5: Array(state.md5.finalize()), sha256: Array(state.sha256.finalize()))
-        }
+        state.withLock { _ in hashes.digests() }
     }
 
     /// Closes the file after flushing it to stable storage, for a commit.
@@ -121,8 +119,7 @@ public final class UploadSink: Sendable {
                 throw error
             }
             state.phase = .sealed
-            let digests = UploadDigests(md5: Array(state.md5.finalize()), sha256: Array(state.sha256.finalize()))
-            return (state.size, digests)
+            return (state.size, hashes.digests())
         }
     }
 
