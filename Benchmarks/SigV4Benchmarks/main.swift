@@ -87,6 +87,11 @@ let verifyNs = try measure(iterations) { i in
     if try verifier.verify(received[i % sample], now: now) != nil { sink &+= 1 }
 }
 
+if ProcessInfo.processInfo.environment["HOIST_BENCH_ONLY_VERIFY"] != nil {
+    print("verify only: \(format(verifyNs))")
+    exit(0)
+}
+
 // Header signing of a PUT (the S3 client's path).
 let headerNs = measure(iterations) { i in
     let s = signer.signHeaders(method: "PUT", host: host, path: "/article-images/\(keys[i])",

@@ -63,6 +63,7 @@ public enum S3URIEncoding {
 
     /// Decodes `%XX` escapes into bytes; `+` stays `+`. `nil` on a malformed escape.
     public static func percentDecode<S: Collection>(_ raw: S) -> [UInt8]? where S.Element == UInt8 {
+        if !raw.contains(UInt8(ascii: "%")) { return Array(raw) }
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
         var i = raw.startIndex

@@ -1,16 +1,17 @@
 extension SigV4Verifier {
     /// SigV4 query auth (pre-signed URLs).
     func verifyQuery(_ request: ReceivedRequest, query: [QueryPair], now: AMZDate) throws(SigV4Error) -> SigV4Authentication {
-        func single(_ name: String) throws(SigV4Error) -> String? {
-            let found = query.filter { $0.name == name }
-            guard found.count <= 1 else {
-                throw SigV4Error(.authorizationQueryParametersError, "The query parameter \(name) appears more than once.")
+        // The X-Amz-* parameters, in one pass; a repeated one is an error.
+        var amz: [String: String] = [:]
+        for pair in query where pair.nameBytes.first == UInt8(ascii: "X") && pair.name.hasPrefix("X-Amz-") {
+            guard amz.updateValue(pair.value, forKey: pair.name) == nil else {
+                throw SigV4Error(.authorizationQueryParametersError, "The query parameter \(pair.name) appears more than once.")
             }
-            return found.first?.value
         }
-        guard let algorithm = try single("X-Amz-Algorithm"), let credentialText = try single("X-Amz-Credential"),
-              let signature = try single("X-Amz-Signature"), let dateText = try single("X-Amz-Date"),
-              let signedHeadersText = try single("X-Amz-SignedHeaders"), let expiresText = try single("X-Amz-Expires") else {
+        func single(_ name: String) -> String? { amz[name] }
+        guard let algorithm = single("X-Amz-Algorithm"), let credentialText = single("X-Amz-Credential"),
+              let signature = single("X-Amz-Signature"), let dateText = single("X-Amz-Date"),
+              let signedHeadersText = single("X-Amz-SignedHeaders"), let expiresText = single("X-Amz-Expires") else {
             throw SigV4Error(.authorizationQueryParametersError,
                              "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.")
         }
@@ -43,8 +44,8 @@ extension SigV4Verifier {
             throw SigV4Error(.accessDenied, "Request is not valid yet")
         }
 
-        let credentials = try lookUp(credential.accessKeyId, sessionToken: try single("X-Amz-Security-Token"))
-        let payloadHash = try single("X-Amz-Content-Sha256") ?? options.queryPayloadHash
+        let credentials = try lookUp(credential.accessKeyId, sessionToken: single("X-Amz-Security-Token"))
+        let payloadHash = single("X-Amz-Content-Sha256") ?? options.queryPayloadHash
         let canonicalQuery = Canonical.query(query.compactMap { $0.name == "X-Amz-Signature" ? nil : ($0.nameBytes, $0.valueBytes) })
         let key = try check(signatureHex: signature, request: request, canonicalQuery: canonicalQuery,
                             signedHeaders: signedHeaders, signedHeadersText: signedHeadersText, payloadHash: payloadHash,

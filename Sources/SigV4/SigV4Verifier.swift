@@ -177,7 +177,8 @@ public struct SigV4Verifier: Sendable {
         let authorization = request.values(of: "authorization")
         let query = try Self.parseQuery(request.query)
         let hasQueryAuth = query.contains { pair in
-            Self.queryAuthNames.contains(where: { pair.name.caseInsensitiveEquals($0) })
+            pair.nameBytes.count >= 15 && (pair.nameBytes[0] | 0x20) == UInt8(ascii: "x")
+                && Self.queryAuthNames.contains(where: { pair.name.caseInsensitiveEquals($0) })
         }
         if !authorization.isEmpty && hasQueryAuth {
             throw SigV4Error(.invalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified.")
@@ -230,11 +231,13 @@ public struct SigV4Verifier: Sendable {
         var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
 
         init?(_ text: String) {
-            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 5, parts[4] == "aws4_request", !parts[0].isEmpty, parts[1].utf8.count == 8,
-                  parts[1].utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                  !parts[2].isEmpty, !parts[3].isEmpty else { return nil }
-            accessKeyId = String(parts[0]); date = String(parts[1]); region = String(parts[2]); service = String(parts[3])
+            let parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            guard parts.count == 5, parts[4].elementsEqual("aws4_request".utf8), !parts[0].isEmpty, parts[1].count == 8,
+                  parts[1].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                  !parts[2].isEmpty, !parts[3].isEmpty,
+                  let id = String(parts[0]), let date = String(parts[1]), let region = String(parts[2]),
+                  let service = String(parts[3]) else { return nil }
+            accessKeyId = id; self.date = date; self.region = region; self.service = service
         }
     }
 
@@ -293,8 +296,10 @@ public struct SigV4Verifier: Sendable {
 
     /// Parses and checks a `SignedHeaders` list: lowercase names separated by `;`, `host` among them.
     func parseSignedHeaders(_ text: String, code: SigV4Error.Code) throws(SigV4Error) -> [String] {
-        let names = text.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
-        guard !names.isEmpty, names.allSatisfy({ !$0.isEmpty && $0 == Canonical.lowercasedName($0) }) else {
+        let names = text.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).compactMap { String($0) }
+        guard !names.isEmpty, names.allSatisfy({ name in
+            !name.isEmpty && !name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        }) else {
             throw SigV4Error(code, "SignedHeaders must be a ';'-separated list of lowercase header names.")
         }
         guard names.contains("host") else {
