@@ -40,6 +40,7 @@ public enum S3Server {
         let responder = S3Responder(engine: engine, credentials: credentials, region: configuration.region)
         return Application(
             responder: responder,
+            server: .http1(additionalChannelHandlers: [ExpectContinueHandler()]),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hoist"),
             onServerRunning: { _ in await onServerRunning() },
             logger: logger

@@ -78,9 +78,10 @@ extension SigV4Verifier {
         } else if let fallback = options.payloadHashWhenHeaderAbsent {
             payloadHash = fallback
         } else {
-            throw SigV4Error(.missingSecurityHeader, "Your request was missing a required header: x-amz-content-sha256.")
+            throw SigV4Error(.invalidRequest, "Missing required header for this request: x-amz-content-sha256")
         }
 
+        try checkAmzHeadersSigned(request, signedHeaders: signedHeaders)
         let credentials = try lookUp(header.credential.accessKeyId, sessionToken: request.value(of: "x-amz-security-token"))
         let canonicalQuery = Canonical.query(query.map { ($0.nameBytes, $0.valueBytes) })
         let key = try check(signatureHex: header.signature, request: request, canonicalQuery: canonicalQuery,

@@ -44,6 +44,7 @@ extension SigV4Verifier {
             throw SigV4Error(.accessDenied, "Request is not valid yet")
         }
 
+        try checkAmzHeadersSigned(request, signedHeaders: signedHeaders)
         let credentials = try lookUp(credential.accessKeyId, sessionToken: single("X-Amz-Security-Token"))
         let payloadHash = single("X-Amz-Content-Sha256") ?? options.queryPayloadHash
         let canonicalQuery = Canonical.query(query.compactMap { $0.name == "X-Amz-Signature" ? nil : ($0.nameBytes, $0.valueBytes) })

@@ -135,17 +135,21 @@ public struct SigV4Verifier: Sendable {
         public var payloadHashWhenHeaderAbsent: String?
         /// The payload hash of a pre-signed request without `X-Amz-Content-Sha256` in its query.
         public var queryPayloadHash: String
+        /// Refuse requests carrying `x-amz-*` headers the signature does not cover, as S3 does
+        /// (otherwise anyone holding a URL could add metadata, checksums or storage options).
+        public var rejectUnsignedAmzHeaders: Bool
 
         /// Creates options; the defaults are S3's.
         public init(region: String? = "us-east-1", service: String = "s3", maxClockSkew: Int = 900,
                     normalizePath: Bool = false, payloadHashWhenHeaderAbsent: String? = nil,
-                    queryPayloadHash: String = PayloadHash.unsigned) {
+                    queryPayloadHash: String = PayloadHash.unsigned, rejectUnsignedAmzHeaders: Bool = true) {
             self.region = region
             self.service = service
             self.maxClockSkew = maxClockSkew
             self.normalizePath = normalizePath
             self.payloadHashWhenHeaderAbsent = payloadHashWhenHeaderAbsent
             self.queryPayloadHash = queryPayloadHash
+            self.rejectUnsignedAmzHeaders = rejectUnsignedAmzHeaders
         }
     }
 
@@ -306,6 +310,16 @@ public struct SigV4Verifier: Sendable {
             throw SigV4Error(code, "The host header must be signed.")
         }
         return names
+    }
+
+    /// Refuses `x-amz-*` headers that are not signed (S3's `AccessDenied`, "headers … not signed").
+    func checkAmzHeadersSigned(_ request: ReceivedRequest, signedHeaders: [String]) throws(SigV4Error) {
+        guard options.rejectUnsignedAmzHeaders else { return }
+        for (name, _) in request.headers where name.utf8.count > 6 && (name.utf8.first ?? 0) | 0x20 == UInt8(ascii: "x") {
+            let lower = Canonical.lowercasedName(name)
+            guard lower.hasPrefix("x-amz-"), !signedHeaders.contains(lower) else { continue }
+            throw SigV4Error(.accessDenied, "There were headers present in the request which were not signed: \(lower)")
+        }
     }
 
     /// Rebuilds the canonical request, computes the signature and compares it in constant time.

@@ -53,7 +53,8 @@ struct SigV4TestSuiteTests {
         var verifier: SigV4Verifier {
             SigV4Verifier(credentials: StaticCredentialStore([credentials]),
                           options: .init(region: region, service: service, normalizePath: normalize,
-                                         payloadHashWhenHeaderAbsent: bodyHash, queryPayloadHash: bodyHash))
+                                         payloadHashWhenHeaderAbsent: bodyHash, queryPayloadHash: bodyHash,
+                                         rejectUnsignedAmzHeaders: !omitToken))
         }
         var decodedPath: String { S3URIEncoding.decode(request.path) ?? request.path }
     }

@@ -237,7 +237,7 @@ struct SigV4VerifierTests {
         // Missing x-amz-content-sha256 or date.
         var r = good
         r.headers = r.headers.filter { $0.0 != "x-amz-content-sha256" }
-        expectError(.missingSecurityHeader) { _ = try Self.verifier.verify(r, now: Self.now) }
+        expectError(.invalidRequest) { _ = try Self.verifier.verify(r, now: Self.now) }
         r = good
         r.headers = r.headers.filter { $0.0 != "X-Amz-Date" }
         expectError(.missingSecurityHeader) { _ = try Self.verifier.verify(r, now: Self.now) }
@@ -248,6 +248,24 @@ struct SigV4VerifierTests {
         r = good
         r.headers.append(("authorization", a))
         expectError(.authorizationHeaderMalformed) { _ = try Self.verifier.verify(r, now: Self.now) }
+    }
+
+    @Test("unsigned x-amz-* headers are refused, as S3 does")
+    func unsignedAmzHeaders() throws {
+        let p = try Self.presign("k", headers: [("Content-Type", "image/png")])
+        var r = Self.received(p)
+        r.headers.append(("x-amz-meta-sneaky", "1"))
+        let error = #expect(throws: SigV4Error.self) { _ = try Self.verifier.verify(r, now: Self.now) }
+        #expect(error?.code == .accessDenied)
+        #expect(error?.message.contains("not signed") == true)
+        let signed = Self.signer.signHeaders(method: "PUT", host: Self.host, path: "/bucket/k", payloadHash: PayloadHash.unsigned, date: Self.now)
+        var h = ReceivedRequest(method: "PUT", path: "/bucket/k", query: "", headers: signed.headers)
+        h.headers.append(("X-Amz-Storage-Class", "GLACIER"))
+        expectError(.accessDenied) { _ = try Self.verifier.verify(h, now: Self.now) }
+        // Other unsigned headers are fine.
+        r = Self.received(p)
+        r.headers.append(("User-Agent", "test"))
+        #expect(try Self.verifier.verify(r, now: Self.now) != nil)
     }
 
     @Test("anonymous requests are reported as such")
