@@ -36,7 +36,19 @@ public enum S3Server {
     /// ```
     public static func application(configuration: S3ServerConfiguration, credentials: [SigV4Credentials], logger: Logger,
                                    onServerRunning: @escaping @Sendable () async -> Void = {}) throws -> some ApplicationProtocol {
-        let engine = try StorageEngine(directory: configuration.dataDirectory.appendingPathComponent("store"))
+        let engine = try openEngine(configuration: configuration)
+        return application(engine: engine, configuration: configuration, credentials: credentials, logger: logger,
+                           onServerRunning: onServerRunning)
+    }
+
+    /// Opens the storage engine under `dataDirectory/store`.
+    public static func openEngine(configuration: S3ServerConfiguration) throws -> StorageEngine {
+        try StorageEngine(directory: configuration.dataDirectory.appendingPathComponent("store"))
+    }
+
+    /// Builds the application over an engine the caller opened.
+    public static func application(engine: StorageEngine, configuration: S3ServerConfiguration, credentials: [SigV4Credentials],
+                                   logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
         let responder = S3Responder(engine: engine, credentials: credentials, region: configuration.region)
         return Application(
             responder: responder,
@@ -45,5 +57,23 @@ public enum S3Server {
             onServerRunning: { _ in await onServerRunning() },
             logger: logger
         )
+    }
+}
+
+extension S3Server {
+    /// Creates `bucket` if it does not exist and sets its CORS rules so pages on
+    /// `origins` can PUT, GET and HEAD directly (what `hoist serve` does on start).
+    /// Setup of the embedded store, in-process; URLs are still signed and checked over HTTP.
+    public static func prepareBucket(_ bucket: String, engine: StorageEngine, corsOrigins: [String]) throws {
+        do {
+            try engine.createBucket(bucket)
+        } catch where error.code == .bucketAlreadyOwnedByYou {
+            // Already there from an earlier start.
+        }
+        let rule = CORSConfiguration.Rule(
+            id: "hoist-serve", allowedOrigins: corsOrigins, allowedMethods: ["PUT", "GET", "HEAD"],
+            allowedHeaders: ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256", "x-amz-*"],
+            exposeHeaders: ["ETag", "x-amz-version-id", "x-amz-request-id"], maxAgeSeconds: 3600)
+        try engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(CORSConfiguration(rules: [rule])))
     }
 }

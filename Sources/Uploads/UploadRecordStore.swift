@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+
+/// An upload URL that was issued, and what became of it.
+public struct UploadRecord: Sendable, Hashable, Codable {
+    /// The object key, `articles/<articleId>/raw/<uuid>.<ext>`.
+    public var key: String
+    /// The article the upload belongs to.
+    public var articleId: String
+    /// The user who asked for the URL.
+    public var owner: String
+    /// The declared content type.
+    public var contentType: String
+    /// The declared size in bytes (`nil` for a body-less, Lambda-compatible request).
+    public var size: Int64?
+    /// The declared SHA-256 (base64), when given.
+    public var checksumSHA256: String?
+    /// When the URL was issued.
+    public var issuedAt: Date
+    /// When the URL expires.
+    public var expiresAt: Date
+    /// `pending` until storage reports the object (`uploaded`, `verified`, `processed`, `rejected`).
+    public var status: String
+}
+
+/// Articles and upload records. SQLite here; PostgreSQL at scale implements the same protocol.
+public protocol UploadRecordStore: Sendable {
+    /// The owner of an article, or `nil` when it does not exist.
+    func owner(ofArticle id: String) throws -> String?
+    /// Creates the article for `owner` if it does not exist; returns its owner either way.
+    func claimArticle(_ id: String, owner: String, at date: Date) throws -> String
+    /// Records an issued upload URL.
+    func insert(_ record: UploadRecord) throws
+    /// The uploads of an article, oldest first.
+    func uploads(inArticle id: String) throws -> [UploadRecord]
+}
+
+/// The embedded record store: SQLite through GRDB (WAL).
+public final class SQLiteUploadRecordStore: UploadRecordStore {
+    private let database: DatabasePool
+
+    /// Opens (creating) the database at `path`.
+    public init(path: String) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        database = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE article (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    owner TEXT NOT NULL,
+                    created_at DOUBLE NOT NULL
+                );
+                CREATE TABLE upload (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    article_id TEXT NOT NULL REFERENCES article(id),
+                    owner TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    size INTEGER,
+                    checksum_sha256 TEXT,
+                    issued_at DOUBLE NOT NULL,
+                    expires_at DOUBLE NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending'
+                );
+                CREATE INDEX upload_article ON upload(article_id, issued_at);
+                """)
+        }
+        try migrator.migrate(database)
+    }
+
+    public func owner(ofArticle id: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [id]) }
+    }
+
+    public func claimArticle(_ id: String, owner: String, at date: Date) throws -> String {
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                           arguments: [id, owner, date.timeIntervalSince1970])
+            return try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [id]) ?? owner
+        }
+    }
+
+    public func insert(_ record: UploadRecord) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT INTO upload (key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [record.key, record.articleId, record.owner, record.contentType, record.size, record.checksumSHA256,
+                                 record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status])
+        }
+    }
+
+    public func uploads(inArticle id: String) throws -> [UploadRecord] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status
+                FROM upload WHERE article_id = ? ORDER BY issued_at, key
+                """, arguments: [id]).map { row in
+                UploadRecord(key: row["key"], articleId: row["article_id"], owner: row["owner"], contentType: row["content_type"],
+                             size: row["size"], checksumSHA256: row["checksum_sha256"],
+                             issuedAt: Date(timeIntervalSince1970: row["issued_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
+                             status: row["status"])
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Auth
+import Foundation
+import Metrics
+import S3
+import SigV4
+
+/// Where uploads go: an S3 endpoint, a bucket, and the credentials that sign.
+public struct StorageTarget: Sendable {
+    /// The S3 endpoint (the embedded store, AWS S3, any S3-compatible service).
+    public var endpoint: S3Endpoint
+    /// The bucket that holds the images.
+    public var bucket: String
+    /// The region of the signatures' scope.
+    public var region: String
+    /// The credentials that sign URLs; a URL never outlives them.
+    public var credentials: SigV4Credentials
+
+    /// Creates a target.
+    public init(endpoint: S3Endpoint, bucket: String, region: String, credentials: SigV4Credentials) {
+        self.endpoint = endpoint
+        self.bucket = bucket
+        self.region = region
+        self.credentials = credentials
+    }
+}
+
+/// The answer to `POST /upload-url` (the original Lambda's fields, and more).
+public struct UploadURLResponse: Codable, Sendable, Equatable {
+    public var uploadUrl: String
+    public var key: String
+    public var articleId: String
+    public var expiresIn: Int
+    public var expiresAt: String
+    public var method: String
+    /// Every header the client must send for the signature to hold.
+    public var headers: [String: String]
+}
+
+/// The answer to `GET /download-url`.
+public struct DownloadURLResponse: Codable, Sendable, Equatable {
+    public var downloadUrl: String
+    public var key: String
+    public var expiresIn: Int
+    public var expiresAt: String
+}
+
+/// The upload domain: policy checks, key layout, pre-signing, ownership and records.
+/// Knows nothing of HTTP; ``UploadsAPI`` puts it on routes.
+public struct UploadService: Sendable {
+    let policy: UploadPolicy
+    let target: StorageTarget
+    let signer: SigV4Signer
+    let records: any UploadRecordStore
+    let limiter: RateLimiter
+    let clock: @Sendable () -> Date
+    let metrics: UploadMetrics
+
+    /// Creates the service.
+    /// - Parameters:
+    ///   - policy: allowed types, size limit, lifetimes, rate limit.
+    ///   - target: the storage URLs are signed for.
+    ///   - records: articles and upload records.
+    ///   - metricsFactory: where metrics go (the process's facade by default).
+    ///   - clock: the time (injected in tests).
+    public init(policy: UploadPolicy, target: StorageTarget, records: any UploadRecordStore,
+                metricsFactory: (any MetricsFactory)? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.policy = policy
+        self.target = target
+        self.signer = SigV4Signer(credentials: target.credentials, region: target.region)
+        self.records = records
+        self.limiter = RateLimiter(ratePerMinute: policy.ratePerMinute, burst: policy.burst)
+        self.clock = clock
+        self.metrics = UploadMetrics(factory: metricsFactory ?? MetricsSystem.factory)
+    }
+
+    /// The policy in force (served to clients so they can check files before uploading).
+    public var currentPolicy: UploadPolicy { policy }
+
+    /// Issues a pre-signed PUT for a new object in one of the caller's articles.
+    func issueUploadURL(for user: AuthenticatedUser, body: Data) throws(APIError) -> UploadURLResponse {
+        let now = clock()
+        if let wait = limiter.acquire(user.subject, now: now) {
+            metrics.rateLimited.increment()
+            var error = APIError(.tooManyRequests, "rate_limited", "Too many upload URLs; try again in \(wait) s.")
+            error.headers = [("Retry-After", String(wait))]
+            throw error
+        }
+        let request = try UploadURLRequest(body: body, policy: policy)
+        let articleId = request.articleId ?? UUID().uuidString.lowercased()
+        let owner: String
+        do {
+            owner = try records.claimArticle(articleId, owner: user.subject, at: now)
+        } catch {
+            throw APIError(.internalServerError, "internal_error", "The upload record could not be written.")
+        }
+        guard owner == user.subject else {
+            throw APIError.forbidden("The article \(articleId) belongs to another user.")
+        }
+        let ext = policy.allowedTypes[request.contentType] ?? "bin"
+        let key = "articles/\(articleId)/raw/\(UUID().uuidString.lowercased()).\(ext)"
+
+        var headers: [(String, String)] = [("Content-Type", request.contentType)]
+        if let size = request.size { headers.append(("Content-Length", String(size))) }
+        headers.append(("If-None-Match", "*"))
+        if let checksum = request.checksumSHA256 { headers.append(("x-amz-checksum-sha256", checksum)) }
+        let presigned = try presign(method: "PUT", key: key, headers: headers, expires: policy.uploadURLExpiry, now: now)
+
+        let record = UploadRecord(key: key, articleId: articleId, owner: user.subject, contentType: request.contentType,
+                                  size: request.size, checksumSHA256: request.checksumSHA256, issuedAt: now,
+                                  expiresAt: presigned.expiresAt, status: "pending")
+        do {
+            try records.insert(record)
+        } catch {
+            throw APIError(.internalServerError, "internal_error", "The upload record could not be written.")
+        }
+        return UploadURLResponse(uploadUrl: presigned.url, key: key, articleId: articleId, expiresIn: presigned.expiresIn,
+                                 expiresAt: AMZDate(presigned.expiresAt).iso8601String, method: "PUT",
+                                 headers: Dictionary(headers, uniquingKeysWith: { $1 }))
+    }
+
+    /// Issues a pre-signed GET for an object in one of the caller's articles.
+    func issueDownloadURL(for user: AuthenticatedUser, key: String?) throws(APIError) -> DownloadURLResponse {
+        guard let key, !key.isEmpty else { throw APIError.badRequest("The query parameter key is required.") }
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[0] == "articles", let uuid = UUID(uuidString: String(parts[1])),
+              uuid.uuidString.lowercased() == parts[1], !key.contains("//"),
+              !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+            throw APIError.forbidden("You can only download objects of your own articles (articles/<articleId>/…).")
+        }
+        let owner: String?
+        do { owner = try records.owner(ofArticle: String(parts[1])) } catch {
+            throw APIError(.internalServerError, "internal_error", "The article could not be read.")
+        }
+        guard owner == user.subject else {
+            throw APIError.forbidden("You can only download objects of your own articles.")
+        }
+        let presigned = try presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: clock())
+        return DownloadURLResponse(downloadUrl: presigned.url, key: key, expiresIn: presigned.expiresIn,
+                                   expiresAt: AMZDate(presigned.expiresAt).iso8601String)
+    }
+
+    /// The caller's uploads in one of their articles.
+    func uploads(for user: AuthenticatedUser, articleId: String) throws(APIError) -> [UploadRecord] {
+        guard let uuid = UUID(uuidString: articleId), uuid.uuidString.lowercased() == articleId.lowercased() else {
+            throw APIError.badRequest("articleId must be a UUID.")
+        }
+        let id = uuid.uuidString.lowercased()
+        do {
+            guard let owner = try records.owner(ofArticle: id) else { throw APIError.notFound("No article \(id).") }
+            guard owner == user.subject else { throw APIError.forbidden("The article \(id) belongs to another user.") }
+            return try records.uploads(inArticle: id)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.internalServerError, "internal_error", "The uploads could not be read.")
+        }
+    }
+
+    func presign(method: String, key: String, headers: [(String, String)], expires: Int, now: Date) throws(APIError) -> PresignedRequest {
+        let (host, path) = target.endpoint.location(bucket: target.bucket, key: key)
+        do {
+            return try signer.presign(method: method, scheme: target.endpoint.scheme, host: host, path: path,
+                                      headers: headers, expires: expires, date: now)
+        } catch {
+            throw APIError(.serviceUnavailable, "credentials_expired", "The storage credentials have expired; URLs cannot be signed.")
+        }
+    }
+}
+
+/// The API's metrics, through the swift-metrics facade.
+struct UploadMetrics: Sendable {
+    let factory: any MetricsFactory
+    let rateLimited: Counter
+    let issuance: Timer
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        rateLimited = Counter(label: "hoist_rate_limited_total", dimensions: [], factory: factory)
+        issuance = Timer(label: "hoist_upload_url_duration_seconds", dimensions: [], factory: factory)
+    }
+
+    func request(outcome: String) {
+        Counter(label: "hoist_upload_url_requests_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+}

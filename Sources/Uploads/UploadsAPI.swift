@@ -1,0 +1,133 @@
+import Auth
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The upload API's routes: `POST /upload-url`, `GET /download-url`,
+/// `GET /articles/{articleId}/uploads`, `GET /policy`, behind bearer-token auth.
+///
+/// ```swift
+/// let router = Router()
+/// UploadsAPI(service: service, verifier: verifier).addRoutes(to: router)
+/// ```
+public struct UploadsAPI: Sendable {
+    let service: UploadService
+    let verifier: any TokenVerifier
+
+    /// Creates the API.
+    public init(service: UploadService, verifier: any TokenVerifier) {
+        self.service = service
+        self.verifier = verifier
+    }
+
+    /// Adds the routes.
+    public func addRoutes<Context: RequestContext>(to router: Router<Context>) {
+        router.post("upload-url") { request, context in
+            try await self.uploadURL(request, context: context)
+        }
+        router.get("download-url") { request, context in
+            let user = try await self.authenticate(request)
+            return try Self.json(self.service.issueDownloadURL(for: user, key: request.uri.queryParameters.get("key")))
+        }
+        router.get("articles/:articleId/uploads") { request, context in
+            let user = try await self.authenticate(request)
+            let articleId = context.parameters.get("articleId") ?? ""
+            let uploads = try self.service.uploads(for: user, articleId: articleId)
+            return try Self.json(ArticleUploads(articleId: articleId.lowercased(), uploads: uploads.map(ArticleUploads.Item.init)))
+        }
+        router.get("policy") { _, _ in
+            let policy = self.service.currentPolicy
+            return try Self.json(PolicyDocument(allowedTypes: policy.allowedTypes.keys.sorted(), maximumSize: policy.maximumSize,
+                                                uploadURLExpiry: policy.uploadURLExpiry))
+        }
+    }
+
+    func uploadURL(_ request: Request, context: some RequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let user = try await authenticate(request)
+            if let length = request.headers[.contentLength].flatMap(Int.init), length > UploadURLRequest.maximumBody {
+                throw APIError(.contentTooLarge, "payload_too_large", "The request body is over \(UploadURLRequest.maximumBody / 1024) KiB.")
+            }
+            var request = request
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.collectBody(upTo: UploadURLRequest.maximumBody)
+            } catch {
+                throw APIError(.contentTooLarge, "payload_too_large", "The request body is over \(UploadURLRequest.maximumBody / 1024) KiB.")
+            }
+            let response = try service.issueUploadURL(for: user, body: Data(buffer.readableBytesView))
+            service.metrics.request(outcome: "issued")
+            service.metrics.issuance.recordNanoseconds(Int64((ContinuousClock.now - start).components.attoseconds / 1_000_000_000
+                                                             + (ContinuousClock.now - start).components.seconds * 1_000_000_000))
+            return try Self.json(response)
+        } catch let error as APIError {
+            service.metrics.request(outcome: error.code)
+            throw error
+        }
+    }
+
+    /// The caller, from `Authorization: Bearer <token>`.
+    func authenticate(_ request: Request) async throws(APIError) -> AuthenticatedUser {
+        guard let header = request.headers[.authorization] else {
+            var error = APIError(.unauthorized, "missing_token", "Sign in: send Authorization: Bearer <token>.")
+            error.headers = [("WWW-Authenticate", "Bearer realm=\"hoist\"")]
+            throw error
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", !parts[1].trimmingCharacters(in: .whitespaces).isEmpty else {
+            var error = APIError(.unauthorized, "malformed_token", "The Authorization header must be 'Bearer <token>'.")
+            error.headers = [("WWW-Authenticate", "Bearer realm=\"hoist\", error=\"invalid_request\"")]
+            throw error
+        }
+        do {
+            return try await verifier.verify(parts[1].trimmingCharacters(in: .whitespaces))
+        } catch {
+            if error.code == .jwksUnavailable {
+                throw APIError(.serviceUnavailable, error.code.rawValue, error.message)
+            }
+            var apiError = APIError(.unauthorized, error.code.rawValue, error.message)
+            let description = error.message.replacingOccurrences(of: "\"", with: "'")
+            apiError.headers = [("WWW-Authenticate", "Bearer realm=\"hoist\", error=\"invalid_token\", error_description=\"\(description)\"")]
+            throw apiError
+        }
+    }
+
+    static func json(_ value: some Encodable) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data = try encoder.encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// `GET /articles/{id}/uploads`.
+struct ArticleUploads: Codable {
+    struct Item: Codable {
+        var key: String
+        var contentType: String
+        var size: Int64?
+        var issuedAt: Date
+        var status: String
+
+        init(_ record: UploadRecord) {
+            key = record.key
+            contentType = record.contentType
+            size = record.size
+            issuedAt = record.issuedAt
+            status = record.status
+        }
+    }
+    var articleId: String
+    var uploads: [Item]
+}
+
+/// `GET /policy`: the limits a client can check files against before uploading.
+struct PolicyDocument: Codable {
+    var allowedTypes: [String]
+    var maximumSize: Int64
+    var uploadURLExpiry: Int
+}
