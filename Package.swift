@@ -98,6 +98,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["openapi.yaml"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -160,6 +161,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HoistServerTests",
+            dependencies: ["HoistServer"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

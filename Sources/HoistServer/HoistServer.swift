@@ -87,9 +87,13 @@ public enum HoistServer {
             verifier = JWKSTokenVerifier(configuration: issuer.verifierConfiguration, logger: logger)
         }
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: verifier).addRoutes(to: router)
         router.get("healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+        }
+        router.get("openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
         router.get("metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],

@@ -42,3 +42,34 @@ public struct APIError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: body))
     }
 }
+
+/// Renders every failure as the API's JSON error envelope: unknown routes
+/// (`not_found`), Hummingbird's own errors, and unexpected ones (`internal_error`,
+/// logged, with no detail leaked to the caller).
+public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// Creates the middleware.
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            let code: String
+            switch error.status {
+            case .notFound: code = "not_found"
+            case .methodNotAllowed: code = "method_not_allowed"
+            case .contentTooLarge: code = "payload_too_large"
+            case .badRequest: code = "invalid_request"
+            case .unauthorized: code = "unauthorized"
+            default: code = error.status.code >= 500 ? "internal_error" : "error"
+            }
+            let message = error.status == .notFound ? "No route \(request.method.rawValue) \(request.uri.path)." : (error.body ?? error.status.reasonPhrase)
+            throw APIError(error.status, code, message)
+        } catch {
+            context.logger.error("unexpected error", metadata: ["error": "\(error)", "http.path": "\(request.uri.path)"])
+            throw APIError(.internalServerError, "internal_error", "Something went wrong on our side.")
+        }
+    }
+}

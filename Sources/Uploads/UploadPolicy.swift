@@ -46,11 +46,17 @@ struct UploadURLRequest: Sendable {
     /// The largest request body read.
     static let maximumBody = 16 * 1024
 
-    /// Parses and validates the JSON body (empty body: a new article, `image/jpeg`, as the original Lambda did).
-    /// Unknown fields are ignored.
+    /// Parses and validates the JSON body. Unknown fields are ignored.
+    ///
+    /// `contentType` defaults to `image/jpeg` and `articleId` to a new article, as
+    /// the original Lambda did; but `size` is required, even though that Lambda took
+    /// requests with no body: without it the URL could not bind `Content-Length`,
+    /// and storage could not enforce the size limit.
     init(body: Data, policy: UploadPolicy) throws(APIError) {
         contentType = "image/jpeg"
-        guard !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else { return }
+        guard !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) else {
+            throw APIError.badRequest("Send a JSON body with at least size (the exact number of bytes you will upload), e.g. {\"contentType\":\"image/jpeg\",\"size\":52133}.")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) else {
             throw APIError.badRequest("The body is not valid JSON.")
         }

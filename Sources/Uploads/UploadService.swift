@@ -79,13 +79,14 @@ public struct UploadService: Sendable {
     /// Issues a pre-signed PUT for a new object in one of the caller's articles.
     func issueUploadURL(for user: AuthenticatedUser, body: Data) throws(APIError) -> UploadURLResponse {
         let now = clock()
+        let request = try UploadURLRequest(body: body, policy: policy)
+        // The limit is on issued URLs: a refused request costs nothing.
         if let wait = limiter.acquire(user.subject, now: now) {
             metrics.rateLimited.increment()
             var error = APIError(.tooManyRequests, "rate_limited", "Too many upload URLs; try again in \(wait) s.")
             error.headers = [("Retry-After", String(wait))]
             throw error
         }
-        let request = try UploadURLRequest(body: body, policy: policy)
         let articleId = request.articleId ?? UUID().uuidString.lowercased()
         let owner: String
         do {

@@ -31,6 +31,7 @@ struct UploadsAPITests {
                                    region: "us-east-1", credentials: credentials)
         let service = UploadService(policy: policy, target: target, records: records, clock: { now })
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: FixedTokens(users: ["alice-token": "alice", "bob-token": "bob"])).addRoutes(to: router)
         return Application(router: router)
     }
@@ -138,13 +139,16 @@ struct UploadsAPITests {
         }
     }
 
-    @Test("no body: a new article and image/jpeg, as the original Lambda; oversized bodies refused")
+    @Test("a body is required (size binds Content-Length); defaults for type and article; oversized bodies refused")
     func bodies() async throws {
         try await Self.makeApp().test(.router) { client in
-            let legacy = try await Self.post(client, nil)
-            #expect(legacy.status == .ok)
-            #expect((Self.json(legacy)["key"] as? String)?.hasSuffix(".jpg") == true)
-            #expect((Self.json(legacy)["headers"] as? [String: String])?["Content-Type"] == "image/jpeg")
+            let empty = try await Self.post(client, nil)
+            #expect(empty.status == .badRequest)
+            #expect(Self.errorCode(empty) == "invalid_request")
+            let minimal = try await Self.post(client, #"{"size":10}"#)
+            #expect(minimal.status == .ok)
+            #expect((Self.json(minimal)["key"] as? String)?.hasSuffix(".jpg") == true)
+            #expect((Self.json(minimal)["headers"] as? [String: String])?["Content-Type"] == "image/jpeg")
             let big = String(repeating: " ", count: 17 * 1024) + "{}"
             let tooBig = try await Self.post(client, big)
             #expect(tooBig.status == .contentTooLarge)
@@ -156,6 +160,8 @@ struct UploadsAPITests {
     func rateLimit() async throws {
         try await Self.makeApp(policy: UploadPolicy(ratePerMinute: 60, burst: 3)).test(.router) { client in
             for _ in 0..<3 { #expect(try await Self.post(client, #"{"size":5}"#).status == .ok) }
+            // Refused requests do not count.
+            #expect(try await Self.post(client, #"{"size":0}"#).status == .badRequest)
             let limited = try await Self.post(client, #"{"size":5}"#)
             #expect(limited.status == .tooManyRequests)
             #expect(limited.headers[.retryAfter] == "1")
@@ -187,6 +193,15 @@ struct UploadsAPITests {
             }
             let missing = try await client.executeRequest(uri: "/download-url", method: .get, headers: [.authorization: "Bearer alice-token"], body: nil)
             #expect(missing.status == .badRequest)
+        }
+    }
+
+    @Test("unknown routes answer with the JSON error envelope")
+    func unknownRoute() async throws {
+        try await Self.makeApp().test(.router) { client in
+            let response = try await client.executeRequest(uri: "/nope", method: .get, headers: [:], body: nil)
+            #expect(response.status == .notFound)
+            #expect(Self.errorCode(response) == "not_found")
         }
     }
 

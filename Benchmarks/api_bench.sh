@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# wrk against a release build of `hoist serve`: POST /upload-url with an RS256 dev token versus GET /healthz
+# of the same server in the same run, both at 64 connections for ~10 s, with latency percentiles.
+#
+# Issue 5's goal: /upload-url at >= 60% of /healthz's requests per second, and its p99 under 5 ms.
+#
+# Usage: Benchmarks/api_bench.sh                  (needs `swift build -c release` and `apt-get install wrk`)
+# Env:   HOIST_RELEASE_BIN  the binary (default .build/release/hoist); exit 2 if it is missing or has no `serve`
+#        BENCH_DURATION     per route (default 10s)      BENCH_CONNECTIONS  (default 64)
+#        BENCH_THREADS      wrk threads (default 2)      BENCH_WARMUP       per route (default 2s)
+#
+# The server runs with a temporary data folder on free ports of 127.0.0.1 and the rate limiter opened wide
+# (HOIST_RATE_PER_MINUTE=1000000, HOIST_RATE_BURST=1000000); it is stopped by its own pid at the end.
+# Every POST asks for a PNG URL in one article the bench user owns (made by a first request), as a client
+# uploading several images to one article does; each still writes its upload record to SQLite.
+# On a 2-core machine wrk and the server share the CPU: compare the two routes, not absolute numbers.
+# Not part of .ci/run. Exit: 0 when both runs completed without errors (the goal is reported, not enforced),
+# 1 on a failed run, 2 when it cannot run here.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=${HOIST_RELEASE_BIN:-$repo/.build/release/hoist}
+case "$bin" in /*) ;; *) bin=$repo/$bin ;; esac
+duration=${BENCH_DURATION:-10s}
+connections=${BENCH_CONNECTIONS:-64}
+threads=${BENCH_THREADS:-2}
+warmup=${BENCH_WARMUP:-2s}
+
+if [ ! -x "$bin" ]; then
+  echo "api_bench: no release build at $bin (run: swift build -c release, or set HOIST_RELEASE_BIN)"
+  exit 2
+fi
+if ! "$bin" serve --help 2>/dev/null | grep -q -- '--store-port'; then
+  echo "api_bench: $bin has no \`serve\` subcommand (an old build? run: swift build -c release)"
+  exit 2
+fi
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "api_bench: wrk is not installed (apt-get install -y wrk)"
+  exit 2
+fi
+newer=$(find "$repo/Sources" -name '*.swift' -newer "$bin" 2>/dev/null | head -n 3 || true)
+if [ -n "$newer" ]; then
+  echo "api_bench: warning: sources newer than $bin, e.g.:"; echo "$newer" | sed 's/^/    /'
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+work=$(mktemp -d /tmp/hoist-api-bench-XXXXXX)
+api_port=$(free_port); store_port=$(free_port)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$server_pid" 2>/dev/null && kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export HOIST_DATA=$work/data HOIST_API_PORT=$api_port HOIST_STORE_PORT=$store_port
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+  HOIST_RATE_PER_MINUTE=1000000 HOIST_RATE_BURST=1000000 "$bin" serve >"$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 300); do
+  kill -0 "$server_pid" 2>/dev/null || { echo "api_bench: hoist serve exited:"; tail -n 20 "$work/serve.log"; exit 1; }
+  grep -q '^hoist serve: API on' "$work/serve.log" && break
+  sleep 0.1
+done
+grep -q '^hoist serve: API on' "$work/serve.log" || { echo "api_bench: hoist serve not ready in 30 s"; exit 1; }
+base=http://127.0.0.1:$api_port
+
+token=$("$bin" token bench --data "$HOIST_DATA" --ttl 7200 | tail -n 1)
+header=$(python3 -c 'import base64,json,sys; h=sys.argv[1].split(".")[0]; print(json.loads(base64.urlsafe_b64decode(h+"="*(-len(h)%4)))["alg"])' "$token")
+first=$(curl -sS -X POST "$base/upload-url" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+  -d '{"contentType":"image/png","size":123456}')
+article=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["articleId"])' "$first") || {
+  echo "api_bench: the first POST /upload-url failed: $first"; exit 1; }
+body="{\"contentType\":\"image/png\",\"size\":123456,\"articleId\":\"$article\"}"
+
+cat >"$work/upload.lua" <<'LUA'
+-- POST /upload-url with a bearer token and a JSON body (from the environment).
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = os.getenv("BENCH_BODY")
+LUA
+export BENCH_TOKEN=$token BENCH_BODY=$body
+
+run_wrk() { # label duration url [script]
+  local label=$1 dur=$2 url=$3 script=${4:-}
+  local args=(-t "$threads" -c "$connections" -d "$dur" --latency --timeout 5s)
+  [ -n "$script" ] && args+=(-s "$script")
+  wrk "${args[@]}" "$url" >"$work/$label.txt" 2>&1 || { echo "api_bench: wrk failed ($label):"; cat "$work/$label.txt"; exit 1; }
+}
+
+echo "hoist serve $(basename "$bin") (pid $server_pid) on $base; token alg $header; wrk -t$threads -c$connections -d$duration"
+run_wrk warm-health "$warmup" "$base/healthz"
+run_wrk warm-upload "$warmup" "$base/upload-url" "$work/upload.lua"
+run_wrk health "$duration" "$base/healthz"
+run_wrk upload "$duration" "$base/upload-url" "$work/upload.lua"
+kill -0 "$server_pid" 2>/dev/null || { echo "api_bench: hoist serve died during the run"; tail -n 20 "$work/serve.log"; exit 1; }
+
+python3 - "$work/health.txt" "$work/upload.txt" <<'PY'
+import re, sys
+
+def parse(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    lat = {}
+    for pct, value, unit in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
+        lat[pct] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    m = re.search(r"(\d+) requests in", text)
+    total = int(m.group(1)) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    non2xx = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    errors = sum(map(int, m.groups())) if m else 0
+    return rps, lat, total, non2xx, errors, text
+
+h = parse(sys.argv[1]); u = parse(sys.argv[2])
+for name, (rps, lat, total, non2xx, errors, _) in (("GET /healthz", h), ("POST /upload-url", u)):
+    print(f"{name:18} {rps:10.0f} req/s   p50 {lat.get('50', float('nan')):6.2f} ms   "
+          f"p99 {lat.get('99', float('nan')):6.2f} ms   ({total} requests, {non2xx} non-2xx, {errors} socket errors)")
+ratio = u[0] / h[0] if h[0] else 0.0
+p99 = u[1].get("99", float("inf"))
+print(f"ratio upload-url / healthz: {ratio:.1%} (goal >= 60%: {'met' if ratio >= 0.6 else 'MISSED'}); "
+      f"upload-url p99 {p99:.2f} ms (goal < 5 ms: {'met' if p99 < 5 else 'MISSED'})")
+bad = [name for name, r in (("healthz", h), ("upload-url", u)) if r[3] or r[4] or not r[2]]
+if bad:
+    for name, r in (("healthz", h), ("upload-url", u)):
+        if name in bad:
+            print(f"--- wrk output ({name}) ---\n{r[5]}")
+    print("api_bench: errors or non-2xx responses in: " + ", ".join(bad))
+    sys.exit(1)
+PY

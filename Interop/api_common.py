@@ -1,0 +1,420 @@
+"""Helpers for the upload-API interop scripts (api_e2e.py, api_ceph.py).
+
+- HoistServerProcess runs `hoist serve` or `hoist api` with a temporary data folder on free ports
+  of 127.0.0.1, waits for its "… on http://…" line, reads the dev token it prints, and stops it by
+  its own pid (SIGTERM, then SIGKILL if it hangs).
+- tiny_jpeg() makes a small, valid baseline JPEG (grayscale, flat 8x8 blocks) without any imaging
+  library, so the bytes uploaded are a real image.
+- JWT helpers forge tokens: RS256 with the dev issuer's own key (read from the data folder with the
+  `cryptography` package) for the claim attacks, and the `alg: none`, HS256-with-the-public-key
+  and unknown-`kid` attacks.
+- APIClient is a thin `requests` wrapper that records the outcome of every POST /upload-url, so a
+  script can compare its own tally with /metrics.
+
+Everything talks to 127.0.0.1 only (or to the endpoints given by the caller's environment).
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import collections
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from interop_common import clean_env, hoist_bin, temp_dir  # noqa: E402
+from store_common import RawResponse, free_port, port_open, raw_request  # noqa: E402
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+ISO8601_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+def check_api_binary(binary: str | None = None) -> str | None:
+    """None when the hoist binary has `serve`, `api` and `token`, else why not."""
+    path = binary or hoist_bin()
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        return f"hoist binary not found or not executable at {path} (set HOIST_BIN, or run `swift build`)"
+    for sub in ("serve", "api", "token"):
+        try:
+            proc = subprocess.run([path, sub, "--help"], env=clean_env(), stdin=subprocess.DEVNULL,
+                                  capture_output=True, encoding="utf-8", errors="replace", timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"`hoist {sub} --help` failed to run: {exc}"
+        if proc.returncode != 0 or "--data" not in proc.stdout:
+            return f"this hoist has no `{sub}` subcommand (exit {proc.returncode}): {path}"
+    return None
+
+
+class HoistServerProcess:
+    """One `hoist serve` or `hoist api` child process with its own data folder and ports.
+
+    Only ever signals its own pid. `env` adds to (or, with None, removes from) a clean environment
+    (no AWS_* variables unless given, HOME an empty folder).
+    """
+
+    READY = {"serve": re.compile(r"^hoist serve: API on (\S+)"), "api": re.compile(r"^hoist api on (\S+),")}
+    TOKEN = {"serve": re.compile(r"export TOKEN=(\S+)"), "api": re.compile(r"dev token for 'dev': (\S+)")}
+
+    def __init__(self, mode: str, env: dict | None = None, data_dir: str | None = None, binary: str | None = None):
+        assert mode in ("serve", "api")
+        self.mode = mode
+        self.binary = binary or hoist_bin()
+        self.data_dir = data_dir or temp_dir(f"hoist-{mode}-data-")
+        self.api_port = free_port()
+        self.store_port = free_port() if mode == "serve" else None
+        self.extra_env = dict(env or {})
+        self.log_path = os.path.join(temp_dir(f"hoist-{mode}-log-"), f"{mode}.log")
+        self.proc: subprocess.Popen | None = None
+        self.dev_token: str | None = None
+        atexit.register(self._atexit)
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def store(self) -> str | None:
+        return f"http://127.0.0.1:{self.store_port}" if self.store_port else None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def env(self) -> dict:
+        base = {"HOIST_DATA": self.data_dir, "HOIST_API_PORT": str(self.api_port)}
+        if self.store_port:
+            base["HOIST_STORE_PORT"] = str(self.store_port)
+        base.update(self.extra_env)
+        return clean_env(**base)
+
+    def start(self, timeout: float = 60.0) -> str | None:
+        """Start and wait for the ready line and the ports. None when up, else why not."""
+        log = open(self.log_path, "w", encoding="utf-8")
+        self.proc = subprocess.Popen([self.binary, self.mode], env=self.env(), stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_text()
+            ready = any(self.READY[self.mode].match(line) for line in text.splitlines())
+            ports = [self.api_port] + ([self.store_port] if self.store_port else [])
+            if ready and all(port_open(p) for p in ports):
+                m = self.TOKEN[self.mode].search(text)
+                self.dev_token = m.group(1) if m else None
+                return None
+            if self.proc.poll() is not None:
+                return f"hoist {self.mode} exited with status {self.proc.returncode} before it was ready; log: {self.log_tail()!r}"
+            time.sleep(0.1)
+        return f"hoist {self.mode} was not ready within {timeout:.0f} s; log: {self.log_tail()!r}"
+
+    def token(self, user: str, ttl: int | None = None) -> str:
+        """`hoist token USER --data DIR` with the same HOIST_API_PORT (so the issuer matches)."""
+        args = [self.binary, "token", user, "--data", self.data_dir]
+        if ttl is not None:
+            args += ["--ttl", str(ttl)]
+        proc = subprocess.run(args, env=self.env(), stdin=subprocess.DEVNULL, capture_output=True,
+                              encoding="utf-8", errors="replace", timeout=60)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise RuntimeError(f"hoist token {user} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
+        return proc.stdout.strip().splitlines()[-1].strip()
+
+    def store_credentials(self) -> tuple[str, str]:
+        with open(os.path.join(self.data_dir, "credentials.json"), encoding="utf-8") as f:
+            creds = json.load(f)
+        return creds["accessKeyId"], creds["secretAccessKey"]
+
+    def stop(self, timeout: float = 20.0) -> tuple[int | None, bool]:
+        """SIGTERM, wait. Returns (exit status, stopped within timeout). Falls back to SIGKILL."""
+        if self.proc is None:
+            return None, True
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+            graceful = True
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            graceful = False
+        self.proc = None
+        return rc, graceful
+
+    def log_text(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def log_tail(self, limit: int = 1500) -> str:
+        return self.log_text()[-limit:]
+
+    def _atexit(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.stop(timeout=10)
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
+
+
+# --- a real JPEG, no imaging library ---------------------------------------------------------------
+
+def _canonical_codes(counts: list[int], symbols: list[int]) -> dict[int, tuple[int, int]]:
+    """symbol -> (code, length) of a JPEG Huffman table given as BITS and HUFFVAL (ITU T.81 Annex C)."""
+    codes, code, k = {}, 0, 0
+    for length in range(1, 17):
+        for _ in range(counts[length - 1]):
+            codes[symbols[k]] = (code, length)
+            code += 1
+            k += 1
+        code <<= 1
+    return codes
+
+
+def tiny_jpeg(width: int = 64, height: int = 48, seed: int = 0) -> bytes:
+    """A valid baseline JPEG (JFIF, 8-bit grayscale) made of flat 8x8 blocks in a gradient pattern.
+
+    Every block's DCT has only a DC coefficient (a flat block of level-shifted value s has DC 8*s
+    with an all-ones quantisation table), so the entropy data is: DC difference category (the
+    standard luminance DC table, T.81 Table K.3), its bits, and an end-of-block (a one-code AC table).
+    """
+    assert width % 8 == 0 and height % 8 == 0
+    dc_counts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    dc_symbols = list(range(12))
+    ac_counts = [1] + [0] * 15
+    ac_symbols = [0x00]  # EOB only
+    dc_codes = _canonical_codes(dc_counts, dc_symbols)
+    eob_code, eob_len = _canonical_codes(ac_counts, ac_symbols)[0x00]
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+    out = bytearray(b"\xff\xd8")
+    out += segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+    out += segment(0xDB, b"\x00" + b"\x01" * 64)
+    out += segment(0xC0, bytes([8]) + height.to_bytes(2, "big") + width.to_bytes(2, "big") + bytes([1, 1, 0x11, 0]))
+    out += segment(0xC4, bytes([0x00]) + bytes(dc_counts) + bytes(dc_symbols))
+    out += segment(0xC4, bytes([0x10]) + bytes(ac_counts) + bytes(ac_symbols))
+    out += segment(0xDA, bytes([1, 1, 0x00, 0, 63, 0]))
+
+    bits: list[int] = []
+
+    def put(value: int, length: int) -> None:
+        for i in range(length - 1, -1, -1):
+            bits.append((value >> i) & 1)
+
+    prev = 0
+    bw, bh = width // 8, height // 8
+    for by in range(bh):
+        for bx in range(bw):
+            level = (bx * 255 // max(1, bw - 1) + by * 37 + seed * 53) % 256
+            dc = 8 * (level - 128)
+            diff, prev = dc - prev, dc
+            category = abs(diff).bit_length()
+            code, length = dc_codes[category]
+            put(code, length)
+            if category:
+                put(diff if diff > 0 else diff + (1 << category) - 1, category)
+            put(eob_code, eob_len)
+    while len(bits) % 8:
+        bits.append(1)
+    for i in range(0, len(bits), 8):
+        byte = int("".join(map(str, bits[i:i + 8])), 2)
+        out.append(byte)
+        if byte == 0xFF:
+            out.append(0x00)
+    out += b"\xff\xd9"
+    return bytes(out)
+
+
+# --- JWTs ------------------------------------------------------------------------------------------
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_json(obj) -> str:
+    return b64url(json.dumps(obj, separators=(",", ":")).encode())
+
+
+def load_private_key(path: str):
+    from cryptography.hazmat.primitives import serialization
+
+    with open(path, "rb") as f:
+        return serialization.load_pem_private_key(f.read(), password=None)
+
+
+def new_rsa_key(bits: int = 2048):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def rsa_jwk_thumbprint(public_key) -> str:
+    """RFC 7638 thumbprint (SHA-256, base64url) of an RSA public key: the dev issuer's `kid`."""
+    numbers = public_key.public_numbers()
+    n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+    e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+    canonical = json.dumps({"e": b64url(e), "kty": "RSA", "n": b64url(n)}, separators=(",", ":"), sort_keys=True)
+    return b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def sign_rs(private_key, signing_input: bytes, hash_name: str = "SHA256") -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    algorithm = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}[hash_name]
+    return private_key.sign(signing_input, padding.PKCS1v15(), algorithm)
+
+
+def make_jwt(header: dict, claims: dict, sign=None) -> str:
+    """`sign(signing_input) -> signature bytes`; None gives an empty signature (alg none)."""
+    signing_input = f"{b64url_json(header)}.{b64url_json(claims)}"
+    signature = sign(signing_input.encode()) if sign else b""
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def rs256_jwt(private_key, claims: dict, kid: str | None, extra_header: dict | None = None,
+              alg: str = "RS256", hash_name: str = "SHA256") -> str:
+    header = {"alg": alg, "typ": "JWT"}
+    if kid is not None:
+        header["kid"] = kid
+    header.update(extra_header or {})
+    return make_jwt(header, claims, lambda data: sign_rs(private_key, data, hash_name))
+
+
+def hs256_jwt(secret: bytes, claims: dict, kid: str | None) -> str:
+    import hmac
+
+    header = {"alg": "HS256", "typ": "JWT"}
+    if kid is not None:
+        header["kid"] = kid
+    return make_jwt(header, claims, lambda data: hmac.new(secret, data, hashlib.sha256).digest())
+
+
+def dev_claims(issuer: str, subject: str, audience: str = "hoist-dev", now: int | None = None, ttl: int = 3600,
+               **overrides) -> dict:
+    """Claims like the dev issuer's; `overrides` replace (or, with None, remove) claims."""
+    now = int(time.time()) if now is None else now
+    claims = {"iss": issuer, "sub": subject, "aud": audience, "iat": now, "nbf": now, "exp": now + ttl,
+              "jti": f"interop-{now}-{subject}"}
+    for key, value in overrides.items():
+        if value is None:
+            claims.pop(key, None)
+        else:
+            claims[key] = value
+    return claims
+
+
+# --- the API over HTTP -----------------------------------------------------------------------------
+
+class APIClient:
+    """requests against one API; counts the outcome of every POST /upload-url (`issued` or the error code)."""
+
+    def __init__(self, base: str, timeout: float = 30.0):
+        import requests
+
+        self.base = base.rstrip("/")
+        self.session = requests.Session()
+        self.timeout = timeout
+        self.upload_outcomes: collections.Counter = collections.Counter()
+
+    def request(self, method: str, path: str, token: str | None = None, headers: dict | None = None, **kwargs):
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["Authorization"] = f"Bearer {token}"
+        resp = self.session.request(method, self.base + path, headers=hdrs, timeout=self.timeout, **kwargs)
+        if method == "POST" and path == "/upload-url":
+            self.upload_outcomes[outcome(resp)] += 1
+        return resp
+
+    def upload_url(self, token: str | None, body=None, raw: bytes | None = None, headers: dict | None = None):
+        """POST /upload-url with a JSON body (dict), raw bytes, or nothing."""
+        hdrs = dict(headers or {})
+        data = None
+        if raw is not None:
+            data = raw
+            hdrs.setdefault("Content-Type", "application/json")
+        elif body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        return self.request("POST", "/upload-url", token, hdrs, data=data)
+
+    def get(self, path: str, token: str | None = None, **kwargs):
+        return self.request("GET", path, token, **kwargs)
+
+
+def error_of(resp) -> tuple[str | None, str | None]:
+    """(code, message) of the API's JSON error envelope, or (None, None)."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return None, None
+    return body["error"].get("code"), body["error"].get("message")
+
+
+def outcome(resp) -> str:
+    if resp.status_code == 200:
+        return "issued"
+    code, _ = error_of(resp)
+    return code or f"http_{resp.status_code}"
+
+
+def describe(resp, limit: int = 500) -> str:
+    headers = {k: v for k, v in resp.headers.items() if k.lower() in
+               ("content-type", "www-authenticate", "retry-after", "content-length")}
+    return f"HTTP {resp.status_code}; headers {headers}; body {resp.content[:limit]!r}"
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """('http://host:port', '/path?query') of an absolute URL, path and query left exactly as they are."""
+    u = urllib.parse.urlsplit(url)
+    path = u.path + (f"?{u.query}" if u.query else "")
+    return f"{u.scheme}://{u.netloc}", path
+
+
+def put_url(url: str, headers: dict | list, body: bytes, **kwargs) -> RawResponse:
+    """PUT BODY to a pre-signed URL with exactly HEADERS (http.client adds Host and Content-Length)."""
+    endpoint, path = split_url(url)
+    return raw_request(endpoint, "PUT", path, headers, body, **kwargs)
+
+
+def get_url(url: str, headers: dict | None = None) -> RawResponse:
+    endpoint, path = split_url(url)
+    return raw_request(endpoint, "GET", path, headers or {}, None)
+
+
+def signed_headers_of(url: str) -> list[str]:
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    return sorted(query.get("X-Amz-SignedHeaders", [""])[0].split(";"))
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text -> {'name{labels}': value} (labels exactly as written)."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^(\S+?)(\{[^}]*\})?\s+(\S+)$", line)
+        if m:
+            try:
+                out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+            except ValueError:
+                pass
+    return out
+
+
+__all__ = [name for name in dir() if not name.startswith("_")]

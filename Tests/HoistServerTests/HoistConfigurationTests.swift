@@ -1,0 +1,49 @@
+import Foundation
+@testable import HoistServer
+import Testing
+import Uploads
+
+@Suite("Configuration")
+struct HoistConfigurationTests {
+    @Test("defaults run the whole flow on one machine")
+    func defaults() throws {
+        let c = try HoistConfiguration(environment: [:])
+        #expect(c.apiBaseURL == "http://127.0.0.1:8080")
+        #expect(c.storeURL == "http://127.0.0.1:9000")
+        #expect(c.bucket == "article-images")
+        #expect(c.region == "us-east-1")
+        #expect(c.policy.maximumSize == 10 * 1024 * 1024)
+        #expect(c.auth == .dev)
+        #expect(c.effectiveCORSOrigins.contains("http://127.0.0.1:8080"))
+    }
+
+    @Test("every variable is read, and bad values are named")
+    func variables() throws {
+        let c = try HoistConfiguration(environment: [
+            "HOIST_API_PORT": "8181", "HOIST_BUCKET": "b1", "HOIST_REGION": "eu-west-1", "HOIST_URL_EXPIRY": "60",
+            "HOIST_MAX_SIZE": "1000", "HOIST_ALLOWED_TYPES": "image/png, image/webp", "HOIST_RATE_BURST": "3",
+            "HOIST_CORS_ORIGINS": "https://app.example.com", "HOIST_AUTH": "cognito", "HOIST_COGNITO_USER_POOL_ID": "eu-west-1_abc",
+            "HOIST_COGNITO_CLIENT_IDS": "client1,client2",
+        ])
+        #expect(c.apiPort == 8181 && c.bucket == "b1" && c.region == "eu-west-1")
+        #expect(c.policy.uploadURLExpiry == 60 && c.policy.maximumSize == 1000 && c.policy.burst == 3)
+        #expect(c.policy.allowedTypes == ["image/png": "png", "image/webp": "webp"])
+        #expect(c.corsOrigins == ["https://app.example.com"])
+        #expect(c.auth == .cognito(region: "eu-west-1", userPoolId: "eu-west-1_abc", clientIds: ["client1", "client2"], tokenUses: ["access", "id"]))
+        #expect(c.externalVerifierConfiguration?.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc")
+        for (name, value) in [("HOIST_API_PORT", "x"), ("HOIST_URL_EXPIRY", "604801"), ("HOIST_AUTH", "magic"),
+                              ("HOIST_CORS_ORIGINS", "*"), ("HOIST_ALLOWED_TYPES", "text/html"), ("HOIST_S3_ADDRESSING", "sideways")] {
+            let error = #expect(throws: ConfigurationError.self) { try HoistConfiguration(environment: [name: value]) }
+            #expect(error?.description.contains(name) == true, "\(name)")
+        }
+        #expect(throws: ConfigurationError.self) { try HoistConfiguration(environment: ["HOIST_AUTH": "oidc"]) }
+    }
+
+    @Test("the served OpenAPI document is the file CI validates")
+    func openAPI() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/HoistServer/openapi.yaml")
+        #expect(try String(contentsOf: file, encoding: .utf8) == OpenAPIDocument.yaml)
+        #expect(OpenAPIDocument.yaml.hasPrefix("openapi: 3.1"))
+    }
+}
