@@ -26,13 +26,13 @@ public struct UploadRecord: Sendable, Hashable, Codable {
 /// Articles and upload records. SQLite here; PostgreSQL at scale implements the same protocol.
 public protocol UploadRecordStore: Sendable {
     /// The owner of an article, or `nil` when it does not exist.
-    func owner(ofArticle id: String) throws -> String?
-    /// Creates the article for `owner` if it does not exist; returns its owner either way.
-    func claimArticle(_ id: String, owner: String, at date: Date) throws -> String
-    /// Records an issued upload URL.
-    func insert(_ record: UploadRecord) throws
+    func owner(ofArticle id: String) async throws -> String?
+    /// Records an issued upload URL, creating its article for the record's owner if it
+    /// does not exist, in one transaction.
+    /// - Returns: `false`, writing nothing, when the article belongs to someone else.
+    func record(_ record: UploadRecord) async throws -> Bool
     /// The uploads of an article, oldest first.
-    func uploads(inArticle id: String) throws -> [UploadRecord]
+    func uploads(inArticle id: String) async throws -> [UploadRecord]
 }
 
 /// The embedded record store: SQLite through GRDB (WAL).
@@ -70,30 +70,29 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
         try migrator.migrate(database)
     }
 
-    public func owner(ofArticle id: String) throws -> String? {
-        try database.read { db in try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [id]) }
+    // GRDB's async reads and writes run on its own queues: no cooperative thread waits on SQLite.
+
+    public func owner(ofArticle id: String) async throws -> String? {
+        try await database.read { db in try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [id]) }
     }
 
-    public func claimArticle(_ id: String, owner: String, at date: Date) throws -> String {
-        try database.write { db in
+    public func record(_ record: UploadRecord) async throws -> Bool {
+        try await database.write { db in
             try db.execute(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                           arguments: [id, owner, date.timeIntervalSince1970])
-            return try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [id]) ?? owner
-        }
-    }
-
-    public func insert(_ record: UploadRecord) throws {
-        try database.write { db in
+                           arguments: [record.articleId, record.owner, record.issuedAt.timeIntervalSince1970])
+            let owner = try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [record.articleId])
+            guard owner == record.owner else { return false }
             try db.execute(sql: """
                 INSERT INTO upload (key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [record.key, record.articleId, record.owner, record.contentType, record.size, record.checksumSHA256,
                                  record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status])
+            return true
         }
     }
 
-    public func uploads(inArticle id: String) throws -> [UploadRecord] {
-        try database.read { db in
+    public func uploads(inArticle id: String) async throws -> [UploadRecord] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status
                 FROM upload WHERE article_id = ? ORDER BY issued_at, key

@@ -77,7 +77,7 @@ public struct UploadService: Sendable {
     public var currentPolicy: UploadPolicy { policy }
 
     /// Issues a pre-signed PUT for a new object in one of the caller's articles.
-    func issueUploadURL(for user: AuthenticatedUser, body: Data) throws(APIError) -> UploadURLResponse {
+    func issueUploadURL(for user: AuthenticatedUser, body: Data) async throws(APIError) -> UploadURLResponse {
         let now = clock()
         let request = try UploadURLRequest(body: body, policy: policy)
         // The limit is on issued URLs: a refused request costs nothing.
@@ -88,15 +88,6 @@ public struct UploadService: Sendable {
             throw error
         }
         let articleId = request.articleId ?? UUID().uuidString.lowercased()
-        let owner: String
-        do {
-            owner = try records.claimArticle(articleId, owner: user.subject, at: now)
-        } catch {
-            throw APIError(.internalServerError, "internal_error", "The upload record could not be written.")
-        }
-        guard owner == user.subject else {
-            throw APIError.forbidden("The article \(articleId) belongs to another user.")
-        }
         let ext = policy.allowedTypes[request.contentType] ?? "bin"
         let key = "articles/\(articleId)/raw/\(UUID().uuidString.lowercased()).\(ext)"
 
@@ -109,10 +100,14 @@ public struct UploadService: Sendable {
         let record = UploadRecord(key: key, articleId: articleId, owner: user.subject, contentType: request.contentType,
                                   size: request.size, checksumSHA256: request.checksumSHA256, issuedAt: now,
                                   expiresAt: presigned.expiresAt, status: "pending")
+        let recorded: Bool
         do {
-            try records.insert(record)
+            recorded = try await records.record(record)
         } catch {
             throw APIError(.internalServerError, "internal_error", "The upload record could not be written.")
+        }
+        guard recorded else {
+            throw APIError.forbidden("The article \(articleId) belongs to another user.")
         }
         return UploadURLResponse(uploadUrl: presigned.url, key: key, articleId: articleId, expiresIn: presigned.expiresIn,
                                  expiresAt: AMZDate(presigned.expiresAt).iso8601String, method: "PUT",
@@ -120,7 +115,7 @@ public struct UploadService: Sendable {
     }
 
     /// Issues a pre-signed GET for an object in one of the caller's articles.
-    func issueDownloadURL(for user: AuthenticatedUser, key: String?) throws(APIError) -> DownloadURLResponse {
+    func issueDownloadURL(for user: AuthenticatedUser, key: String?) async throws(APIError) -> DownloadURLResponse {
         guard let key, !key.isEmpty else { throw APIError.badRequest("The query parameter key is required.") }
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count >= 3, parts[0] == "articles", let uuid = UUID(uuidString: String(parts[1])),
@@ -129,7 +124,7 @@ public struct UploadService: Sendable {
             throw APIError.forbidden("You can only download objects of your own articles (articles/<articleId>/…).")
         }
         let owner: String?
-        do { owner = try records.owner(ofArticle: String(parts[1])) } catch {
+        do { owner = try await records.owner(ofArticle: String(parts[1])) } catch {
             throw APIError(.internalServerError, "internal_error", "The article could not be read.")
         }
         guard owner == user.subject else {
@@ -141,15 +136,15 @@ public struct UploadService: Sendable {
     }
 
     /// The caller's uploads in one of their articles.
-    func uploads(for user: AuthenticatedUser, articleId: String) throws(APIError) -> [UploadRecord] {
+    func uploads(for user: AuthenticatedUser, articleId: String) async throws(APIError) -> [UploadRecord] {
         guard let uuid = UUID(uuidString: articleId), uuid.uuidString.lowercased() == articleId.lowercased() else {
             throw APIError.badRequest("articleId must be a UUID.")
         }
         let id = uuid.uuidString.lowercased()
         do {
-            guard let owner = try records.owner(ofArticle: id) else { throw APIError.notFound("No article \(id).") }
+            guard let owner = try await records.owner(ofArticle: id) else { throw APIError.notFound("No article \(id).") }
             guard owner == user.subject else { throw APIError.forbidden("The article \(id) belongs to another user.") }
-            return try records.uploads(inArticle: id)
+            return try await records.uploads(inArticle: id)
         } catch let error as APIError {
             throw error
         } catch {
