@@ -17,18 +17,44 @@ final class HashPipeline: @unchecked Sendable {
     private let md5Queue = DispatchQueue(label: "hoist.upload.md5")
     private let sha256Queue = DispatchQueue(label: "hoist.upload.sha256")
     private let slots: DispatchSemaphore
+    // Small writes are gathered into blocks of `blockSize` bytes before they are queued, so
+    // the per-block dispatch cost is paid once per 256 KiB, not once per network read.
+    // Touched only by the (single) writer, under the sink's lock.
+    private var block: [UInt8] = []
 
-    /// How many chunks may wait to be hashed.
-    static let maximumPending = 32
+    /// How many blocks may wait to be hashed (at most 8 × 256 KiB of memory).
+    static let maximumPending = 8
+    /// The size of the blocks handed to the hashers.
+    static let blockSize = 256 * 1024
 
     init() {
         slots = DispatchSemaphore(value: Self.maximumPending)
     }
 
-    /// Queues `bytes` for both hashers; blocks while ``maximumPending`` chunks are waiting.
+    /// Gathers `bytes`, queueing full blocks for both hashers; blocks while
+    /// ``maximumPending`` blocks are waiting.
     func submit(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
-        let chunk = [UInt8](bytes)
+        if block.isEmpty && bytes.count >= Self.blockSize {
+            dispatch([UInt8](bytes))
+            return
+        }
+        if block.capacity < Self.blockSize { block.reserveCapacity(Self.blockSize) }
+        block.append(contentsOf: bytes)
+        if block.count >= Self.blockSize {
+            dispatch(block)
+            block = []
+        }
+    }
+
+    /// Queues what was gathered so far.
+    private func flush() {
+        guard !block.isEmpty else { return }
+        dispatch(block)
+        block = []
+    }
+
+    private func dispatch(_ chunk: [UInt8]) {
         // One slot per chunk, released when the slower of the two hashers is done with it.
         slots.wait()
         let group = DispatchGroup()
@@ -44,6 +70,7 @@ final class HashPipeline: @unchecked Sendable {
     /// Waits for every submitted chunk and returns the digests so far
     /// (copies of the hashers are finalized, so submitting may go on).
     func digests() -> UploadDigests {
+        flush()
         let md5Digest = md5Queue.sync { Array(md5.finalize()) }
         let shaDigest = sha256Queue.sync { Array(sha256.finalize()) }
         return UploadDigests(md5: md5Digest, sha256: shaDigest)
