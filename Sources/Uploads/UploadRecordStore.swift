@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// An upload URL that was issued, and what became of it.
 public struct UploadRecord: Sendable, Hashable, Codable {
@@ -39,6 +40,13 @@ public protocol UploadRecordStore: Sendable {
 public final class SQLiteUploadRecordStore: UploadRecordStore {
     private let database: DatabasePool
 
+    struct PendingState {
+        var pending: [(UploadRecord, CheckedContinuation<Bool, any Error>)] = []
+        var flushing = false
+    }
+    /// Records waiting for the next group commit.
+    private let queue = Mutex(PendingState())
+
     /// Opens (creating) the database at `path`.
     public init(path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -77,18 +85,55 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
     }
 
     public func record(_ record: UploadRecord) async throws -> Bool {
-        try await database.write { db in
-            try db.execute(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                           arguments: [record.articleId, record.owner, record.issuedAt.timeIntervalSince1970])
-            let owner = try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [record.articleId])
-            guard owner == record.owner else { return false }
-            try db.execute(sql: """
-                INSERT INTO upload (key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [record.key, record.articleId, record.owner, record.contentType, record.size, record.checksumSHA256,
-                                 record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status])
-            return true
+        try await withCheckedThrowingContinuation { continuation in
+            let startFlush = queue.withLock { state -> Bool in
+                state.pending.append((record, continuation))
+                guard !state.flushing else { return false }
+                state.flushing = true
+                return true
+            }
+            if startFlush {
+                Task { await self.flushPending() }
+            }
         }
+    }
+
+    /// Group commit: the records of all requests waiting are written in one
+    /// transaction, then each request is answered. Under load many URLs share
+    /// one SQLite commit; alone, a request waits for its own.
+    private func flushPending() async {
+        while true {
+            let batch = queue.withLock { state -> [(UploadRecord, CheckedContinuation<Bool, any Error>)] in
+                let batch = state.pending
+                state.pending.removeAll(keepingCapacity: true)
+                if batch.isEmpty { state.flushing = false }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            let records = batch.map(\.0)
+            do {
+                let results = try await database.write { db in
+                    records.map { record in Result { try Self.write(record, in: db) } }
+                }
+                for ((_, continuation), result) in zip(batch, results) { continuation.resume(with: result) }
+            } catch {
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Claims the article (if new) and inserts the upload, unless the article is someone else's.
+    private static func write(_ record: UploadRecord, in db: Database) throws -> Bool {
+        try db.execute(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                       arguments: [record.articleId, record.owner, record.issuedAt.timeIntervalSince1970])
+        let owner = try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [record.articleId])
+        guard owner == record.owner else { return false }
+        try db.execute(sql: """
+            INSERT INTO upload (key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [record.key, record.articleId, record.owner, record.contentType, record.size, record.checksumSHA256,
+                             record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status])
+        return true
     }
 
     public func uploads(inArticle id: String) async throws -> [UploadRecord] {
