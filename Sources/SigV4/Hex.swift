@@ -5,8 +5,6 @@ import Crypto
 /// `String(format:)` is slow on Linux; signatures are hex-encoded on every
 /// request, so this file does it byte by byte from a table.
 enum Hex {
-    /// The sixteen lowercase hex digits as ASCII.
-    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Appends the lowercase hex form of `bytes` to `buffer`.
 

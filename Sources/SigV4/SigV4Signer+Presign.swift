@@ -271,17 +271,6 @@ extension SigV4Signer {
         w.put(Canonical.newline)
         digest.withUnsafeBytes { w.putHex($0) }
     }
-
-    /// Appends the encoded path (after normalisation, for generic services only).
-    func appendCanonicalURI(_ path: String, to buffer: inout [UInt8]) {
-        if path.isEmpty {
-            buffer.append(UInt8(ascii: "/"))
-        } else if normalizePath {
-            S3URIEncoding.append(S3URIEncoding.removeDotSegments(Array(path.utf8)), keepSlash: true, to: &buffer)
-        } else {
-            S3URIEncoding.append(path.utf8, keepSlash: true, to: &buffer)
-        }
-    }
 }
 
 /// A pre-signed URL and what the client must send with it.
