@@ -3,6 +3,7 @@ import Foundation
 import Metrics
 import S3
 import SigV4
+import Synchronization
 
 /// Where uploads go: an S3 endpoint, a bucket, and the credentials that sign.
 public struct StorageTarget: Sendable {
@@ -34,6 +35,44 @@ public struct UploadURLResponse: Codable, Sendable, Equatable {
     public var method: String
     /// Every header the client must send for the signature to hold.
     public var headers: [String: String]
+}
+
+extension UploadURLResponse {
+    /// The response as JSON with sorted keys, written directly: this is the hot
+    /// path of the API, and `JSONEncoder` costs more than the signature.
+    var jsonText: String {
+        var out = "{\"articleId\":" + jsonQuoted(articleId) + ",\"expiresAt\":" + jsonQuoted(expiresAt)
+        out += ",\"expiresIn\":" + String(expiresIn) + ",\"headers\":{"
+        for (i, (name, value)) in headers.sorted(by: { $0.key < $1.key }).enumerated() {
+            if i > 0 { out += "," }
+            out += jsonQuoted(name) + ":" + jsonQuoted(value)
+        }
+        out += "},\"key\":" + jsonQuoted(key) + ",\"method\":" + jsonQuoted(method) + ",\"uploadUrl\":" + jsonQuoted(uploadUrl) + "}"
+        return out
+    }
+}
+
+/// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
+func jsonQuoted(_ text: String) -> String {
+    var out = "\""
+    out.reserveCapacity(text.utf8.count + 2)
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
 }
 
 /// The answer to `GET /download-url`.
@@ -164,10 +203,12 @@ public struct UploadService: Sendable {
 }
 
 /// The API's metrics, through the swift-metrics facade.
-struct UploadMetrics: Sendable {
+final class UploadMetrics: Sendable {
     let factory: any MetricsFactory
     let rateLimited: Counter
     let issuance: Timer
+    /// One counter per outcome, made on first use: the hot path only looks it up.
+    private let outcomes = Mutex<[String: Counter]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
@@ -176,6 +217,12 @@ struct UploadMetrics: Sendable {
     }
 
     func request(outcome: String) {
-        Counter(label: "hoist_upload_url_requests_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+        let counter = outcomes.withLock { counters in
+            if let existing = counters[outcome] { return existing }
+            let made = Counter(label: "hoist_upload_url_requests_total", dimensions: [("outcome", outcome)], factory: factory)
+            counters[outcome] = made
+            return made
+        }
+        counter.increment()
     }
 }

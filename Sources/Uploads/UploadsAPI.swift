@@ -61,7 +61,7 @@ public struct UploadsAPI: Sendable {
             service.metrics.request(outcome: "issued")
             service.metrics.issuance.recordNanoseconds(Int64((ContinuousClock.now - start).components.attoseconds / 1_000_000_000
                                                              + (ContinuousClock.now - start).components.seconds * 1_000_000_000))
-            return try Self.json(response)
+            return Self.jsonResponse(response.jsonText)
         } catch let error as APIError {
             service.metrics.request(outcome: error.code)
             throw error
@@ -107,6 +107,12 @@ public struct UploadsAPI: Sendable {
             end = before
         }
         return String(Substring(utf8[start..<end]))
+    }
+
+    /// A JSON response from text already encoded.
+    static func jsonResponse(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func json(_ value: some Encodable) throws -> Response {
