@@ -40,6 +40,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Events",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ObjectStoreEngine",
             dependencies: [
                 .product(name: "GRDB", package: "GRDB.swift"),
