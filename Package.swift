@@ -46,6 +46,7 @@ let package = Package(
         .target(
             name: "ObjectStoreEngine",
             dependencies: [
+                "Events",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -55,6 +56,7 @@ let package = Package(
             name: "ObjectStore",
             dependencies: [
                 "SigV4",
+                "Events",
                 "ObjectStoreEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -136,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ObjectStoreEngineTests",
-            dependencies: ["ObjectStoreEngine"],
+            dependencies: ["ObjectStoreEngine", "Events"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

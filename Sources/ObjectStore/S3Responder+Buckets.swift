@@ -1,4 +1,5 @@
 import Crypto
+import Events
 import Foundation
 import Hummingbird
 import ObjectStoreEngine
@@ -108,6 +109,24 @@ extension S3Responder {
         _ = try engine.bucket(bucket)
         try engine.setBucketConfiguration(bucket, name: "cors", value: nil)
         return Response(status: .noContent)
+    }
+
+    // MARK: Notification configuration
+
+    func putBucketNotification(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
+        _ = try engine.bucket(bucket)
+        let data = try await readXMLBody(body, resource: s3.resource)
+        try checkSmallBody(data, s3: s3)
+        let configuration: NotificationConfiguration
+        do {
+            configuration = try NotificationXML.parse(data)
+        } catch var error as S3Error {
+            error.resource = s3.resource
+            throw error
+        }
+        // Any queue name is a valid destination: the outbox keeps each queue's events.
+        try engine.setNotificationConfiguration(bucket, configuration.queues.isEmpty ? nil : configuration)
+        return Response(status: .ok)
     }
 
     // MARK: DeleteObjects

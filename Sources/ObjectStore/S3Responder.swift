@@ -100,10 +100,14 @@ public struct S3Responder: HTTPResponder {
         switch s3.method {
         case "PUT":
             if s3.query["cors"] != nil { return try await putBucketCORS(s3, bucket: bucket, body: request.body) }
+            if s3.query["notification"] != nil { return try await putBucketNotification(s3, bucket: bucket, body: request.body) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket, body: request.body)
         case "GET":
             if s3.query["cors"] != nil { return try getBucketCORS(s3, bucket: bucket) }
+            if s3.query["notification"] != nil {
+                return xmlResponse(NotificationXML.render(try engine.notificationConfiguration(bucket)))
+            }
             if s3.query["location"] != nil { return try getBucketLocation(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
@@ -126,7 +130,7 @@ public struct S3Responder: HTTPResponder {
 
     /// Bucket sub-resources this store does not implement yet.
     static let unsupportedSubresources = ["versioning", "versions", "uploads", "lifecycle", "policy", "acl", "tagging",
-                                          "website", "notification", "replication", "encryption", "logging", "ownershipControls",
+                                          "website", "replication", "encryption", "logging", "ownershipControls",
                                           "publicAccessBlock", "object-lock", "accelerate", "requestPayment", "inventory",
                                           "analytics", "metrics", "intelligent-tiering"]
 

@@ -43,7 +43,7 @@ public enum S3Server {
 
     /// Opens the storage engine under `dataDirectory/store`.
     public static func openEngine(configuration: S3ServerConfiguration) throws -> StorageEngine {
-        try StorageEngine(directory: configuration.dataDirectory.appendingPathComponent("store"))
+        try StorageEngine(directory: configuration.dataDirectory.appendingPathComponent("store"), region: configuration.region)
     }
 
     /// Builds the application over an engine the caller opened.

@@ -26,10 +26,19 @@ import GRDB
 ///   transaction, delete markers; a `versioning` row in `bucket_configuration`;
 /// - multipart uploads: `multipart_upload` and `multipart_part` tables whose
 ///   parts are blobs too, assembled into one blob on completion (the blob GC
-///   then also keeps blobs that parts reference);
-/// - the events outbox: an `event` table that
-///   `StorageEngine.publishLatest(_:bucketID:key:row:condition:)` fills in the
-///   same transaction as the object row.
+///   then also keeps blobs that parts reference).
+///
+/// ## Migration `events`
+///
+/// ```sql
+/// event(id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT, body TEXT /* S3 notification JSON */,
+///       created_at REAL, visible_at REAL, receive_count INTEGER, receipt TEXT, dead_at REAL)
+///   INDEX (queue, visible_at) WHERE dead_at IS NULL
+/// event_sequence(id = 1, value INTEGER)    -- the last sequencer handed out
+/// ```
+///
+/// `StorageEngine.publishLatest` and `delete` fill `event` in the same
+/// transaction as the object row (see ``OutboxQueue``).
 enum IndexSchema {
     /// The migrator that brings any earlier index up to date.
     static var migrator: DatabaseMigrator {
@@ -65,6 +74,30 @@ enum IndexSchema {
                 CREATE UNIQUE INDEX object_version ON object(bucket_id, key, version_id);
                 CREATE UNIQUE INDEX object_latest ON object(bucket_id, key) WHERE is_latest = 1;
                 CREATE INDEX object_blob ON object(blob) WHERE blob IS NOT NULL;
+                """)
+        }
+        migrator.registerMigration("events") { db in
+            // The transactional outbox: an event row commits with the object row it describes.
+            // `visible_at` hides a received event until its visibility timeout ends; a row whose
+            // `dead_at` is set is in the dead-letter set. AUTOINCREMENT: ids (and so
+            // sequencers) are never reused.
+            try db.execute(sql: """
+                CREATE TABLE event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    queue TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    visible_at REAL NOT NULL,
+                    receive_count INTEGER NOT NULL DEFAULT 0,
+                    receipt TEXT,
+                    dead_at REAL
+                );
+                CREATE INDEX event_ready ON event(queue, visible_at) WHERE dead_at IS NULL;
+                CREATE TABLE event_sequence (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    value INTEGER NOT NULL
+                );
+                INSERT INTO event_sequence (id, value) VALUES (1, 0);
                 """)
         }
         return migrator

@@ -32,6 +32,7 @@ extension StorageEngine {
     ///   - key: The object's key, 1 to 1024 bytes of UTF-8.
     ///   - metadata: Stored as given; a `checksumSHA256` must match the bytes.
     ///   - condition: Checked inside the transaction, so racing writers see each other.
+    ///   - eventName: The event notification's name (`ObjectCreated:Put`, `ObjectCreated:Post`, ...).
     /// - Returns: The published object.
     /// - Throws: `NoSuchBucket`, `PreconditionFailed`, `KeyTooLongError`,
     ///   `InvalidArgument` (empty key, used sink, checksum mismatch), `InternalError`.
@@ -40,7 +41,8 @@ extension StorageEngine {
         bucket: String,
         key: String,
         metadata: ObjectMetadata,
-        condition: WriteCondition = .none
+        condition: WriteCondition = .none,
+        eventName: String = "ObjectCreated:Put"
     ) throws(StoreError) -> ObjectInfo {
         guard sink.layout == layout else {
             throw StoreError(.invalidArgument, "The upload belongs to another store.")
@@ -71,10 +73,12 @@ extension StorageEngine {
                 lastModified: currentSeconds(),
                 metadata: try MetadataCoding.encode(metadata)
             )
+            let event = objectEvent(eventName)
             let orphan = try write("publish the object") { db in
                 guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
-                return try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition)
+                return try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
             }
+            eventGeneration.add(1, ordering: .releasing)
             removeBlob(orphan)
             return row.info(bucket: bucket, key: key, metadata: metadata)
         } catch {
@@ -113,6 +117,7 @@ extension StorageEngine {
         try ObjectKey.validate(toKey)
         let now = currentSeconds()
         let replacement = try metadata.map { (metadata) throws(StoreError) in (metadata, try MetadataCoding.encode(metadata)) }
+        let event = objectEvent("ObjectCreated:Copy")
         let (info, orphan) = try write("copy the object") { db -> (ObjectInfo, String?) in
             let source = try Self.currentObject(db, bucket: fromBucket, key: fromKey)
             guard let toBucketID = try Self.bucketID(db, toBucket) else { throw StoreError.noSuchBucket(toBucket) }
@@ -141,9 +146,10 @@ extension StorageEngine {
                 lastModified: now,
                 metadata: encoded
             )
-            let orphan = try Self.publishLatest(db, bucketID: toBucketID, key: toKey, row: row, condition: .none)
+            let orphan = try Self.publishLatest(db, bucketID: toBucketID, key: toKey, row: row, condition: .none, event: event)
             return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata), orphan)
         }
+        eventGeneration.add(1, ordering: .releasing)
         removeBlob(orphan)
         return info
     }
@@ -154,6 +160,7 @@ extension StorageEngine {
     /// - Throws: `NoSuchBucket`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
     public func delete(bucket: String, key: String) throws(StoreError) -> Bool {
         try ObjectKey.validate(key)
+        let event = objectEvent("ObjectRemoved:Delete")
         let result = try write("delete the object") { db -> (deleted: Bool, orphan: String?) in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             guard let existing = try Row.fetchOne(db, sql: """
@@ -162,8 +169,10 @@ extension StorageEngine {
                 """, arguments: [bucketID, Data(key.utf8)])
             else { return (false, nil) }
             try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
+            try Self.emit(db, event, bucketID: bucketID, key: key, size: nil, etag: nil, versionId: nil)
             return (true, try Self.unreferencedBlob(db, try existing.decode(String?.self, forColumn: "blob")))
         }
+        if result.deleted { eventGeneration.add(1, ordering: .releasing) }
         removeBlob(result.orphan)
         return result.deleted
     }
@@ -234,9 +243,9 @@ extension StorageEngine {
     /// Makes `row` the latest object at `key`, inside the caller's write transaction.
     ///
     /// This is the one place where an object becomes visible: the condition
-    /// check, the replacement of the previous latest row, and (in later issues)
-    /// the noncurrent-version bookkeeping and the events-outbox row all belong
-    /// here, so they commit or roll back together.
+    /// check, the replacement of the previous latest row, the events-outbox
+    /// rows (and, in a later issue, the noncurrent-version bookkeeping) all
+    /// belong here, so they commit or roll back together.
     ///
     /// - Returns: The replaced object's blob when no row references it any more:
     ///   the caller removes that file after the transaction commits.
@@ -246,7 +255,8 @@ extension StorageEngine {
         bucketID: Int64,
         key: String,
         row: NewObjectRow,
-        condition: WriteCondition
+        condition: WriteCondition,
+        event: ObjectEvent
     ) throws -> String? {
         let keyBytes = Data(key.utf8)
         let existing = try Row.fetchOne(db, sql: """
@@ -274,6 +284,7 @@ extension StorageEngine {
             INSERT INTO object (bucket_id, key, blob, size, etag, sha256, last_modified, metadata)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [bucketID, keyBytes, row.blob, row.size, row.etag, row.sha256.map { Data($0) }, row.lastModified, row.metadata])
+        try emit(db, event, bucketID: bucketID, key: key, size: row.size, etag: row.etag, versionId: nil)
         guard let replacedBlob = try existing?.decode(String?.self, forColumn: "blob"), replacedBlob != row.blob else {
             return nil
         }

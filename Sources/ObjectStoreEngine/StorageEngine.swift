@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The embedded object store's storage engine: buckets and objects on the local disk.
 ///
@@ -37,6 +38,10 @@ public final class StorageEngine: Sendable {
     let clock: @Sendable () -> Date
     /// Holds the store's lock file, so that a second engine cannot open the same directory.
     private let lockDescriptor: Int32
+    /// The region written into event notifications.
+    let region: String
+    /// Bumped after every transaction that may have added outbox events: waiting receivers look again.
+    let eventGeneration = Atomic<Int>(0)
 
     /// Opens (creating if needed) the store in `directory`: SQLite index (WAL,
     /// `synchronous=FULL`), blob folder, tmp folder.
@@ -47,9 +52,10 @@ public final class StorageEngine: Sendable {
     /// - Parameters:
     ///   - directory: The store's folder; created with its parents when missing.
     ///   - clock: Gives the time of writes (`lastModified`, bucket creation), truncated to seconds.
+    ///   - region: The `awsRegion` of event notifications.
     /// - Throws: `InternalError` when the directory is in use by another engine, or
     ///   cannot be created; errors of the file system or of SQLite opening the index.
-    public init(directory: URL, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+    public init(directory: URL, clock: @escaping @Sendable () -> Date = { Date() }, region: String = "us-east-1") throws {
         let layout = StoreLayout(directory: directory)
         try FileManager.default.createDirectory(atPath: layout.directory, withIntermediateDirectories: true)
         let lockDescriptor = try FileIO.lockExclusively(layout.lockPath)
@@ -65,10 +71,12 @@ public final class StorageEngine: Sendable {
             }
             try IndexSchema.migrator.migrate(database)
             try Self.removeLeftovers(layout, database)
+            try Self.releaseReceivedEvents(database)
             self.layout = layout
             self.database = database
             self.clock = clock
             self.lockDescriptor = lockDescriptor
+            self.region = region
         } catch {
             FileIO.close(lockDescriptor)
             throw error
