@@ -145,6 +145,8 @@ let package = Package(
             name: "ObjectStoreTests",
             dependencies: [
                 "ObjectStore",
+                "ObjectStoreEngine",
+                "Events",
                 "SigV4",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
