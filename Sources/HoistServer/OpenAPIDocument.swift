@@ -454,7 +454,32 @@ components:
                 format: date-time
               status:
                 type: string
-                enum: [pending, uploaded, verified, processed, rejected]
+                enum: [pending, uploaded, verified, processed, rejected, expired]
+                description: >-
+                  `pending` until storage reports the object; `uploaded` when it has; `verified` once its
+                  bytes were checked against the declared type, size and checksum; `processed` when the
+                  derived images exist; `rejected` (see `reason`; the object is moved to `quarantine/`);
+                  `expired` when no upload came before the URL expired.
+              reason:
+                type: string
+                description: Why the upload was rejected.
+              width: {type: integer, minimum: 1}
+              height: {type: integer, minimum: 1}
+              uploadedAt:
+                type: string
+                format: date-time
+              processedAt:
+                type: string
+                format: date-time
+              derived:
+                type: object
+                description: Derived images by name (`thumbnail`, `web`), each with a pre-signed GET URL.
+                additionalProperties:
+                  type: object
+                  required: [key, url]
+                  properties:
+                    key: {type: string}
+                    url: {type: string, format: uri}
     Policy:
       type: object
       required: [allowedTypes, maximumSize, uploadURLExpiry]
@@ -506,6 +531,5 @@ components:
         claims_supported:
           type: array
           items: {type: string}
-
 """#
 }

@@ -20,8 +20,26 @@ public struct UploadRecord: Sendable, Hashable, Codable {
     public var issuedAt: Date
     /// When the URL expires.
     public var expiresAt: Date
-    /// `pending` until storage reports the object (`uploaded`, `verified`, `processed`, `rejected`).
+    /// `pending` until storage reports the object, then `uploaded`, `verified` and
+    /// `processed`, or `rejected` (see ``reason``); `expired` when no upload came.
     public var status: String
+    /// Why the upload was rejected.
+    public var reason: String? = nil
+    /// The image's pixel size, once verified.
+    public var width: Int? = nil
+    public var height: Int? = nil
+    /// The stored object's ETag (no quotes), once uploaded.
+    public var etag: String? = nil
+    /// The sequencer of the last storage event applied: older events are ignored.
+    public var sequencer: String? = nil
+    /// When storage reported the object, and when processing ended.
+    public var uploadedAt: Date? = nil
+    public var processedAt: Date? = nil
+    /// Derived images by name (`thumbnail`, `web`) → object key.
+    public var derived: [String: String] = [:]
+
+    /// The statuses a record moves through.
+    public static let statuses = ["pending", "uploaded", "verified", "processed", "rejected", "expired"]
 }
 
 /// Articles and upload records. SQLite here; PostgreSQL at scale implements the same protocol.
@@ -34,6 +52,13 @@ public protocol UploadRecordStore: Sendable {
     func record(_ record: UploadRecord) async throws -> Bool
     /// The uploads of an article, oldest first.
     func uploads(inArticle id: String) async throws -> [UploadRecord]
+    /// The upload at `key`, or `nil`.
+    func upload(key: String) async throws -> UploadRecord?
+    /// Writes a record's processing state (status, reason, size, ETag, sequencer, times, derived images).
+    func update(_ record: UploadRecord) async throws
+    /// Marks `pending` records whose URL expired before `cutoff` as `expired`.
+    /// - Returns: How many records changed.
+    func expirePending(before cutoff: Date) async throws -> Int
 }
 
 /// The embedded record store: SQLite through GRDB (WAL).
@@ -73,6 +98,19 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
                     status TEXT NOT NULL DEFAULT 'pending'
                 );
                 CREATE INDEX upload_article ON upload(article_id, issued_at);
+                """)
+        }
+        migrator.registerMigration("processing") { db in
+            try db.execute(sql: """
+                ALTER TABLE upload ADD COLUMN reason TEXT;
+                ALTER TABLE upload ADD COLUMN width INTEGER;
+                ALTER TABLE upload ADD COLUMN height INTEGER;
+                ALTER TABLE upload ADD COLUMN etag TEXT;
+                ALTER TABLE upload ADD COLUMN sequencer TEXT;
+                ALTER TABLE upload ADD COLUMN uploaded_at DOUBLE;
+                ALTER TABLE upload ADD COLUMN processed_at DOUBLE;
+                ALTER TABLE upload ADD COLUMN derived TEXT;
+                CREATE INDEX upload_pending ON upload(expires_at) WHERE status = 'pending';
                 """)
         }
         try migrator.migrate(database)
@@ -136,17 +174,60 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
         return true
     }
 
+    static let columns = """
+        key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status,
+        reason, width, height, etag, sequencer, uploaded_at, processed_at, derived
+        """
+
+    static func decode(_ row: Row) -> UploadRecord {
+        var record = UploadRecord(key: row["key"], articleId: row["article_id"], owner: row["owner"], contentType: row["content_type"],
+                                  size: row["size"], checksumSHA256: row["checksum_sha256"],
+                                  issuedAt: Date(timeIntervalSince1970: row["issued_at"]),
+                                  expiresAt: Date(timeIntervalSince1970: row["expires_at"]), status: row["status"])
+        record.reason = row["reason"]
+        record.width = row["width"]
+        record.height = row["height"]
+        record.etag = row["etag"]
+        record.sequencer = row["sequencer"]
+        record.uploadedAt = (row["uploaded_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        record.processedAt = (row["processed_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        if let json: String = row["derived"],
+           let derived = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) {
+            record.derived = derived
+        }
+        return record
+    }
+
     public func uploads(inArticle id: String) async throws -> [UploadRecord] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status
-                FROM upload WHERE article_id = ? ORDER BY issued_at, key
-                """, arguments: [id]).map { row in
-                UploadRecord(key: row["key"], articleId: row["article_id"], owner: row["owner"], contentType: row["content_type"],
-                             size: row["size"], checksumSHA256: row["checksum_sha256"],
-                             issuedAt: Date(timeIntervalSince1970: row["issued_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
-                             status: row["status"])
-            }
+            try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM upload WHERE article_id = ? ORDER BY issued_at, key",
+                             arguments: [id]).map(Self.decode)
+        }
+    }
+
+    public func upload(key: String) async throws -> UploadRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM upload WHERE key = ?", arguments: [key]).map(Self.decode)
+        }
+    }
+
+    public func update(_ record: UploadRecord) async throws {
+        let derived = record.derived.isEmpty ? nil : String(decoding: try JSONEncoder().encode(record.derived), as: UTF8.self)
+        try await database.write { db in
+            try db.execute(sql: """
+                UPDATE upload SET status = ?, reason = ?, width = ?, height = ?, etag = ?, sequencer = ?,
+                    uploaded_at = ?, processed_at = ?, derived = ?
+                WHERE key = ?
+                """, arguments: [record.status, record.reason, record.width, record.height, record.etag, record.sequencer,
+                                 record.uploadedAt?.timeIntervalSince1970, record.processedAt?.timeIntervalSince1970, derived, record.key])
+        }
+    }
+
+    public func expirePending(before cutoff: Date) async throws -> Int {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE upload SET status = 'expired' WHERE status = 'pending' AND expires_at < ?",
+                           arguments: [cutoff.timeIntervalSince1970])
+            return db.changesCount
         }
     }
 }

@@ -191,6 +191,17 @@ public struct UploadService: Sendable {
         }
     }
 
+    /// Pre-signed GET URLs of a record's derived images, by key (none when the credentials cannot sign).
+    func derivedURLs(_ record: UploadRecord) -> [String: String] {
+        guard !record.derived.isEmpty else { return [:] }
+        let now = clock()
+        var urls: [String: String] = [:]
+        for key in record.derived.values {
+            urls[key] = try? presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: now).url
+        }
+        return urls
+    }
+
     func presign(method: String, key: String, headers: [(String, String)], expires: Int, now: Date) throws(APIError) -> PresignedRequest {
         let (host, path) = target.endpoint.location(bucket: target.bucket, key: key)
         do {

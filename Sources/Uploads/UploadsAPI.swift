@@ -34,7 +34,9 @@ public struct UploadsAPI: Sendable {
             let user = try await self.authenticate(request)
             let articleId = context.parameters.get("articleId") ?? ""
             let uploads = try await self.service.uploads(for: user, articleId: articleId)
-            return try Self.json(ArticleUploads(articleId: articleId.lowercased(), uploads: uploads.map(ArticleUploads.Item.init)))
+            return try Self.json(ArticleUploads(articleId: articleId.lowercased(), uploads: uploads.map { record in
+                ArticleUploads.Item(record, derivedURLs: self.service.derivedURLs(record))
+            }))
         }
         router.get("policy") { _, _ in
             let policy = self.service.currentPolicy
@@ -133,13 +135,32 @@ struct ArticleUploads: Codable {
         var size: Int64?
         var issuedAt: Date
         var status: String
+        var reason: String?
+        var width: Int?
+        var height: Int?
+        var uploadedAt: Date?
+        var processedAt: Date?
+        /// Derived images by name (`thumbnail`, `web`): key and a pre-signed GET URL.
+        var derived: [String: DerivedImage]?
 
-        init(_ record: UploadRecord) {
+        struct DerivedImage: Codable {
+            var key: String
+            var url: String
+        }
+
+        init(_ record: UploadRecord, derivedURLs: [String: String] = [:]) {
             key = record.key
             contentType = record.contentType
             size = record.size
             issuedAt = record.issuedAt
             status = record.status
+            reason = record.reason
+            width = record.width
+            height = record.height
+            uploadedAt = record.uploadedAt
+            processedAt = record.processedAt
+            let images = record.derived.compactMapValues { key in derivedURLs[key].map { DerivedImage(key: key, url: $0) } }
+            derived = images.isEmpty ? nil : images
         }
     }
     var articleId: String
