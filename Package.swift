@@ -94,9 +94,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ImageWorker",
+            dependencies: [
+                "Events",
+                "Uploads",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HoistServer",
             dependencies: [
                 "Uploads",
+                "ImageWorker",
+                "Events",
+                "ObjectStoreEngine",
                 "ObjectStore",
                 "Auth",
                 "S3",

@@ -1,5 +1,6 @@
 import Auth
 import Foundation
+import ImageWorker
 import S3
 import Uploads
 
@@ -45,6 +46,24 @@ public struct HoistConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// The shared-credentials profile to sign with (`hoist api`), instead of the environment's keys.
     public var awsProfile: String?
+
+    /// The image worker inside `hoist serve`.
+    public var worker = WorkerSettings()
+
+    /// The image worker's settings.
+    public struct WorkerSettings: Sendable {
+        /// Whether `hoist serve` runs the worker.
+        public var enabled = true
+        /// The worker's own settings (pixel limit, concurrency, visibility timeout).
+        public var imageWorker = ImageWorker.Configuration()
+        /// Deliveries of an event before it goes to the dead-letter set.
+        public var maxReceiveCount = 5
+        /// Seconds after its URL expired before a `pending` record becomes `expired`.
+        public var pendingGrace = 300
+    }
+
+    /// The embedded store's queue the worker consumes.
+    public static let eventQueueName = "hoist-events"
 
     /// Creates the default configuration.
     public init() {}
@@ -118,6 +137,15 @@ extension HoistConfiguration {
             corsOrigins = origins
         }
         awsProfile = value("HOIST_AWS_PROFILE")
+        if let v = value("HOIST_WORKER") {
+            guard ["on", "off"].contains(v) else { throw ConfigurationError("HOIST_WORKER must be on or off; got '\(v)'.") }
+            worker.enabled = v == "on"
+        }
+        if let v = try integer("HOIST_MAX_PIXELS", 1...1_000_000_000) { worker.imageWorker.maximumPixels = v }
+        if let v = try integer("HOIST_WORKER_CONCURRENCY", 1...10) { worker.imageWorker.concurrency = v }
+        if let v = try integer("HOIST_WORKER_VISIBILITY_TIMEOUT", 1...43_200) { worker.imageWorker.visibilityTimeout = v }
+        if let v = try integer("HOIST_WORKER_MAX_RECEIVES", 1...1000) { worker.maxReceiveCount = v }
+        if let v = try integer("HOIST_PENDING_GRACE", 0...604_800) { worker.pendingGrace = v }
         switch value("HOIST_AUTH") ?? "dev" {
         case "dev":
             auth = .dev

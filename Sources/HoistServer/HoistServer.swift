@@ -1,10 +1,13 @@
 import AsyncHTTPClient
 import Auth
+import Events
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ImageWorker
 import Logging
 import ObjectStore
+import ObjectStoreEngine
 import Prometheus
 import S3
 import ServiceLifecycle
@@ -33,18 +36,52 @@ public enum HoistServer {
         try S3Server.prepareBucket(configuration.bucket, engine: engine, corsOrigins: configuration.effectiveCORSOrigins)
         let store = S3Server.application(engine: engine, configuration: storeConfiguration, credentials: [storeCredentials],
                                          logger: logger)
+        try prepareNotifications(configuration, engine: engine)
         let endpoint = try S3Endpoint(url: configuration.storeURL, addressing: .path)
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region,
                                    credentials: storeCredentials)
-        let (api, devIssuer) = try makeAPI(configuration: configuration, target: target, logger: logger) {
-            devIssuer in
+        let registry = PrometheusCollectorRegistry()
+        let records = try openRecords(configuration)
+        let (api, devIssuer) = try makeAPI(configuration: configuration, target: target, records: records, registry: registry,
+                                           logger: logger) { devIssuer in
             let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
             await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: configuration.storeURL, bucket: configuration.bucket,
                                     devToken: token, storeCredentials: storeCredentials))
         }
         _ = devIssuer
-        let group = ServiceGroup(services: [store, api], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [store, api]
+        if configuration.worker.enabled {
+            let queue = engine.outbox(queue: HoistConfiguration.eventQueueName, maxReceiveCount: configuration.worker.maxReceiveCount)
+            let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
+            var workerLogger = logger
+            workerLogger[metadataKey: "component"] = "worker"
+            let worker = ImageWorker(queue: queue, objects: EngineObjectAccess(engine: engine, bucket: configuration.bucket),
+                                     records: records, thumbnailer: Thumbnailer.find(), configuration: configuration.worker.imageWorker,
+                                     metrics: metrics, logger: workerLogger)
+            let housekeeping = Housekeeping(queue: queue, records: records, metrics: metrics, logger: workerLogger,
+                                            grace: TimeInterval(configuration.worker.pendingGrace))
+            services.append(BackgroundTask(name: "image worker") { await worker.run() })
+            services.append(BackgroundTask(name: "housekeeping") { await housekeeping.run() })
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+
+    /// Points the bucket's event notifications for `articles/` at the worker's queue
+    /// (keeping any other rules); the embedded store then writes them to its outbox.
+    static func prepareNotifications(_ configuration: HoistConfiguration, engine: StorageEngine) throws {
+        let rule = NotificationConfiguration.QueueRule(
+            id: "hoist-worker", queueARN: "arn:aws:sqs:\(configuration.region):000000000000:\(HoistConfiguration.eventQueueName)",
+            events: ["s3:ObjectCreated:*"], prefix: "articles/")
+        let existing = try engine.notificationConfiguration(configuration.bucket)
+        guard existing?.queues.contains(rule) != true else { return }
+        var queues = existing?.queues.filter { $0.id != rule.id } ?? []
+        queues.append(rule)
+        try engine.setNotificationConfiguration(configuration.bucket, NotificationConfiguration(queues: queues))
+    }
+
+    static func openRecords(_ configuration: HoistConfiguration) throws -> SQLiteUploadRecordStore {
+        try SQLiteUploadRecordStore(path: configuration.dataDirectory.appendingPathComponent("uploads.sqlite").path)
     }
 
     /// Runs only the API, against any S3 (`hoist api`).
@@ -60,7 +97,8 @@ public enum HoistServer {
             endpoint = aws
         }
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region, credentials: credentials)
-        let (api, _) = try makeAPI(configuration: configuration, target: target, logger: logger) { devIssuer in
+        let (api, _) = try makeAPI(configuration: configuration, target: target, records: try openRecords(configuration),
+                                   registry: PrometheusCollectorRegistry(), logger: logger) { devIssuer in
             let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
             await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: nil, bucket: configuration.bucket,
                                     devToken: token, storeCredentials: nil))
@@ -70,10 +108,9 @@ public enum HoistServer {
     }
 
     /// The API application: upload routes, health, metrics, the dev issuer's documents.
-    static func makeAPI(configuration: HoistConfiguration, target: StorageTarget, logger: Logger,
+    static func makeAPI(configuration: HoistConfiguration, target: StorageTarget, records: any UploadRecordStore,
+                        registry: PrometheusCollectorRegistry, logger: Logger,
                         onRunning: @escaping @Sendable (DevIssuer?) async -> Void) throws -> (any Service, DevIssuer?) {
-        let registry = PrometheusCollectorRegistry()
-        let records = try SQLiteUploadRecordStore(path: configuration.dataDirectory.appendingPathComponent("uploads.sqlite").path)
         let service = UploadService(policy: configuration.policy, target: target, records: records,
                                     metricsFactory: PrometheusMetricsFactory(registry: registry))
         let devIssuer: DevIssuer?
@@ -132,5 +169,17 @@ enum JSONResponse {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// A loop run as a service of the group: cancelled at graceful shutdown.
+struct BackgroundTask: Service {
+    let name: String
+    let body: @Sendable () async -> Void
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await body()
+        }
     }
 }

@@ -1,0 +1,71 @@
+import Foundation
+import ImageWorker
+import ObjectStoreEngine
+
+/// The worker's access to the embedded store's bucket, in-process (`hoist serve`).
+///
+/// Writes go through the engine's commit like any PUT: atomic, flushed, and
+/// announced by an event (which the worker ignores, as derived keys are not upload keys).
+struct EngineObjectAccess: ObjectAccess {
+    let engine: StorageEngine
+    let bucket: String
+
+    /// Read and write in pieces of this size: memory stays flat whatever the object's size.
+    static let pieceSize = 1 << 20
+
+    func head(_ key: String) async throws -> ObjectHead? {
+        do {
+            let info = try engine.head(bucket: bucket, key: key)
+            return ObjectHead(size: info.size, etag: info.etag, contentType: info.metadata.contentType,
+                              checksumSHA256: info.metadata.checksumSHA256)
+        } catch where error.code == .noSuchKey {
+            return nil
+        }
+    }
+
+    func read(_ key: String, first count: Int) async throws -> [UInt8] {
+        let (_, reader) = try engine.open(bucket: bucket, key: key)
+        defer { reader.close() }
+        return try reader.read(offset: 0, count: Int(min(Int64(count), reader.size)))
+    }
+
+    func download(_ key: String, to path: String) async throws {
+        let (_, reader) = try engine.open(bucket: bucket, key: key)
+        defer { reader.close() }
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw StoreError(.internalError, "Could not create \(path).")
+        }
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? file.close() }
+        var offset: Int64 = 0
+        while offset < reader.size {
+            let piece = try reader.read(offset: offset, count: Int(min(Int64(Self.pieceSize), reader.size - offset)))
+            guard !piece.isEmpty else { break }
+            try file.write(contentsOf: piece)
+            offset += Int64(piece.count)
+        }
+    }
+
+    func put(_ key: String, file path: String, contentType: String) async throws {
+        let sink = try engine.beginUpload(bucket: bucket)
+        do {
+            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? file.close() }
+            while let piece = try file.read(upToCount: Self.pieceSize), !piece.isEmpty {
+                try piece.withUnsafeBytes { try sink.write($0) }
+            }
+            _ = try engine.commit(sink, bucket: bucket, key: key, metadata: ObjectMetadata(contentType: contentType))
+        } catch {
+            engine.abort(sink)
+            throw error
+        }
+    }
+
+    func copy(_ source: String, to destination: String) async throws {
+        _ = try engine.copy(fromBucket: bucket, fromKey: source, toBucket: bucket, toKey: destination, metadata: nil)
+    }
+
+    func delete(_ key: String) async throws {
+        _ = try engine.delete(bucket: bucket, key: key)
+    }
+}

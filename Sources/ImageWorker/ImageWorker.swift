@@ -1,0 +1,271 @@
+import Events
+import Foundation
+import Logging
+import Uploads
+
+/// Takes storage events from a queue and brings each upload to its end state:
+/// `pending → uploaded → verified → processed`, or `rejected` with a reason
+/// and the object moved under `quarantine/`.
+///
+/// Idempotent: the record remembers the sequencer of the last event applied,
+/// so a repeated event changes nothing, an older one is ignored, and a
+/// redelivery after a crash redoes only what did not finish (derived images
+/// are written to fixed keys, so writing them again replaces them).
+public struct ImageWorker: Sendable {
+    /// Settings.
+    public struct Configuration: Sendable {
+        /// Images with more pixels are refused (decompression bombs).
+        public var maximumPixels: Int = 50_000_000
+        /// Messages taken per receive, and processed at once.
+        public var concurrency: Int = 8
+        /// How long a received message stays hidden while it is processed.
+        public var visibilityTimeout: Int = 60
+        /// The longest wait of one receive.
+        public var receiveWait: Duration = .seconds(2)
+        /// Where the rejected objects go: `<prefix><key>`.
+        public var quarantinePrefix: String = "quarantine/"
+
+        public init() {}
+    }
+
+    let queue: any EventQueue
+    let objects: any ObjectAccess
+    let records: any UploadRecordStore
+    let thumbnailer: Thumbnailer?
+    let configuration: Configuration
+    let metrics: WorkerMetrics
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    public init(queue: any EventQueue, objects: any ObjectAccess, records: any UploadRecordStore, thumbnailer: Thumbnailer?,
+                configuration: Configuration = .init(), metrics: WorkerMetrics = WorkerMetrics(), logger: Logger,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.queue = queue
+        self.objects = objects
+        self.records = records
+        self.thumbnailer = thumbnailer
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        self.clock = clock
+    }
+
+    // MARK: The loop
+
+    /// Receives and handles messages until the task is cancelled.
+    public func run() async {
+        if thumbnailer == nil {
+            logger.notice("vipsthumbnail is not installed: uploads are verified, but no thumbnails or web-sized copies are made")
+        }
+        var failedReceives = 0
+        while !Task.isCancelled {
+            do {
+                let messages = try await queue.receive(maxMessages: min(10, configuration.concurrency), wait: configuration.receiveWait,
+                                                       visibilityTimeout: configuration.visibilityTimeout)
+                failedReceives = 0
+                await withTaskGroup(of: Void.self) { group in
+                    for message in messages {
+                        group.addTask { await self.handle(message) }
+                    }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                failedReceives += 1
+                metrics.failures.increment()
+                logger.error("receiving from the queue failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(min(30, 1 << min(failedReceives, 5))))
+            }
+        }
+    }
+
+    /// Handles one message: deletes it when done; on failure makes it visible again after a backoff.
+    public func handle(_ message: QueueMessage) async {
+        do {
+            try await process(message.body)
+            try await queue.delete(message)
+        } catch {
+            metrics.failures.increment()
+            let backoff = Self.backoff(receiveCount: message.receiveCount)
+            logger.warning("processing an event failed; it will be retried", metadata: [
+                "message": "\(message.id)", "receiveCount": "\(message.receiveCount)", "retryIn": "\(backoff)s", "error": "\(error)",
+            ])
+            try? await queue.changeVisibility(message, timeout: backoff)
+        }
+    }
+
+    /// Seconds before the next try: 1, 2, 4, … up to 5 minutes.
+    static func backoff(receiveCount: Int) -> Int {
+        min(300, 1 << min(max(receiveCount - 1, 0), 9))
+    }
+
+    /// The error of a message that is not an S3 event notification: retried, then dead-lettered.
+    public struct UnreadableMessage: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Applies every record of one message body.
+    public func process(_ body: String) async throws {
+        if S3EventNotification.isTestEvent(body) { return }
+        guard let notification = S3EventNotification.decode(body) else {
+            throw UnreadableMessage(description: "The message is not an S3 event notification: \(body.prefix(200))")
+        }
+        for record in notification.records {
+            try await apply(record)
+        }
+    }
+
+    // MARK: One event
+
+    /// What became of an event, for tests and logs.
+    public enum Outcome: Sendable, Equatable {
+        case ignored(String)
+        case processed
+        case rejected(String)
+    }
+
+    /// Brings the upload an event names to its end state.
+    @discardableResult
+    public func apply(_ event: S3EventNotification.Record) async throws -> Outcome {
+        guard event.eventName.hasPrefix("ObjectCreated:") else { return .ignored("not a creation") }
+        metrics.objectsSeen.increment()
+        guard let key = event.s3.object.decodedKey else { return .ignored("malformed key") }
+        guard UploadKey(key) != nil else { return .ignored("not an upload key") }
+        guard var record = try await records.upload(key: key) else {
+            logger.info("an object was created with no upload record; left alone", metadata: ["key": "\(key)"])
+            return .ignored("no upload record")
+        }
+        let sequencer = event.s3.object.sequencer
+        if let applied = record.sequencer {
+            if S3EventNotification.sequencer(sequencer, isBefore: applied) { return .ignored("an older event") }
+            if applied == sequencer, record.status == "processed" || record.status == "rejected" {
+                return .ignored("already done")
+            }
+        }
+        if record.status == "pending" || record.status == "expired" || record.sequencer != sequencer {
+            record.status = "uploaded"
+            record.reason = nil
+            record.sequencer = sequencer
+            record.etag = event.s3.object.eTag
+            record.uploadedAt = clock()
+            try await records.update(record)
+            metrics.timeToUploaded.recordInterval(from: record.issuedAt, to: record.uploadedAt ?? clock())
+        }
+        return try await verifyAndProcess(&record, key: key)
+    }
+
+    private func verifyAndProcess(_ record: inout UploadRecord, key: String) async throws -> Outcome {
+        guard let head = try await objects.head(key) else {
+            // Gone: moved to quarantine by an earlier try that did not get to record it, or removed meanwhile.
+            if try await objects.head(configuration.quarantinePrefix + key) != nil {
+                return try await finishRejection(&record, reason: record.reason ?? "The file was rejected.")
+            }
+            return try await finishRejection(&record, reason: "The object was removed before it could be checked.")
+        }
+        if let declared = record.size, declared != head.size {
+            return try await reject(&record, key: key, reason: "The stored file has \(head.size) bytes, not the \(declared) declared.")
+        }
+        if let declared = record.checksumSHA256, let stored = head.checksumSHA256, declared != stored {
+            return try await reject(&record, key: key, reason: "The stored file's SHA-256 differs from the one declared.")
+        }
+        guard let declaredFormat = ImageHeader.Format(contentType: record.contentType) else {
+            return try await reject(&record, key: key, reason: "The declared type \(record.contentType) cannot be verified.")
+        }
+        let header: ImageHeader
+        switch try await inspect(key) {
+        case .image(let found):
+            header = found
+        case .needMoreBytes(let format):
+            return try await reject(&record, key: key, reason: "A \(format.rawValue) file whose size is not in its first 16 MiB.")
+        case .notAnImage(let what):
+            return try await reject(&record, key: key, reason: "Declared as \(record.contentType), but the file is \(what).")
+        }
+        guard header.format == declaredFormat else {
+            return try await reject(&record, key: key,
+                                    reason: "Declared as \(record.contentType), but the file is a \(header.format.rawValue.uppercased()) image.")
+        }
+        let pixels = header.width.multipliedReportingOverflow(by: header.height)
+        guard !pixels.overflow, pixels.partialValue <= configuration.maximumPixels else {
+            return try await reject(&record, key: key,
+                                    reason: "\(header.width)×\(header.height) pixels is over the limit of \(configuration.maximumPixels).")
+        }
+        if record.status != "verified" {
+            record.status = "verified"
+            record.width = header.width
+            record.height = header.height
+            try await records.update(record)
+        }
+        var derived: [String: String] = [:]
+        if let thumbnailer, let upload = UploadKey(key) {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-worker-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let original = "\(directory)/original"
+            try await objects.download(key, to: original)
+            let files: [String: String]
+            do {
+                files = try await thumbnailer.makeVariants(of: original, in: directory)
+            } catch let failure as Thumbnailer.Failure {
+                return try await reject(&record, key: key, reason: "The image could not be decoded: \(failure.description)")
+            }
+            for (name, file) in files.sorted(by: { $0.key < $1.key }) {
+                let derivedKey = upload.processedPrefix + name + "." + Thumbnailer.fileExtension
+                try await objects.put(derivedKey, file: file, contentType: Thumbnailer.contentType)
+                derived[name] = derivedKey
+            }
+        }
+        record.derived = derived
+        record.status = "processed"
+        record.processedAt = clock()
+        try await records.update(record)
+        metrics.succeeded.increment()
+        metrics.timeToProcessed.recordInterval(from: record.issuedAt, to: record.processedAt ?? clock())
+        logger.info("upload processed", metadata: ["key": "\(key)", "size": "\(header.width)x\(header.height)"])
+        return .processed
+    }
+
+    /// The first bytes' verdict, reading more while the format's header lies further on.
+    private func inspect(_ key: String) async throws -> ImageHeader.Inspection {
+        var verdict = ImageHeader.Inspection.notAnImage("an empty file")
+        for count in [64 << 10, 1 << 20, 16 << 20] {
+            let bytes = try await objects.read(key, first: count)
+            verdict = ImageHeader.inspect(bytes, complete: bytes.count < count)
+            guard case .needMoreBytes = verdict, bytes.count == count else { return verdict }
+        }
+        return verdict
+    }
+
+    /// Moves the object to quarantine and records why.
+    private func reject(_ record: inout UploadRecord, key: String, reason: String) async throws -> Outcome {
+        try await objects.copy(key, to: configuration.quarantinePrefix + key)
+        try await objects.delete(key)
+        return try await finishRejection(&record, reason: reason)
+    }
+
+    private func finishRejection(_ record: inout UploadRecord, reason: String) async throws -> Outcome {
+        record.status = "rejected"
+        record.reason = reason
+        record.processedAt = clock()
+        try await records.update(record)
+        metrics.failed.increment()
+        logger.notice("upload rejected", metadata: ["key": "\(record.key)", "reason": "\(reason)"])
+        return .rejected(reason)
+    }
+}
+
+/// The parts of an upload key, `articles/<articleId>/raw/<uuid>.<ext>`.
+struct UploadKey {
+    var articleId: String
+    var uuid: String
+
+    init?(_ key: String) {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "articles", parts[2] == "raw", !parts[1].isEmpty,
+              let dot = parts[3].firstIndex(of: "."), dot != parts[3].startIndex else { return nil }
+        articleId = String(parts[1])
+        uuid = String(parts[3][..<dot])
+    }
+
+    /// Where the derived images go: `articles/<articleId>/processed/<uuid>/`.
+    var processedPrefix: String { "articles/\(articleId)/processed/\(uuid)/" }
+}

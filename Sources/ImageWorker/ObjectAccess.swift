@@ -1,0 +1,32 @@
+/// What the worker needs to know of a stored object.
+public struct ObjectHead: Sendable, Equatable {
+    public var size: Int64
+    /// Without quotes.
+    public var etag: String
+    public var contentType: String?
+    /// The SHA-256 (base64) stored with the object, when the upload sent one.
+    public var checksumSHA256: String?
+
+    public init(size: Int64, etag: String, contentType: String?, checksumSHA256: String?) {
+        self.size = size
+        self.etag = etag
+        self.contentType = contentType
+        self.checksumSHA256 = checksumSHA256
+    }
+}
+
+/// The worker's view of the bucket: the embedded store in-process, or any S3 over HTTP.
+public protocol ObjectAccess: Sendable {
+    /// The object's head, or `nil` when there is no object at `key`.
+    func head(_ key: String) async throws -> ObjectHead?
+    /// Up to the first `count` bytes (fewer when the object is smaller).
+    func read(_ key: String, first count: Int) async throws -> [UInt8]
+    /// Streams the object into the file at `path`.
+    func download(_ key: String, to path: String) async throws
+    /// Stores the file at `path` as `key`.
+    func put(_ key: String, file path: String, contentType: String) async throws
+    /// Copies `source` to `destination` in the same bucket.
+    func copy(_ source: String, to destination: String) async throws
+    /// Removes the object (no error when it is already gone).
+    func delete(_ key: String) async throws
+}
