@@ -191,6 +191,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ImageWorkerTests",
+            dependencies: ["ImageWorker", "HoistServer", "ObjectStoreEngine", "Events", "Uploads",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HoistServerTests",
             dependencies: ["HoistServer"],
             swiftSettings: swiftSettings

@@ -205,6 +205,13 @@ public struct OutboxQueue: EventQueue {
         }
     }
 
+    /// Adds a message of the caller's (SQS's SendMessage): for tools and tests; the store's own events come from its writes.
+    public func send(_ body: String) async throws {
+        let queue = self.queue, now = engine.clock()
+        try await engine.database.write { db in try StorageEngine.enqueue(db, queue: queue, body: body, time: now) }
+        engine.eventGeneration.add(1, ordering: .releasing)
+    }
+
     public func delete(_ message: QueueMessage) async throws {
         guard let id = Int64(message.id) else { return }
         // A stale receipt (the message was received again meanwhile) deletes nothing:

@@ -38,6 +38,20 @@ public struct UploadRecord: Sendable, Hashable, Codable {
     /// Derived images by name (`thumbnail`, `web`) → object key.
     public var derived: [String: String] = [:]
 
+    /// A record as issued: the processing fields start empty.
+    public init(key: String, articleId: String, owner: String, contentType: String, size: Int64?, checksumSHA256: String?,
+                issuedAt: Date, expiresAt: Date, status: String) {
+        self.key = key
+        self.articleId = articleId
+        self.owner = owner
+        self.contentType = contentType
+        self.size = size
+        self.checksumSHA256 = checksumSHA256
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.status = status
+    }
+
     /// The statuses a record moves through.
     public static let statuses = ["pending", "uploaded", "verified", "processed", "rejected", "expired"]
 }

@@ -1,0 +1,192 @@
+import Events
+import Foundation
+@testable import HoistServer
+@testable import ImageWorker
+import Logging
+import ObjectStoreEngine
+import Testing
+import Uploads
+
+/// The worker over the real embedded store (its outbox and objects) and the real record store.
+@Suite("Image worker on the embedded store")
+struct ImageWorkerOnStoreTests {
+    struct Setup {
+        let directory: URL
+        let engine: StorageEngine
+        let records: SQLiteUploadRecordStore
+        let queue: OutboxQueue
+        let worker: ImageWorker
+        let articleId = UUID().uuidString.lowercased()
+
+        init(maximumPixels: Int = 50_000_000, maxReceiveCount: Int = 3) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-worker-test-\(UUID().uuidString)")
+            engine = try StorageEngine(directory: directory.appendingPathComponent("store"))
+            try engine.createBucket("images")
+            var configuration = HoistConfiguration()
+            configuration.bucket = "images"
+            try HoistServer.prepareNotifications(configuration, engine: engine)
+            records = try SQLiteUploadRecordStore(path: directory.appendingPathComponent("uploads.sqlite").path)
+            queue = engine.outbox(queue: HoistConfiguration.eventQueueName, maxReceiveCount: maxReceiveCount)
+            var settings = ImageWorker.Configuration()
+            settings.maximumPixels = maximumPixels
+            settings.receiveWait = .milliseconds(200)
+            worker = ImageWorker(queue: queue, objects: EngineObjectAccess(engine: engine, bucket: "images"), records: records,
+                                 thumbnailer: nil, configuration: settings, logger: Logger(label: "test"))
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: directory) }
+
+        /// Issues a record, then stores `bytes` at its key as a PUT would: the event lands in the outbox.
+        @discardableResult
+        func upload(_ bytes: [UInt8], declared type: String, declaredSize: Int64? = nil, ext: String = "img") async throws -> String {
+            let key = "articles/\(articleId)/raw/\(UUID().uuidString.lowercased()).\(ext)"
+            let now = Date()
+            let record = UploadRecord(key: key, articleId: articleId, owner: "alice", contentType: type,
+                                      size: declaredSize ?? Int64(bytes.count), checksumSHA256: nil, issuedAt: now,
+                                      expiresAt: now.addingTimeInterval(900), status: "pending")
+            #expect(try await records.record(record))
+            let sink = try engine.beginUpload(bucket: "images")
+            try bytes.withUnsafeBytes { try sink.write($0) }
+            _ = try engine.commit(sink, bucket: "images", key: key, metadata: ObjectMetadata(contentType: type))
+            return key
+        }
+
+        /// The next event about `key` from the outbox (others are deleted on the way).
+        func event(for key: String) async throws -> (QueueMessage, S3EventNotification.Record) {
+            while true {
+                let messages = try await queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 30)
+                try #require(!messages.isEmpty, "no event for \(key)")
+                for message in messages {
+                    if let record = S3EventNotification.decode(message.body)?.records.first, record.s3.object.decodedKey == key {
+                        return (message, record)
+                    }
+                    try await queue.delete(message)
+                }
+            }
+        }
+
+        func exists(_ key: String) -> Bool {
+            (try? engine.head(bucket: "images", key: key)) != nil
+        }
+    }
+
+    @Test("a real image is verified and processed; the same event again changes nothing")
+    func processedOnce() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let key = try await setup.upload(Samples.png(width: 800, height: 600), declared: "image/png", ext: "png")
+        let (_, event) = try await setup.event(for: key)
+        #expect(try await setup.worker.apply(event) == .processed)
+        let first = try #require(try await setup.records.upload(key: key))
+        #expect(first.status == "processed")
+        #expect(first.width == 800 && first.height == 600)
+        #expect(first.sequencer == event.s3.object.sequencer)
+        #expect(first.etag == event.s3.object.eTag)
+        #expect(try await setup.worker.apply(event) == .ignored("already done"))
+        #expect(try await setup.records.upload(key: key) == first)
+    }
+
+    @Test("an older event than the one applied is ignored")
+    func outOfOrder() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let key = try await setup.upload(Samples.gif(width: 10, height: 10), declared: "image/gif", ext: "gif")
+        let (_, event) = try await setup.event(for: key)
+        var older = event
+        older.s3.object.sequencer = String(repeating: "0", count: 16)
+        #expect(try await setup.worker.apply(event) == .processed)
+        #expect(try await setup.worker.apply(older) == .ignored("an older event"))
+        #expect(try await setup.records.upload(key: key)?.status == "processed")
+    }
+
+    @Test("text declared as JPEG, a PNG declared as JPEG, a pixel bomb and a wrong size are rejected into quarantine")
+    func rejections() async throws {
+        let setup = try Setup(maximumPixels: 10_000_000)
+        defer { setup.remove() }
+        let cases: [([UInt8], String, Int64?, String)] = [
+            (Array("hello, not a picture\n".utf8), "image/jpeg", nil, "Declared as image/jpeg, but the file is text, not an image."),
+            (Samples.png(width: 10, height: 10), "image/jpeg", nil, "Declared as image/jpeg, but the file is a PNG image."),
+            (Samples.png(width: 40000, height: 40000), "image/png", nil, "40000×40000 pixels is over the limit of 10000000."),
+            (Samples.gif(width: 5, height: 5), "image/gif", 999, "The stored file has 13 bytes, not the 999 declared."),
+        ]
+        for (bytes, type, declaredSize, reason) in cases {
+            let key = try await setup.upload(bytes, declared: type, declaredSize: declaredSize)
+            let (_, event) = try await setup.event(for: key)
+            #expect(try await setup.worker.apply(event) == .rejected(reason))
+            let record = try #require(try await setup.records.upload(key: key))
+            #expect(record.status == "rejected")
+            #expect(record.reason == reason)
+            #expect(!setup.exists(key), "the original stays in place")
+            #expect(setup.exists("quarantine/" + key), "not quarantined")
+            // A redelivery after the move finds the quarantined copy and keeps the verdict.
+            var again = event
+            again.s3.object.sequencer = event.s3.object.sequencer
+            #expect(try await setup.worker.apply(again) == .ignored("already done"))
+        }
+    }
+
+    @Test("a redelivery after a crash between steps finishes the job")
+    func resumesAfterCrash() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let key = try await setup.upload(Samples.webpExtended(width: 300, height: 200), declared: "image/webp", ext: "webp")
+        let (_, event) = try await setup.event(for: key)
+        // As if a first worker verified the image, then died before finishing.
+        var record = try #require(try await setup.records.upload(key: key))
+        record.status = "verified"
+        record.sequencer = event.s3.object.sequencer
+        record.width = 300
+        record.height = 200
+        try await setup.records.update(record)
+        #expect(try await setup.worker.apply(event) == .processed)
+        #expect(try await setup.records.upload(key: key)?.status == "processed")
+    }
+
+    @Test("the loop consumes the outbox; an unreadable message is retried, then dead-lettered")
+    func loopAndDeadLetters() async throws {
+        let setup = try Setup(maxReceiveCount: 2)
+        defer { setup.remove() }
+        let key = try await setup.upload(Samples.jpeg(width: 64, height: 48), declared: "image/jpeg", ext: "jpg")
+        let running = Task { await setup.worker.run() }
+        defer { running.cancel() }
+        var status = ""
+        for _ in 0..<100 where status != "processed" {
+            try await Task.sleep(for: .milliseconds(50))
+            status = try await setup.records.upload(key: key)?.status ?? ""
+        }
+        #expect(status == "processed")
+        // Everything the loop took it deleted.
+        #expect(try await setup.queue.statistics().depth == 0)
+        await #expect(throws: ImageWorker.UnreadableMessage.self) { try await setup.worker.process("{\"not\":\"an event\"}") }
+        // Received, failed, retried after 1 s, failed again, then (third receive) dead-lettered.
+        try await setup.queue.send("{\"not\":\"an event\"}")
+        var dead: [QueueMessage] = []
+        for _ in 0..<120 where dead.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            dead = try await setup.queue.deadLetters()
+        }
+        #expect(dead.map(\.body) == ["{\"not\":\"an event\"}"])
+        #expect(dead.first?.receiveCount == 2)
+        #expect(try await setup.queue.statistics().depth == 0)
+    }
+
+    @Test("pending records past their expiry and grace become expired")
+    func expiry() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let now = Date()
+        let old = UploadRecord(key: "articles/\(setup.articleId)/raw/old.jpg", articleId: setup.articleId, owner: "alice",
+                               contentType: "image/jpeg", size: 1, checksumSHA256: nil, issuedAt: now.addingTimeInterval(-2000),
+                               expiresAt: now.addingTimeInterval(-1100), status: "pending")
+        var fresh = old
+        fresh.key = "articles/\(setup.articleId)/raw/fresh.jpg"
+        fresh.expiresAt = now.addingTimeInterval(-100)  // expired, but within the grace period
+        #expect(try await setup.records.record(old))
+        #expect(try await setup.records.record(fresh))
+        let housekeeping = Housekeeping(queue: setup.queue, records: setup.records, metrics: WorkerMetrics(), logger: Logger(label: "test"),
+                                        grace: 300)
+        await housekeeping.once()
+        #expect(try await setup.records.upload(key: old.key)?.status == "expired")
+        #expect(try await setup.records.upload(key: fresh.key)?.status == "pending")
+    }
+}
