@@ -36,7 +36,15 @@ let package = Package(
         ),
         .target(
             name: "S3",
-            dependencies: ["SigV4"],
+            dependencies: [
+                "SigV4",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -204,6 +212,23 @@ let package = Package(
         .testTarget(
             name: "S3Tests",
             dependencies: ["S3"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "S3ClientTests",
+            dependencies: [
+                "S3",
+                "SigV4",
+                "ObjectStore",
+                "ObjectStoreEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],
