@@ -80,6 +80,16 @@ public enum HoistServer {
         try engine.setNotificationConfiguration(configuration.bucket, NotificationConfiguration(queues: queues))
     }
 
+    /// The S3 endpoint of `hoist api` and `hoist worker`: the configured one, or AWS S3 in the region.
+    static func storageEndpoint(_ configuration: HoistConfiguration) throws -> S3Endpoint {
+        if let url = configuration.s3Endpoint {
+            return try S3Endpoint(url: url, addressing: configuration.addressing ?? .path)
+        }
+        var aws = S3Endpoint.aws(region: configuration.region)
+        if let addressing = configuration.addressing { aws.addressing = addressing }
+        return aws
+    }
+
     static func openRecords(_ configuration: HoistConfiguration) throws -> SQLiteUploadRecordStore {
         try SQLiteUploadRecordStore(path: configuration.dataDirectory.appendingPathComponent("uploads.sqlite").path)
     }
@@ -88,14 +98,7 @@ public enum HoistServer {
     public static func api(configuration: HoistConfiguration, logger: Logger,
                            onStarted: @escaping @Sendable (Started) async -> Void) async throws {
         let credentials = try CredentialChain().resolve(profile: configuration.awsProfile)
-        let endpoint: S3Endpoint
-        if let url = configuration.s3Endpoint {
-            endpoint = try S3Endpoint(url: url, addressing: configuration.addressing ?? .path)
-        } else {
-            var aws = S3Endpoint.aws(region: configuration.region)
-            if let addressing = configuration.addressing { aws.addressing = addressing }
-            endpoint = aws
-        }
+        let endpoint = try storageEndpoint(configuration)
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region, credentials: credentials)
         let (api, _) = try makeAPI(configuration: configuration, target: target, records: try openRecords(configuration),
                                    registry: PrometheusCollectorRegistry(), logger: logger) { devIssuer in
