@@ -2,7 +2,9 @@
 """Benchmarks and a crash test for `hoist store` (issue: the embedded S3-compatible store).
 
 Usage: python3 Benchmarks/store_bench.py [--size-mib 1024] [--concurrent 200] [--crash-puts 100]
-                                         [--crash-rounds 3] [--only put,concurrent,crash]
+                                         [--crash-rounds 3] [--mp-size-mib 1024] [--mp-part-mib 16]
+                                         [--mp-parallel 4] [--complete-parts 1000] [--complete-part-mib 5]
+                                         [--only put,concurrent,crash,multipart,complete]
 
 Starts a fresh `hoist store` (HOIST_RELEASE_BIN, default .build/release/hoist) on a free port of
 127.0.0.1 with a temporary data folder (under BENCH_DIR, default the system temp folder), and:
@@ -19,6 +21,12 @@ Starts a fresh `hoist store` (HOIST_RELEASE_BIN, default .build/release/hoist) o
      that got a 200 is readable with the same ETag and bytes; no object is partly there (any key
      that exists holds exactly the bytes one PUT sent); the store's tmp folder (DATA/tmp or
      DATA/<sub>/tmp) is empty; no blob file is left that the index does not list.
+ (d) multipart: one streamed single PUT of MP_SIZE (default 1 GiB) for comparison, then the same size
+     as a multipart upload in MP_PART (16 MiB) parts, MP_PARALLEL (4) at a time, and its completion.
+     Pass: peak RSS (VmHWM) < 100 MiB, multipart MB/s (parts + completion) >= the single PUT's.
+ (e) CompleteMultipartUpload of COMPLETE_PARTS (1,000) parts of COMPLETE_PART_MIB (5) MiB, the
+     smallest S3 allows, so ~5 GB of data: completion time (target < 2 s). The completion streams the
+     parts into one new blob in the kernel (sendfile), so it is bound by the disk's copy speed.
 
 Prints figures as it goes, one JSON line with all of them, and a last line
 `store bench: N passed, N failed` (exit status 1 on any failure).
@@ -438,13 +446,156 @@ def bench_crash(st: Store, bucket: str, n: int, rounds: int) -> None:
             f"{len(blobs)} blob files in {blob_dirs}, {objects} objects listed")
 
 
+# --- (d) multipart: 1 GiB in 16 MiB parts, 4 at a time; (e) completing 1,000 parts ---------------
+
+def put_stream(st: Store, path: str, size: int, block: bytes, query: str = "") -> tuple[int | None, str | None, bytes]:
+    """One streamed, UNSIGNED-PAYLOAD PUT of SIZE bytes of BLOCK (stamped) to PATH?QUERY."""
+    target = path + ("?" + query if query else "")
+    h = sign_headers(st.ep, "PUT", target, {"Content-Length": str(size)}, None, st.ak, st.sk, payload_hash="UNSIGNED-PAYLOAD")
+    u = urllib.parse.urlsplit(st.ep)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+    try:
+        conn.putrequest("PUT", target, skip_accept_encoding=True)
+        for k, v in h.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        for piece in block_stream(size, block):
+            conn.send(piece)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("ETag"), resp.read()
+    except Exception as e:  # noqa: BLE001
+        return None, None, repr(e).encode()
+    finally:
+        conn.close()
+
+
+def create_upload(st: Store, path: str) -> str | None:
+    r = st.signed("POST", path + "?uploads")
+    m = re.search(rb"<UploadId>([^<]+)</UploadId>", r.body)
+    return m.group(1).decode() if r.status == 200 and m else None
+
+
+def complete_upload(st: Store, path: str, upload_id: str, etags: list[str]):
+    doc = "<CompleteMultipartUpload>" + "".join(
+        f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in enumerate(etags, 1)) + "</CompleteMultipartUpload>"
+    return st.signed("POST", f"{path}?uploadId={urllib.parse.quote(upload_id, safe='')}", {"Content-Type": "application/xml"},
+                     doc.encode(), timeout=600)
+
+
+def bench_multipart(st: Store, bucket: str, size_mib: int, part_mib: int, parallel: int) -> None:
+    size = size_mib * MIB
+    part = part_mib * MIB
+    block = os.urandom(MIB)
+    # Baseline: one streamed PUT of the same size.
+    sampler = RSSSampler(st.proc.pid)
+    sampler.start()
+    t0 = time.monotonic()
+    status, _, body = put_stream(st, f"/{bucket}/mp/single.bin", size, block)
+    single_s = time.monotonic() - t0
+    sampler.stop()
+    R.check(f"single PUT {size_mib} MiB for comparison -> 200", status == 200, f"{status} {body[:300]!r}")
+    st.signed("DELETE", f"/{bucket}/mp/single.bin")
+
+    path = f"/{bucket}/mp/{size_mib}MiB.bin"
+    upload_id = create_upload(st, path)
+    if not upload_id:
+        R.check("CreateMultipartUpload", False, "no UploadId")
+        return
+    count = (size + part - 1) // part
+    hwm_before = read_proc_status(st.proc.pid).get("VmHWM", 0)
+    mp_sampler = RSSSampler(st.proc.pid)
+    mp_sampler.start()
+    t0 = time.monotonic()
+
+    def one(n: int):
+        length = min(part, size - (n - 1) * part)
+        q = f"partNumber={n}&uploadId={urllib.parse.quote(upload_id, safe='')}"
+        return n, put_stream(st, path, length, block, q)
+
+    etags: dict[int, str] = {}
+    failures = []
+    with cf.ThreadPoolExecutor(parallel) as pool:
+        for n, (status, etag, body) in pool.map(one, range(1, count + 1)):
+            if status == 200 and etag:
+                etags[n] = etag
+            else:
+                failures.append(f"part {n}: {status} {body[:200]!r}")
+    parts_s = time.monotonic() - t0
+    t1 = time.monotonic()
+    r = complete_upload(st, path, upload_id, [etags.get(n, '""') for n in range(1, count + 1)])
+    complete_s = time.monotonic() - t1
+    total_s = time.monotonic() - t0
+    mp_sampler.stop()
+    mp_mbs = size / total_s / 1e6
+    single_mbs = size / single_s / 1e6
+    FIGURES["multipart"] = {"size_mib": size_mib, "part_mib": part_mib, "parallel": parallel, "parts": count,
+                            "parts_seconds": round(parts_s, 2), "complete_seconds": round(complete_s, 2),
+                            "total_seconds": round(total_s, 2), "MB_per_s": round(mp_mbs, 1),
+                            "single_put_seconds": round(single_s, 2), "single_put_MB_per_s": round(single_mbs, 1),
+                            "single_put_vmhwm_kB": sampler.hwm, "max_rss_kB": mp_sampler.max_rss,
+                            "vmhwm_kB": mp_sampler.hwm, "vmhwm_before_kB": hwm_before}
+    R.info(f"multipart {size_mib} MiB in {count} parts of {part_mib} MiB, {parallel} at a time: parts {parts_s:.2f} s, "
+           f"complete {complete_s:.2f} s, total {total_s:.2f} s = {mp_mbs:.0f} MB/s; single PUT {single_s:.2f} s = "
+           f"{single_mbs:.0f} MB/s; max sampled VmRSS {mp_sampler.max_rss} kB, VmHWM {mp_sampler.hwm} kB")
+    R.check(f"{count} parts uploaded", not failures, "\n".join(failures[:5]))
+    R.check("CompleteMultipartUpload -> 200 with an ETag ending -count", r.status == 200 and f"-{count}" in r.body.decode(errors="replace"),
+            r.describe(300))
+    R.check("store peak RSS during the multipart upload < 100 MiB (VmHWM)", 0 < mp_sampler.hwm < 100 * 1024,
+            f"VmHWM {mp_sampler.hwm} kB, max sampled VmRSS {mp_sampler.max_rss} kB")
+    R.check("multipart throughput >= single PUT throughput", mp_mbs >= single_mbs,
+            f"multipart {mp_mbs:.0f} MB/s vs single PUT {single_mbs:.0f} MB/s")
+    st.signed("DELETE", path)
+
+
+def bench_complete(st: Store, bucket: str, parts: int, part_mib: int, parallel: int) -> None:
+    """Uploads PARTS parts (every one but the last PART_MIB MiB, S3's minimum being 5 MiB) and times the completion."""
+    path = f"/{bucket}/mp/{parts}-parts.bin"
+    upload_id = create_upload(st, path)
+    if not upload_id:
+        R.check("CreateMultipartUpload", False, "no UploadId")
+        return
+    block = os.urandom(MIB)
+    part = part_mib * MIB
+
+    def one(n: int):
+        length = part if n < parts else 1024
+        q = f"partNumber={n}&uploadId={urllib.parse.quote(upload_id, safe='')}"
+        return n, put_stream(st, path, length, block, q)
+
+    t0 = time.monotonic()
+    etags: dict[int, str] = {}
+    with cf.ThreadPoolExecutor(parallel) as pool:
+        for n, (status, etag, _) in pool.map(one, range(1, parts + 1)):
+            if status == 200 and etag:
+                etags[n] = etag
+    upload_s = time.monotonic() - t0
+    R.check(f"{parts} parts uploaded", len(etags) == parts, f"{len(etags)} of {parts}")
+    t1 = time.monotonic()
+    r = complete_upload(st, path, upload_id, [etags.get(n, '""') for n in range(1, parts + 1)])
+    complete_s = time.monotonic() - t1
+    total_mib = (parts - 1) * part_mib
+    FIGURES["complete"] = {"parts": parts, "part_mib": part_mib, "object_mib": total_mib, "upload_seconds": round(upload_s, 2),
+                           "complete_seconds": round(complete_s, 3),
+                           "assembly_MB_per_s": round(total_mib * MIB / complete_s / 1e6, 1) if complete_s else None}
+    R.info(f"CompleteMultipartUpload of {parts} parts ({total_mib} MiB): {complete_s:.2f} s "
+           f"(the parts' upload took {upload_s:.1f} s)")
+    R.check(f"CompleteMultipartUpload of {parts} parts -> 200", r.status == 200, r.describe(300))
+    R.check(f"CompleteMultipartUpload of {parts} parts < 2 s", complete_s < 2.0, f"{complete_s:.2f} s")
+    st.signed("DELETE", path)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size-mib", type=int, default=1024)
     ap.add_argument("--concurrent", type=int, default=200)
     ap.add_argument("--crash-puts", type=int, default=100)
     ap.add_argument("--crash-rounds", type=int, default=3)
-    ap.add_argument("--only", default="put,concurrent,crash")
+    ap.add_argument("--mp-size-mib", type=int, default=1024)
+    ap.add_argument("--mp-part-mib", type=int, default=16)
+    ap.add_argument("--mp-parallel", type=int, default=4)
+    ap.add_argument("--complete-parts", type=int, default=1000)
+    ap.add_argument("--complete-part-mib", type=int, default=5)
+    ap.add_argument("--only", default="put,concurrent,crash,multipart,complete")
     args = ap.parse_args()
     only = set(args.only.split(","))
     binary = release_bin()
@@ -475,6 +626,10 @@ def main() -> int:
                 bench_concurrent(st, bucket, args.concurrent)
             if "crash" in only:
                 bench_crash(st, bucket, args.crash_puts, args.crash_rounds)
+            if "multipart" in only:
+                bench_multipart(st, bucket, args.mp_size_mib, args.mp_part_mib, args.mp_parallel)
+            if "complete" in only:
+                bench_complete(st, bucket, args.complete_parts, args.complete_part_mib, args.mp_parallel)
         except Exception:  # noqa: BLE001
             import traceback
             R.check("benchmark ran to the end", False, traceback.format_exc())

@@ -9,9 +9,9 @@ against that endpoint, e.g. the Ceph Object Gateway from Interop/ceph.sh:
 
 The CLI reads only temporary config and credentials files (AWS_CONFIG_FILE,
 AWS_SHARED_CREDENTIALS_FILE; HOME is an empty temporary folder): path-style addressing, SigV4,
-no retries, and `s3.multipart_threshold` above the largest file, since multipart uploads come in a
-later store issue. Checks `aws s3 mb/ls/cp/sync/mv/rm/rb/presign` (a 50 MiB file up and back
-with the same sha256) and `aws s3api put-bucket-cors/get-bucket-cors/delete-bucket-cors/head-object`.
+no retries, default transfer settings (8 MiB multipart threshold and parts). Checks
+`aws s3 mb/ls/cp/sync/mv/rm/rb/presign` (a 200 MiB file up in 25 parts and back with the same
+sha256, and copied with UploadPartCopy) and `aws s3api put-bucket-cors/get-bucket-cors/delete-bucket-cors/head-object`.
 
 Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, AWS_CLI (a command; default `python3 -m awscli`, else `aws` on PATH),
 INTEROP_VERBOSE=1. Last line: `store awscli: N passed, N failed`; exit status 1 on any failure.
@@ -37,7 +37,9 @@ from store_common import Target, quoted_md5, raw_request, target  # noqa: E402
 
 R = Results("store awscli")
 RUN = secrets.token_hex(3)
-BIG = 50 * 1024 * 1024
+BIG = 200 * 1024 * 1024
+# The AWS CLI's default multipart_chunksize.
+CLI_PART = 8 * 1024 * 1024
 
 
 class CLI:
@@ -61,9 +63,7 @@ class CLI:
                     "max_attempts = 1\n"
                     "s3 =\n"
                     "    addressing_style = path\n"
-                    "    signature_version = s3v4\n"
-                    "    multipart_threshold = 200MB\n"
-                    "    multipart_chunksize = 200MB\n")
+                    "    signature_version = s3v4\n")
         self.write_creds(t.access_key, t.secret_key)
         self.env = clean_env(AWS_CONFIG_FILE=self.config, AWS_SHARED_CREDENTIALS_FILE=self.creds,
                              AWS_EC2_METADATA_DISABLED="true", AWS_PAGER="", PYTHONIOENCODING="utf-8")
@@ -107,12 +107,13 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def md5_file(path: str) -> str:
-    h = hashlib.md5()
+def multipart_etag_file(path: str, part: int) -> str:
+    """The ETag S3 gives a multipart upload of PATH in parts of PART bytes: md5 of the part MD5s, -count."""
+    digests = []
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return '"' + h.hexdigest() + '"'
+        for chunk in iter(lambda: f.read(part), b""):
+            digests.append(hashlib.md5(chunk).digest())
+    return '"' + hashlib.md5(b"".join(digests)).hexdigest() + f'-{len(digests)}"'
 
 
 def json_out(p: subprocess.CompletedProcess):
@@ -142,7 +143,7 @@ def main() -> int:
     p = cli.run("s3", "ls")
     expect_ok("aws s3 ls lists the bucket", p, b)
 
-    # --- 50 MiB up and back ------------------------------------------------------------------
+    # --- 200 MiB up (multipart) and back ------------------------------------------------------------------
     big = os.path.join(work, "big.bin")
     with open(big, "wb") as f:
         for _ in range(BIG // (1 << 20)):
@@ -150,21 +151,22 @@ def main() -> int:
     digest = sha256_file(big)
     t0 = time.monotonic()
     p = cli.run("s3", "cp", big, f"{s3b}/data/big.bin", "--no-progress")
-    if expect_ok("aws s3 cp 50 MiB up (single PUT)", p, "upload:"):
-        R.info(f"50 MiB upload: {time.monotonic() - t0:.1f} s")
+    if expect_ok("aws s3 cp 200 MiB up (multipart, default settings)", p, "upload:"):
+        R.info(f"200 MiB upload: {time.monotonic() - t0:.1f} s")
     p = cli.run("s3api", "head-object", "--bucket", b, "--key", "data/big.bin")
     h = json_out(p) or {}
-    R.check("s3api head-object: ContentLength 52428800 and ETag = MD5 (one PUT, not multipart)",
-            p.returncode == 0 and h.get("ContentLength") == BIG and h.get("ETag") == md5_file(big),
-            f"expected ContentLength {BIG}, ETag {md5_file(big)}\n" + show(p))
+    big_etag = multipart_etag_file(big, CLI_PART)
+    R.check(f"s3api head-object: ContentLength {BIG} and the multipart ETag (md5 of 25 part MD5s, -25)",
+            p.returncode == 0 and h.get("ContentLength") == BIG and h.get("ETag") == big_etag,
+            f"expected ContentLength {BIG}, ETag {big_etag}\n" + show(p))
     p = cli.run("s3", "ls", f"{s3b}/data/")
     R.check("aws s3 ls shows big.bin with its size", p.returncode == 0 and
             re.search(rf"\s{BIG}\s+big\.bin", text(p.stdout)) is not None, show(p))
     down = os.path.join(work, "big.down")
     t0 = time.monotonic()
     p = cli.run("s3", "cp", f"{s3b}/data/big.bin", down, "--no-progress")
-    if expect_ok("aws s3 cp 50 MiB back", p, "download:"):
-        R.info(f"50 MiB download: {time.monotonic() - t0:.1f} s")
+    if expect_ok("aws s3 cp 200 MiB back", p, "download:"):
+        R.info(f"200 MiB download: {time.monotonic() - t0:.1f} s")
         R.check("downloaded file has the same sha256", os.path.exists(down) and sha256_file(down) == digest,
                 f"sha256 up {digest}, down {sha256_file(down) if os.path.exists(down) else 'missing'}")
 
@@ -190,9 +192,9 @@ def main() -> int:
             and h.get("CacheControl") == "max-age=5" and h.get("ContentDisposition") == "inline"
             and h.get("Metadata") == {"owner": "alice", "article": "42"}, show(p))
     p = cli.run("s3", "cp", f"{s3b}/data/big.bin", f"{s3b}/copy/big.bin", "--no-progress")
-    expect_ok("aws s3 cp s3:// -> s3:// (CopyObject, 50 MiB)", p, "copy:")
+    expect_ok("aws s3 cp s3:// -> s3:// (200 MiB: multipart with UploadPartCopy)", p, "copy:")
     p = cli.run("s3api", "head-object", "--bucket", b, "--key", "copy/big.bin")
-    R.check("the copy has the source's ETag", (json_out(p) or {}).get("ETag") == md5_file(big), show(p))
+    R.check("the copy has the source's ETag (same part size)", (json_out(p) or {}).get("ETag") == big_etag, show(p))
     p = cli.run("s3", "mv", f"{s3b}/meta/photo.png", f"{s3b}/moved/photo.png", "--no-progress")
     expect_ok("aws s3 mv (copy + delete)", p, "move:")
     p = cli.run("s3api", "head-object", "--bucket", b, "--key", "moved/photo.png")

@@ -19,7 +19,11 @@ fetch-owner, 1,500 keys paginated); DeleteObjects; CORS configuration, preflight
 headers; pre-signed URLs (accepted, tampered, expired, other Content-Type/Length); anonymous and
 badly signed requests; S3 XML errors and x-amz-request-id everywhere; awkward keys; 20 MiB objects;
 boto3's upload paths (checksum header, aws-chunked trailer) and hand-made aws-chunked uploads with
-chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], STREAMING-UNSIGNED-PAYLOAD-TRAILER);
+multipart uploads (upload_file in small parts, pre-signed upload_part URLs, ListParts and
+ListMultipartUploads pagination, completion errors, UploadPartCopy, abort); lifecycle configuration;
+browser POST forms from generate_presigned_post (accepted; oversize, undersize, wrong key prefix,
+wrong Content-Type, expired, tampered and uncovered fields refused).
 
 Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, INTEROP_VERBOSE=1 (print passes too),
 STORE_ONLY=section,section (run only these sections; for debugging).
@@ -28,6 +32,7 @@ Last line: `store boto3: N passed, N failed`; exit status 1 on any failure.
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures as cf
 import contextlib
 import datetime as dt
@@ -40,6 +45,7 @@ import os
 import re
 import secrets
 import sys
+import tempfile
 import time
 import traceback
 import urllib.parse
@@ -1521,9 +1527,226 @@ def sec_generated_credentials(c: Ctx) -> None:
         st.stop()
 
 
+# --- multipart uploads, lifecycle, POST object ------------------------------------------------------
+
+MIB = 1024 * 1024
+
+
+def multipart_etag(parts: list[bytes]) -> str:
+    return '"' + hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + f'-{len(parts)}"'
+
+
+def sec_multipart(c: Ctx, b: str) -> None:
+    from boto3.s3.transfer import TransferConfig
+    # s3transfer's upload_file, forced into 5 MiB parts: CreateMultipartUpload, UploadPart ×4 in
+    # parallel (with checksums), CompleteMultipartUpload.
+    data = os.urandom(18 * MIB + 12345)
+    path = os.path.join(tempfile.mkdtemp(prefix="hoist-mpu-"), "upload.bin")
+    with open(path, "wb") as f:
+        f.write(data)
+    key = "multipart/upload_file.bin"
+    cfg = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, max_concurrency=4)
+    ok("upload_file 18 MiB in 5 MiB parts (multipart)", lambda: c.s3.upload_file(path, b, key, Config=cfg) or {},
+       f"POST /{b}/{key}?uploads, PUT ?partNumber=1..4, POST ?uploadId")
+    chunks = [data[i:i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+    ok("HeadObject of the multipart object: size and ETag md5-of-md5s-4",
+       lambda: c.s3.head_object(Bucket=b, Key=key), f"HEAD /{b}/{key}",
+       lambda r: eq("ContentLength", r.get("ContentLength"), len(data)) + eq("ETag", r.get("ETag"), multipart_etag(chunks)))
+    buf = io.BytesIO()
+    ok("download_fileobj of the multipart object has the same sha256",
+       lambda: c.s3.download_fileobj(b, key, buf) or {}, f"GET /{b}/{key}",
+       lambda r: eq("sha256", hashlib.sha256(buf.getvalue()).hexdigest(), hashlib.sha256(data).hexdigest()))
+    with open(path, "wb") as f:
+        f.write(data[:6 * MIB])
+    ok("upload_file with the when_required client (no checksums)",
+       lambda: c.s3r.upload_file(path, b, "multipart/r.bin", Config=cfg) or {}, f"PUT /{b}/multipart/r.bin in parts",
+       lambda r: eq("ETag", c.s3.head_object(Bucket=b, Key="multipart/r.bin")["ETag"],
+                    multipart_etag([data[:5 * MIB], data[5 * MIB:6 * MIB]])))
+
+    # Pre-signed upload_part URLs, as a browser would PUT them; ListParts pages; completion checks.
+    key = "multipart/presigned.bin"
+    up = ok("CreateMultipartUpload", lambda: c.s3.create_multipart_upload(Bucket=b, Key=key, ContentType="image/png"),
+            f"POST /{b}/{key}?uploads", lambda r: "" if r.get("UploadId") else "no UploadId\n")
+    if not up:
+        return
+    uid = up["UploadId"]
+    parts = [os.urandom(5 * MIB), os.urandom(5 * MIB), b"the last part"]
+    etags = []
+    for n, part in enumerate(parts, 1):
+        url = c.s3.generate_presigned_url("upload_part", Params={"Bucket": b, "Key": key, "UploadId": uid, "PartNumber": n},
+                                          ExpiresIn=300)
+        r = requests.put(url, data=part, timeout=60)
+        etags.append(r.headers.get("ETag"))
+        R.check(f"pre-signed upload_part URL, part {n}: 200 and ETag = MD5",
+                r.status_code == 200 and r.headers.get("ETag") == quoted_md5(part), f"got HTTP {r.status_code} {r.text[:300]}")
+    url = c.s3.generate_presigned_url("upload_part", Params={"Bucket": b, "Key": key, "UploadId": uid, "PartNumber": 4},
+                                      ExpiresIn=300)
+    r = requests.put(url.replace("PartNumber=4", "PartNumber=5").replace("partNumber=4", "partNumber=5"), data=b"x", timeout=60)
+    R.check("pre-signed upload_part URL with another part number: 403 SignatureDoesNotMatch",
+            r.status_code == 403 and (s3_error(r.content) or {}).get("Code") == "SignatureDoesNotMatch", f"got HTTP {r.status_code} {r.text[:300]}")
+    page1 = ok("ListParts MaxParts=2: 2 parts, truncated", lambda: c.s3.list_parts(Bucket=b, Key=key, UploadId=uid, MaxParts=2),
+               f"GET /{b}/{key}?uploadId&max-parts=2",
+               lambda r: eq("parts", [p["PartNumber"] for p in r.get("Parts", [])], [1, 2]) + eq("IsTruncated", r.get("IsTruncated"), True))
+    if page1:
+        ok("ListParts from NextPartNumberMarker: part 3 with its size and ETag",
+           lambda: c.s3.list_parts(Bucket=b, Key=key, UploadId=uid, PartNumberMarker=page1["NextPartNumberMarker"]),
+           f"GET /{b}/{key}?uploadId&part-number-marker=2",
+           lambda r: eq("parts", [(p["PartNumber"], p["Size"], p["ETag"]) for p in r.get("Parts", [])],
+                        [(3, len(parts[2]), quoted_md5(parts[2]))]) + eq("IsTruncated", r.get("IsTruncated"), False))
+    ok("ListMultipartUploads shows the upload", lambda: c.s3.list_multipart_uploads(Bucket=b, Prefix="multipart/"),
+       f"GET /{b}?uploads&prefix=multipart/",
+       lambda r: "" if any(u["UploadId"] == uid and u["Key"] == key for u in r.get("Uploads", [])) else f"not listed: {r.get('Uploads')}\n")
+    err("CompleteMultipartUpload with parts out of order: InvalidPartOrder",
+        lambda: c.s3.complete_multipart_upload(Bucket=b, Key=key, UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 2, "ETag": etags[1]}, {"PartNumber": 1, "ETag": etags[0]}]}), "POST ?uploadId", 400, "InvalidPartOrder")
+    err("CompleteMultipartUpload with a wrong ETag: InvalidPart",
+        lambda: c.s3.complete_multipart_upload(Bucket=b, Key=key, UploadId=uid, MultipartUpload={"Parts": [
+            {"PartNumber": 1, "ETag": etags[1]}]}), "POST ?uploadId", 400, "InvalidPart")
+    err("CompleteMultipartUpload with a small part before the last: EntityTooSmall",
+        lambda: c.s3.complete_multipart_upload(Bucket=b, Key=key + ".small", UploadId=small_upload(c, b, key + ".small"),
+                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": quoted_md5(b"tiny")},
+                                                                  {"PartNumber": 2, "ETag": quoted_md5(b"tiny")}]}),
+        "POST ?uploadId (parts of 4 bytes)", 400, "EntityTooSmall")
+    ok("CompleteMultipartUpload: ETag md5-of-md5s-3",
+       lambda: c.s3.complete_multipart_upload(Bucket=b, Key=key, UploadId=uid, MultipartUpload={"Parts": [
+           {"PartNumber": n, "ETag": e} for n, e in enumerate(etags, 1)]}), f"POST /{b}/{key}?uploadId",
+       lambda r: eq("ETag", r.get("ETag"), multipart_etag(parts)))
+    ok("GetObject of the completed upload: the parts' bytes and the upload's Content-Type",
+       lambda: c.s3.get_object(Bucket=b, Key=key), f"GET /{b}/{key}",
+       lambda r: eq("sha256", hashlib.sha256(body_of(r)).hexdigest(), hashlib.sha256(b"".join(parts)).hexdigest())
+       + eq("ContentType", r.get("ContentType"), "image/png"))
+    err("UploadPart to a completed upload: NoSuchUpload",
+        lambda: c.s3.upload_part(Bucket=b, Key=key, UploadId=uid, PartNumber=1, Body=b"late"), "PUT ?partNumber=1&uploadId", 404, "NoSuchUpload")
+
+    # UploadPartCopy and abort.
+    key = "multipart/copied.bin"
+    up = c.s3.create_multipart_upload(Bucket=b, Key=key)
+    ok("UploadPartCopy with a byte range", lambda: c.s3.upload_part_copy(
+        Bucket=b, Key=key, UploadId=up["UploadId"], PartNumber=1, CopySource={"Bucket": b, "Key": "multipart/presigned.bin"},
+        CopySourceRange="bytes=0-99"), "PUT ?partNumber=1&uploadId x-amz-copy-source-range: bytes=0-99",
+       lambda r: eq("ETag", r.get("CopyPartResult", {}).get("ETag"), quoted_md5(parts[0][:100])))
+    ok("AbortMultipartUpload: 204", lambda: c.s3.abort_multipart_upload(Bucket=b, Key=key, UploadId=up["UploadId"]),
+       f"DELETE /{b}/{key}?uploadId", want_status=204)
+    err("ListParts of an aborted upload: NoSuchUpload", lambda: c.s3.list_parts(Bucket=b, Key=key, UploadId=up["UploadId"]),
+        "GET ?uploadId", 404, "NoSuchUpload")
+    ok("ListMultipartUploads no longer shows it", lambda: c.s3.list_multipart_uploads(Bucket=b, Prefix=key),
+       f"GET /{b}?uploads&prefix={key}", lambda r: eq("uploads", r.get("Uploads", []), []))
+    # Pagination of ListMultipartUploads by key and upload-id markers.
+    made = [c.s3.create_multipart_upload(Bucket=b, Key=f"pending/{i % 3}")["UploadId"] for i in range(7)]
+    seen, pages, kw = [], 0, {}
+    while pages < 10:
+        r = c.s3.list_multipart_uploads(Bucket=b, Prefix="pending/", MaxUploads=3, **kw)
+        pages += 1
+        seen += [u["UploadId"] for u in r.get("Uploads", [])]
+        if not r.get("IsTruncated"):
+            break
+        kw = {"KeyMarker": r["NextKeyMarker"], "UploadIdMarker": r["NextUploadIdMarker"]}
+    R.check("ListMultipartUploads pages of 3 through 7 uploads (key and upload-id markers)",
+            sorted(seen) == sorted(made) and pages == 3, f"pages {pages}, seen {len(seen)} of {len(made)}")
+    for i, uid in enumerate(made):
+        c.s3.abort_multipart_upload(Bucket=b, Key=f"pending/{i % 3}", UploadId=uid)
+
+
+def small_upload(c: Ctx, b: str, key: str) -> str:
+    uid = c.s3.create_multipart_upload(Bucket=b, Key=key)["UploadId"]
+    for n in (1, 2):
+        c.s3.upload_part(Bucket=b, Key=key, UploadId=uid, PartNumber=n, Body=b"tiny")
+    return uid
+
+
+def sec_lifecycle(c: Ctx, b: str) -> None:
+    rules = {"Rules": [
+        {"ID": "abandoned-parts", "Filter": {"Prefix": "uploads/"}, "Status": "Enabled",
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+        {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 7}},
+    ]}
+    ok("PutBucketLifecycleConfiguration (AbortIncompleteMultipartUpload, Expiration)",
+       lambda: c.s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration=rules), f"PUT /{b}?lifecycle")
+    ok("GetBucketLifecycleConfiguration returns the rules",
+       lambda: c.s3.get_bucket_lifecycle_configuration(Bucket=b), f"GET /{b}?lifecycle",
+       lambda r: eq("rules", [(x.get("ID"), x.get("Filter", {}).get("Prefix"), x.get("Status"),
+                               x.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation"),
+                               x.get("Expiration", {}).get("Days")) for x in r.get("Rules", [])],
+                    [("abandoned-parts", "uploads/", "Enabled", 1, None), ("tmp", "tmp/", "Enabled", None, 7)]))
+    err("PutBucketLifecycleConfiguration with Days 0: InvalidArgument",
+        lambda: c.s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+            {"ID": "x", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Days": 0}}]}), f"PUT /{b}?lifecycle", 400, "InvalidArgument")
+    ok("DeleteBucketLifecycle: 204", lambda: c.s3.delete_bucket_lifecycle(Bucket=b), f"DELETE /{b}?lifecycle", want_status=204)
+    err("GetBucketLifecycleConfiguration after delete: NoSuchLifecycleConfiguration",
+        lambda: c.s3.get_bucket_lifecycle_configuration(Bucket=b), f"GET /{b}?lifecycle", 404, "NoSuchLifecycleConfiguration")
+
+
+def form_post(c: Ctx, b: str, post: dict, data: bytes, filename: str = "photo.png", content_type: str = "image/png",
+              fields: dict | None = None):
+    form = dict(post["fields"])
+    form.update(fields or {})
+    return requests.post(post["url"], data=form, files={"file": (filename, data, content_type)}, timeout=60)
+
+
+def sec_post_object(c: Ctx, b: str) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + os.urandom(3000)
+    conditions = [["starts-with", "$key", "uploads/"], {"Content-Type": "image/png"},
+                  ["content-length-range", 100, 10000], {"success_action_status": "201"},
+                  ["starts-with", "$x-amz-meta-owner", ""]]
+    fields = {"Content-Type": "image/png", "success_action_status": "201", "x-amz-meta-owner": "ann"}
+
+    def presign(key="uploads/${filename}", conds=conditions, flds=fields, expires=300):
+        return c.s3.generate_presigned_post(b, key, Fields=dict(flds), Conditions=list(conds), ExpiresIn=expires)
+
+    r = form_post(c, b, presign(), png)
+    body = r.content
+    key_el = re.search(rb"<Key>(.*?)</Key>", body)
+    R.check("POST object (generate_presigned_post + requests): 201 with PostResponse XML, ${filename} in the key",
+            r.status_code == 201 and key_el is not None and key_el.group(1) == b"uploads/photo.png",
+            f"got HTTP {r.status_code} {body[:400]!r}")
+    ok("the posted object has the file's bytes, the form's Content-Type and metadata",
+       lambda: c.s3.get_object(Bucket=b, Key="uploads/photo.png"), f"GET /{b}/uploads/photo.png",
+       lambda g: eq("bytes", hashlib.sha256(body_of(g)).hexdigest(), hashlib.sha256(png).hexdigest())
+       + eq("ContentType", g.get("ContentType"), "image/png") + eq("Metadata", g.get("Metadata"), {"owner": "ann"})
+       + eq("ETag", g.get("ETag"), quoted_md5(png)))
+
+    def refused(name, resp, status, code):
+        e = s3_error(resp.content) or {}
+        R.check(name, resp.status_code == status and e.get("Code") == code,
+                f"expected HTTP {status} {code}\ngot HTTP {resp.status_code} {resp.content[:400]!r}")
+
+    refused("POST object over content-length-range: 400 EntityTooLarge", form_post(c, b, presign(), png * 4), 400, "EntityTooLarge")
+    refused("POST object under content-length-range: 400 EntityTooSmall", form_post(c, b, presign(), png[:50]), 400, "EntityTooSmall")
+    refused("POST object to a key outside the starts-with prefix: 403 AccessDenied",
+            form_post(c, b, presign(key="elsewhere/${filename}"), png), 403, "AccessDenied")
+    refused("POST object with another Content-Type than the policy's: 403 AccessDenied",
+            form_post(c, b, presign(), png, fields={"Content-Type": "text/html"}), 403, "AccessDenied")
+    refused("POST object with an expired policy: 403 AccessDenied", form_post(c, b, presign(expires=-10), png), 403, "AccessDenied")
+    tampered = presign()
+    policy = json.loads(base64.b64decode(tampered["fields"]["policy"]))
+    policy["conditions"] = [x if not (isinstance(x, list) and x[0] == "content-length-range") else ["content-length-range", 0, 10 ** 9]
+                            for x in policy["conditions"]]
+    tampered["fields"]["policy"] = base64.b64encode(json.dumps(policy).encode()).decode()
+    refused("POST object with a tampered policy: 403 SignatureDoesNotMatch", form_post(c, b, tampered, png * 4), 403, "SignatureDoesNotMatch")
+    forged = presign()
+    forged["fields"]["x-amz-signature"] = flip_one(forged["fields"]["x-amz-signature"], hex_only=True)
+    refused("POST object with a tampered signature: 403 SignatureDoesNotMatch", form_post(c, b, forged, png), 403, "SignatureDoesNotMatch")
+    refused("POST object with a field no condition covers: 403 AccessDenied",
+            form_post(c, b, presign(), png, fields={"x-amz-meta-extra": "1"}), 403, "AccessDenied")
+    r = form_post(c, b, presign(key="uploads/plain.bin", conds=[["starts-with", "$key", "uploads/"]], flds={}), b"plain")
+    R.check("POST object without success_action_status: 204", r.status_code == 204, f"got HTTP {r.status_code} {r.content[:300]!r}")
+    refused_keys = [k for k in ("uploads/a.png",) if _exists(c, b, k)]
+    R.check("refused forms stored nothing", not refused_keys, f"found {refused_keys}")
+
+
+def _exists(c: Ctx, b: str, key: str) -> bool:
+    try:
+        c.s3.head_object(Bucket=b, Key=key)
+        return True
+    except ClientError:
+        return False
+
+
 def cleanup(c: Ctx) -> None:
     for b in list(c.buckets):
         try:
+            for u in c.s3.list_multipart_uploads(Bucket=b).get("Uploads", []):
+                c.s3.abort_multipart_upload(Bucket=b, Key=u["Key"], UploadId=u["UploadId"])
             while True:
                 r = c.s3.list_objects_v2(Bucket=b)
                 objs = [{"Key": x["Key"]} for x in r.get("Contents", [])]
@@ -1568,6 +1791,9 @@ def main() -> int:
         ("keys", lambda: sec_keys(c, c.bucket("keys"))),
         ("large", lambda: sec_large(c, main_bucket)),
         ("upload_paths", lambda: sec_upload_paths(c, main_bucket)),
+        ("multipart", lambda: sec_multipart(c, c.bucket("multipart"))),
+        ("lifecycle", lambda: sec_lifecycle(c, c.bucket("lifecycle"))),
+        ("post_object", lambda: sec_post_object(c, c.bucket("post"))),
     ]
     if t.store is not None:
         sections.append(("restart", lambda: sec_restart(c, main_bucket)))

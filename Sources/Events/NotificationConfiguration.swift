@@ -51,5 +51,6 @@ public struct NotificationConfiguration: Codable, Sendable, Equatable {
         "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
         "s3:ObjectCreated:CompleteMultipartUpload",
         "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated",
+        "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete",
     ]
 }

@@ -13,54 +13,7 @@ extension S3Responder {
     /// promised, and only then commits; the 200 goes out after the commit.
     func putObject(_ s3: S3Request, auth: SigV4Authentication, bucket: String, key: String, body: RequestBody) async throws -> Response {
         let resource = s3.resource
-        let chunked = auth.payloadHash.hasPrefix("STREAMING-")
-        var decoder: AWSChunkedDecoder?
-        var declaredLength: Int64?
-        if chunked {
-            guard let decoded = s3.header("x-amz-decoded-content-length").flatMap({ Int64($0.trimmingCharacters(in: .whitespaces)) }) else {
-                throw S3Error(.missingContentLength, "You must provide the x-amz-decoded-content-length HTTP header with aws-chunked uploads.", resource: resource)
-            }
-            declaredLength = decoded
-            decoder = try AWSChunkedDecoder(authentication: auth, decodedContentLength: Int(decoded))
-        } else if let text = s3.header("content-length") {
-            guard let length = Int64(text.trimmingCharacters(in: .whitespaces)), length >= 0 else {
-                throw S3Error(.invalidArgument, "Content-Length is not a valid number.", resource: resource)
-            }
-            declaredLength = length
-        } else {
-            throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.", resource: resource)
-        }
-        if let declaredLength, declaredLength > Self.maximumPutSize {
-            throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed size (5 GiB for a single PUT).", resource: resource)
-        }
-
-        // Digests the client promised, checked after the body.
-        let contentMD5 = try s3.header("content-md5").map { value -> [UInt8] in
-            guard let bytes = Data(base64Encoded: value.trimmingCharacters(in: .whitespaces)), bytes.count == 16 else {
-                throw S3Error(.invalidDigest, "The Content-MD5 you specified was invalid.", resource: resource)
-            }
-            return Array(bytes)
-        }
-        var checksums: [RunningChecksum] = []
-        var expectedChecksums: [ChecksumAlgorithm: String] = [:]
-        for algorithm in ChecksumAlgorithm.all {
-            if let value = s3.header(algorithm.header) {
-                expectedChecksums[algorithm] = value.trimmingCharacters(in: .whitespaces)
-                checksums.append(RunningChecksum(algorithm))
-            }
-        }
-        if let trailer = s3.header("x-amz-trailer") {
-            for name in trailer.split(separator: ",") {
-                let text = name.trimmingCharacters(in: .whitespaces)
-                guard let algorithm = ChecksumAlgorithm(headerOrAlgorithm: text) else {
-                    throw S3Error(.invalidRequest, "The trailer \(text) is not a supported checksum (crc32, crc32c, sha1, sha256).", resource: resource)
-                }
-                if !checksums.contains(where: { $0.algorithm == algorithm }) { checksums.append(RunningChecksum(algorithm)) }
-            }
-        }
-        if let sdkAlgorithm = s3.header("x-amz-sdk-checksum-algorithm"), ChecksumAlgorithm(headerOrAlgorithm: sdkAlgorithm) == nil {
-            throw S3Error(.invalidRequest, "The checksum algorithm \(sdkAlgorithm) is not supported (crc32, crc32c, sha1, sha256).", resource: resource)
-        }
+        var incoming = try IncomingBody(s3, auth: auth, maximumSize: Self.maximumPutSize, what: "5 GiB for a single PUT")
         let metadata = try objectMetadata(s3)
         let condition: WriteCondition
         if let match = s3.header("if-none-match") {
@@ -76,59 +29,16 @@ extension S3Responder {
 
         let sink = try engine.beginUpload(bucket: bucket)
         do {
-            var received: Int64 = 0
-            for try await buffer in body {
-                try buffer.withUnsafeReadableBytes { raw in
-                    func take(_ piece: UnsafeRawBufferPointer) throws {
-                        received += Int64(piece.count)
-                        if let declaredLength, received > declaredLength {
-                            throw S3Error(.incompleteBody, "The body is longer than the declared length.", resource: resource)
-                        }
-                        try sink.write(piece)
-                        for i in checksums.indices { checksums[i].update(piece) }
-                    }
-                    if decoder != nil {
-                        try decoder!.feed(raw) { try take($0) }
-                    } else {
-                        try take(raw)
-                    }
-                }
-            }
-            var trailers: [(String, String)] = []
-            if decoder != nil { trailers = try decoder!.finish() }
-            if let declaredLength, received != declaredLength {
-                throw S3Error(.incompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.", resource: resource)
-            }
-            for (name, value) in trailers {
-                guard let algorithm = ChecksumAlgorithm(headerOrAlgorithm: name) else { continue }
-                expectedChecksums[algorithm] = value
-            }
-
-            let digests = sink.digests()
-            if !chunked && auth.payloadHash != PayloadHash.unsigned && auth.payloadHash.lowercased() != digests.sha256Hex {
-                throw S3Error(.xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.", resource: resource)
-            }
-            if let contentMD5, contentMD5 != digests.md5 {
-                throw S3Error(.badDigest, "The Content-MD5 you specified did not match what we received.", resource: resource)
-            }
+            let received = try await incoming.receive(body, into: sink)
             var finalMetadata = metadata
-            for checksum in checksums {
-                guard let expected = expectedChecksums[checksum.algorithm] else {
-                    throw S3Error(.invalidRequest, "The \(checksum.algorithm.header) trailer was announced but not sent.", resource: resource)
-                }
-                let actual = checksum.algorithm == .sha256 ? digests.sha256Base64 : checksum.base64()
-                guard actual == expected else {
-                    throw S3Error(.badDigest, "The \(checksum.algorithm.name.uppercased()) you specified did not match the calculated checksum.", resource: resource)
-                }
-                if checksum.algorithm == .sha256 { finalMetadata.checksumSHA256 = actual }
-            }
+            if let checksum = received.checksumSHA256 { finalMetadata.checksumSHA256 = checksum }
             // fsync and rename block: run them on the thread pool, not on a concurrency thread.
             let engine = engine, metadataToStore = finalMetadata
             let info = try await NIOThreadPool.singleton.runIfActive {
                 try engine.commit(sink, bucket: bucket, key: key, metadata: metadataToStore, condition: condition)
             }
             var headers: HTTPFields = [.eTag: "\"\(info.etag)\""]
-            for (algorithm, value) in expectedChecksums { headers[HTTPField.Name(algorithm.header)!] = value }
+            for (algorithm, value) in received.checksums { headers[HTTPField.Name(algorithm.header)!] = value }
             return Response(status: .ok, headers: headers)
         } catch let error as SigV4Error {
             engine.abort(sink)
@@ -323,26 +233,7 @@ extension S3Responder {
 
     func copyObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         let resource = s3.resource
-        guard var source = s3.header("x-amz-copy-source") else {
-            throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
-        }
-        if let question = source.firstIndex(of: "?") {
-            let query = source[source.index(after: question)...]
-            if query.hasPrefix("versionId=") && query != "versionId=null" {
-                throw S3Error(.notImplemented, "Copying a specific version is not implemented by this store yet.", resource: resource)
-            }
-            source = String(source[..<question])
-        }
-        guard let decoded = S3URIEncoding.decode(source) else {
-            throw S3Error(.invalidArgument, "Copy Source is not valid percent-encoded UTF-8.", resource: resource)
-        }
-        var path = Substring(decoded)
-        while path.first == "/" { path = path.dropFirst() }
-        guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
-            throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
-        }
-        let sourceBucket = String(path[..<slash])
-        let sourceKey = String(path[path.index(after: slash)...])
+        let (sourceBucket, sourceKey) = try copySource(s3)
         let directive = s3.header("x-amz-metadata-directive")?.uppercased() ?? "COPY"
         guard directive == "COPY" || directive == "REPLACE" else {
             throw S3Error(.invalidArgument, "Unknown metadata directive.", resource: resource)
@@ -363,6 +254,30 @@ extension S3Responder {
             x.leaf("ETag", "\"\(info.etag)\"")
         }
         return xmlResponse(x.document)
+    }
+
+    /// The bucket and key named by `x-amz-copy-source` (`bucket/key`, percent-encoded, optionally `?versionId=null`).
+    func copySource(_ s3: S3Request) throws -> (bucket: String, key: String) {
+        let resource = s3.resource
+        guard var source = s3.header("x-amz-copy-source") else {
+            throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
+        }
+        if let question = source.firstIndex(of: "?") {
+            let query = source[source.index(after: question)...]
+            if query.hasPrefix("versionId=") && query != "versionId=null" {
+                throw S3Error(.notImplemented, "Copying a specific version is not implemented by this store yet.", resource: resource)
+            }
+            source = String(source[..<question])
+        }
+        guard let decoded = S3URIEncoding.decode(source) else {
+            throw S3Error(.invalidArgument, "Copy Source is not valid percent-encoded UTF-8.", resource: resource)
+        }
+        var path = Substring(decoded)
+        while path.first == "/" { path = path.dropFirst() }
+        guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
+            throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
+        }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
     }
 
     func checkCopyConditions(_ s3: S3Request, info: ObjectInfo, resource: String) throws {

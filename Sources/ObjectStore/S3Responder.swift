@@ -72,6 +72,10 @@ public struct S3Responder: HTTPResponder {
         if s3.method == "OPTIONS" {
             return try preflight(s3)
         }
+        if s3.method == "POST", let bucket = s3.bucket, s3.key == nil, s3.query.isEmpty, Self.isFormUpload(s3) {
+            // A browser form upload: authenticated by its signed policy, not by a header or query signature.
+            return try await postObject(s3, bucket: bucket, body: request.body)
+        }
         let auth = try authentication(s3)
 
         guard let bucket = s3.bucket else {
@@ -81,19 +85,32 @@ public struct S3Responder: HTTPResponder {
         if let key = s3.key {
             switch s3.method {
             case "PUT":
-                if s3.query["partNumber"] != nil || s3.query["uploadId"] != nil {
-                    throw notImplemented("Multipart uploads", s3)
+                if let uploadId = s3.query["uploadId"] {
+                    if s3.header("x-amz-copy-source") != nil {
+                        return try await uploadPartCopy(s3, bucket: bucket, key: key, uploadId: uploadId)
+                    }
+                    return try await uploadPart(s3, auth: auth, bucket: bucket, key: key, uploadId: uploadId, body: request.body)
+                }
+                if s3.query["partNumber"] != nil {
+                    throw S3Error(.invalidArgument, "A part number needs an uploadId.", resource: s3.resource)
                 }
                 if s3.header("x-amz-copy-source") != nil {
                     return try await copyObject(s3, bucket: bucket, key: key)
                 }
                 return try await putObject(s3, auth: auth, bucket: bucket, key: key, body: request.body)
-            case "GET": return try getObject(s3, bucket: bucket, key: key, head: false)
+            case "GET":
+                if let uploadId = s3.query["uploadId"] { return try listParts(s3, bucket: bucket, key: key, uploadId: uploadId) }
+                return try getObject(s3, bucket: bucket, key: key, head: false)
             case "HEAD": return try getObject(s3, bucket: bucket, key: key, head: true)
             case "DELETE":
-                if s3.query["uploadId"] != nil { throw notImplemented("Multipart uploads", s3) }
+                if let uploadId = s3.query["uploadId"] { return try abortMultipartUpload(s3, bucket: bucket, key: key, uploadId: uploadId) }
                 return try deleteObject(s3, bucket: bucket, key: key)
-            case "POST": throw notImplemented("Multipart uploads", s3)
+            case "POST":
+                if s3.query["uploads"] != nil { return try createMultipartUpload(s3, bucket: bucket, key: key) }
+                if let uploadId = s3.query["uploadId"] {
+                    return try await completeMultipartUpload(s3, bucket: bucket, key: key, uploadId: uploadId, body: request.body)
+                }
+                throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)
             default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)
             }
         }
@@ -101,6 +118,7 @@ public struct S3Responder: HTTPResponder {
         case "PUT":
             if s3.query["cors"] != nil { return try await putBucketCORS(s3, bucket: bucket, body: request.body) }
             if s3.query["notification"] != nil { return try await putBucketNotification(s3, bucket: bucket, body: request.body) }
+            if s3.query["lifecycle"] != nil { return try await putBucketLifecycle(s3, bucket: bucket, body: request.body) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket, body: request.body)
         case "GET":
@@ -109,6 +127,8 @@ public struct S3Responder: HTTPResponder {
                 return xmlResponse(NotificationXML.render(try engine.notificationConfiguration(bucket)))
             }
             if s3.query["location"] != nil { return try getBucketLocation(s3, bucket: bucket) }
+            if s3.query["lifecycle"] != nil { return try getBucketLifecycle(s3, bucket: bucket) }
+            if s3.query["uploads"] != nil { return try listMultipartUploads(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
         case "HEAD":
@@ -116,20 +136,23 @@ public struct S3Responder: HTTPResponder {
             return Response(status: .ok, headers: [.init("x-amz-bucket-region")!: region])
         case "DELETE":
             if s3.query["cors"] != nil { return try deleteBucketCORS(s3, bucket: bucket) }
+            if s3.query["lifecycle"] != nil { return try deleteBucketLifecycle(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             try engine.deleteBucket(bucket)
             return Response(status: .noContent)
         case "POST":
             if s3.query["delete"] != nil { return try await deleteObjects(s3, bucket: bucket, body: request.body) }
-            if s3.query["uploads"] != nil { throw notImplemented("Multipart uploads", s3) }
-            throw notImplemented("POST object (browser form uploads)", s3)
+            if Self.isFormUpload(s3) {
+                throw S3Error(.invalidArgument, "POST requires exactly one file upload per request, to a bucket URL without a query.", resource: s3.resource)
+            }
+            throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)
         default:
             throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)
         }
     }
 
     /// Bucket sub-resources this store does not implement yet.
-    static let unsupportedSubresources = ["versioning", "versions", "uploads", "lifecycle", "policy", "acl", "tagging",
+    static let unsupportedSubresources = ["versioning", "versions", "policy", "acl", "tagging",
                                           "website", "replication", "encryption", "logging", "ownershipControls",
                                           "publicAccessBlock", "object-lock", "accelerate", "requestPayment", "inventory",
                                           "analytics", "metrics", "intelligent-tiering"]

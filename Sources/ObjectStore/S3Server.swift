@@ -14,14 +14,17 @@ public struct S3ServerConfiguration: Sendable {
     public var dataDirectory: URL
     /// The region signatures must be scoped to.
     public var region: String
+    /// How often the background task applies bucket lifecycle rules.
+    public var lifecycleInterval: Duration
 
     /// Creates a configuration; the defaults are `hoist store`'s.
     public init(host: String = "127.0.0.1", port: Int = 9000, dataDirectory: URL = URL(fileURLWithPath: "hoist-data"),
-                region: String = "us-east-1") {
+                region: String = "us-east-1", lifecycleInterval: Duration = .seconds(3600)) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.region = region
+        self.lifecycleInterval = lifecycleInterval
     }
 }
 
@@ -50,19 +53,22 @@ public enum S3Server {
     public static func application(engine: StorageEngine, configuration: S3ServerConfiguration, credentials: [SigV4Credentials],
                                    logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
         let responder = S3Responder(engine: engine, credentials: credentials, region: configuration.region)
-        return Application(
+        var application = Application(
             responder: responder,
             server: .http1(additionalChannelHandlers: [ExpectContinueHandler()]),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Hoist"),
             onServerRunning: { _ in await onServerRunning() },
             logger: logger
         )
+        // The lifecycle rules' background task runs and stops with the server.
+        application.addServices(LifecycleService(engine: engine, interval: configuration.lifecycleInterval, logger: logger))
+        return application
     }
 }
 
 extension S3Server {
     /// Creates `bucket` if it does not exist and sets its CORS rules so pages on
-    /// `origins` can PUT, GET and HEAD directly (what `hoist serve` does on start).
+    /// `origins` can PUT, POST (forms), GET and HEAD directly (what `hoist serve` does on start).
     /// Setup of the embedded store, in-process; URLs are still signed and checked over HTTP.
     public static func prepareBucket(_ bucket: String, engine: StorageEngine, corsOrigins: [String]) throws {
         do {
@@ -71,7 +77,7 @@ extension S3Server {
             // Already there from an earlier start.
         }
         let rule = CORSConfiguration.Rule(
-            id: "hoist-serve", allowedOrigins: corsOrigins, allowedMethods: ["PUT", "GET", "HEAD"],
+            id: "hoist-serve", allowedOrigins: corsOrigins, allowedMethods: ["PUT", "POST", "GET", "HEAD"],
             allowedHeaders: ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256", "x-amz-*"],
             exposeHeaders: ["ETag", "x-amz-version-id", "x-amz-request-id"], maxAgeSeconds: 3600)
         try engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(CORSConfiguration(rules: [rule])))

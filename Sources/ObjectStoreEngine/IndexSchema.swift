@@ -21,6 +21,20 @@ import GRDB
 ///   INDEX  (blob)                                   -- is a blob still referenced? (copies share blobs)
 /// ```
 ///
+/// ## Multipart (`"multipart"`)
+///
+/// ```sql
+/// multipart_upload(id INTEGER PRIMARY KEY, upload_id TEXT UNIQUE,   -- the opaque id clients send
+///                  bucket_id, key BLOB, initiated INTEGER, metadata TEXT /* JSON of ObjectMetadata */)
+///   INDEX (bucket_id, key, upload_id)                               -- ListMultipartUploads' order
+/// multipart_part(upload_row, part_number 1...10000, blob TEXT, size, etag TEXT, sha256 BLOB, last_modified)
+///   PRIMARY KEY (upload_row, part_number)
+///   INDEX (blob)
+/// ```
+///
+/// Each part is a blob of its own; completion streams them into one new blob
+/// and removes them. The blob GC at start keeps every blob a part references.
+///
 /// What later issues add without a rewrite:
 /// - versioning: rows with their own `version_id`, `is_latest` moved in the same
 ///   transaction, delete markers; a `versioning` row in `bucket_configuration`;
@@ -100,11 +114,38 @@ enum IndexSchema {
                 INSERT INTO event_sequence (id, value) VALUES (1, 0);
                 """)
         }
+        migrator.registerMigration("multipart") { db in
+            try db.execute(sql: """
+                CREATE TABLE multipart_upload (
+                    id INTEGER PRIMARY KEY,
+                    upload_id TEXT NOT NULL UNIQUE,
+                    bucket_id INTEGER NOT NULL REFERENCES bucket(id),
+                    key BLOB NOT NULL CHECK (typeof(key) = 'blob' AND length(key) BETWEEN 1 AND 1024),
+                    initiated INTEGER NOT NULL,
+                    metadata TEXT NOT NULL
+                );
+                CREATE INDEX multipart_upload_key ON multipart_upload(bucket_id, key, upload_id);
+                CREATE TABLE multipart_part (
+                    upload_row INTEGER NOT NULL REFERENCES multipart_upload(id),
+                    part_number INTEGER NOT NULL CHECK (part_number BETWEEN 1 AND 10000),
+                    blob TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    etag TEXT NOT NULL,
+                    sha256 BLOB,
+                    last_modified INTEGER NOT NULL,
+                    PRIMARY KEY (upload_row, part_number)
+                ) WITHOUT ROWID;
+                CREATE INDEX multipart_part_blob ON multipart_part(blob);
+                """)
+        }
         return migrator
     }
 
-    /// Every blob name the index references; blob files outside this set are crash leftovers.
+    /// Every blob name the index references (objects and multipart parts);
+    /// blob files outside this set are crash leftovers.
     static func referencedBlobs(_ db: Database) throws -> Set<String> {
-        try Set(String.fetchCursor(db, sql: "SELECT DISTINCT blob FROM object WHERE blob IS NOT NULL"))
+        var blobs = try Set(String.fetchCursor(db, sql: "SELECT DISTINCT blob FROM object WHERE blob IS NOT NULL"))
+        for blob in try String.fetchAll(db, sql: "SELECT blob FROM multipart_part") { blobs.insert(blob) }
+        return blobs
     }
 }

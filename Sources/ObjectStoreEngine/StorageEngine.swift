@@ -106,11 +106,15 @@ public final class StorageEngine: Sendable {
 
     /// Deletes an empty bucket and its configuration.
     ///
+    /// A bucket with multipart uploads in progress is not empty: abort them first.
+    ///
     /// - Throws: `NoSuchBucket`, `BucketNotEmpty`.
     public func deleteBucket(_ name: String) throws(StoreError) {
         try write("delete the bucket") { db in
             guard let id = try Self.bucketID(db, name) else { throw StoreError.noSuchBucket(name) }
-            let hasObjects = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM object WHERE bucket_id = ?)", arguments: [id]) ?? false
+            let hasObjects = try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM object WHERE bucket_id = ?) OR EXISTS (SELECT 1 FROM multipart_upload WHERE bucket_id = ?)
+                """, arguments: [id, id]) ?? false
             guard !hasObjects else {
                 throw StoreError(.bucketNotEmpty, "The bucket you tried to delete is not empty.")
             }

@@ -20,6 +20,12 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             case preconditionFailed = "PreconditionFailed"
             case invalidArgument = "InvalidArgument"
             case internalError = "InternalError"
+            case noSuchUpload = "NoSuchUpload"
+            case invalidPart = "InvalidPart"
+            case invalidPartOrder = "InvalidPartOrder"
+            case entityTooSmall = "EntityTooSmall"
+            case entityTooLarge = "EntityTooLarge"
+            case badDigest = "BadDigest"
         }
 
         private let value: Value
@@ -43,6 +49,18 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// The store failed: a file system or database error.
         public static let internalError = Code(.internalError)
+        /// The multipart upload does not exist: never created, completed or aborted.
+        public static let noSuchUpload = Code(.noSuchUpload)
+        /// A part named in a completion is missing or its ETag differs.
+        public static let invalidPart = Code(.invalidPart)
+        /// The parts of a completion are not in ascending order.
+        public static let invalidPartOrder = Code(.invalidPartOrder)
+        /// A part other than the last is smaller than 5 MiB, or a form upload is below its policy's minimum.
+        public static let entityTooSmall = Code(.entityTooSmall)
+        /// An upload is larger than allowed.
+        public static let entityTooLarge = Code(.entityTooLarge)
+        /// A checksum the client sent does not match the bytes.
+        public static let badDigest = Code(.badDigest)
 
         /// The code as S3 spells it.
         public var rawValue: String { value.rawValue }
@@ -68,11 +86,12 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The HTTP status S3 answers with for this code.
     public var httpStatus: Int {
         switch code {
-        case .noSuchBucket, .noSuchKey:
+        case .noSuchBucket, .noSuchKey, .noSuchUpload:
             return 404
         case .bucketAlreadyOwnedByYou, .bucketNotEmpty:
             return 409
-        case .invalidBucketName, .keyTooLong, .invalidArgument:
+        case .invalidBucketName, .keyTooLong, .invalidArgument, .invalidPart, .invalidPartOrder,
+             .entityTooSmall, .entityTooLarge, .badDigest:
             return 400
         case .preconditionFailed:
             return 412
@@ -91,6 +110,8 @@ extension StoreError {
     }
 
     static let noSuchKey = StoreError(.noSuchKey, "The specified key does not exist.")
+
+    static let noSuchUpload = StoreError(.noSuchUpload, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
 
     static func internalError(_ what: String, _ error: any Error) -> StoreError {
         if let storeError = error as? StoreError { return storeError }

@@ -80,6 +80,26 @@ import Testing
         #expect(S3EventNotification.sequencer(sequencers[1], isBefore: sequencers[2]))
     }
 
+    @Test func multipartAndLifecycleHaveTheirEventNames() async throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        try configure(engine, events: ["s3:ObjectCreated:*", "s3:LifecycleExpiration:*"])
+        let queue = engine.outbox(queue: "uploads")
+        _ = try await drain(queue)
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "big.bin", metadata: ObjectMetadata())
+        let part = try StorageEngineMultipartTests.upload(engine, upload, part: 1, Array("tiny last part".utf8))
+        #expect(try await drain(queue).isEmpty, "parts are not objects: no event yet")
+        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "big.bin", uploadId: upload.uploadId,
+                                                      parts: [CompletedPart(partNumber: 1, etag: part.etag)])
+        store.clock.advance(by: 3 * 86400)
+        #expect(try engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now.addingTimeInterval(-86400)) == 1)
+        let records = try records(try await drain(queue))
+        #expect(records.map(\.eventName) == ["ObjectCreated:CompleteMultipartUpload", "LifecycleExpiration:Delete"])
+        #expect(records.first?.s3.object.eTag == info.etag)
+        #expect(records.first?.s3.object.size == info.size)
+    }
+
     @Test func filtersChooseEvents() async throws {
         let store = try TestStore()
         defer { store.close() }

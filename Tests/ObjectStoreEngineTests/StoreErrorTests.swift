@@ -12,6 +12,12 @@ import ObjectStoreEngine
         (.preconditionFailed, "PreconditionFailed", 412),
         (.invalidArgument, "InvalidArgument", 400),
         (.internalError, "InternalError", 500),
+        (.noSuchUpload, "NoSuchUpload", 404),
+        (.invalidPart, "InvalidPart", 400),
+        (.invalidPartOrder, "InvalidPartOrder", 400),
+        (.entityTooSmall, "EntityTooSmall", 400),
+        (.entityTooLarge, "EntityTooLarge", 400),
+        (.badDigest, "BadDigest", 400),
     ])
     func codeSpellingAndStatus(code: StoreError.Code, rawValue: String, status: Int) {
         let error = StoreError(code, "message")

@@ -1,0 +1,245 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOPosix
+import ObjectStoreEngine
+import SigV4
+
+extension S3Responder {
+    // MARK: CreateMultipartUpload
+
+    /// `POST /bucket/key?uploads`: starts an upload; the object's metadata comes from the headers.
+    func createMultipartUpload(_ s3: S3Request, bucket: String, key: String) throws -> Response {
+        if let algorithm = s3.header("x-amz-checksum-algorithm"), ChecksumAlgorithm(headerOrAlgorithm: algorithm) == nil {
+            throw S3Error(.invalidRequest, "The checksum algorithm \(algorithm) is not supported (crc32, crc32c, sha1, sha256).", resource: s3.resource)
+        }
+        let upload = try engine.createMultipartUpload(bucket: bucket, key: key, metadata: try objectMetadata(s3))
+        var x = XMLWriter()
+        x.element("InitiateMultipartUploadResult", namespace: true) { x in
+            x.leaf("Bucket", bucket)
+            x.leaf("Key", key)
+            x.leaf("UploadId", upload.uploadId)
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: UploadPart / UploadPartCopy
+
+    /// The `partNumber` query parameter, 1 to 10,000.
+    func partNumber(_ s3: S3Request) throws -> Int {
+        guard let text = s3.query["partNumber"], let number = Int(text), StorageEngine.partNumbers.contains(number) else {
+            throw S3Error(.invalidArgument, "Part number must be an integer between 1 and 10000, inclusive", resource: s3.resource)
+        }
+        return number
+    }
+
+    /// `PUT /bucket/key?partNumber=N&uploadId=ID`: streams one part to disk, checking
+    /// its length, signature and checksums as a PUT does.
+    func uploadPart(_ s3: S3Request, auth: SigV4Authentication, bucket: String, key: String, uploadId: String,
+                    body: RequestBody) async throws -> Response {
+        let resource = s3.resource
+        let number = try partNumber(s3)
+        var incoming = try IncomingBody(s3, auth: auth, maximumSize: StorageEngine.maximumPartSize, what: "5 GiB for a part")
+        // Refuse parts of unknown uploads before reading the body.
+        _ = try engine.listParts(bucket: bucket, key: key, uploadId: uploadId, maxParts: 0)
+        let sink = try engine.beginUpload(bucket: bucket)
+        do {
+            let received = try await incoming.receive(body, into: sink)
+            let engine = engine, checksum = received.checksumSHA256
+            let part = try await NIOThreadPool.singleton.runIfActive {
+                try engine.commitPart(sink, bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
+                                      checksumSHA256: checksum)
+            }
+            var headers: HTTPFields = [.eTag: "\"\(part.etag)\""]
+            for (algorithm, value) in received.checksums { headers[HTTPField.Name(algorithm.header)!] = value }
+            return Response(status: .ok, headers: headers)
+        } catch let error as SigV4Error {
+            engine.abort(sink)
+            throw S3Error(error, resource: resource)
+        } catch {
+            engine.abort(sink)
+            throw error
+        }
+    }
+
+    /// `PUT /bucket/key?partNumber=N&uploadId=ID` with `x-amz-copy-source`: a part
+    /// from (a range of) an existing object.
+    func uploadPartCopy(_ s3: S3Request, bucket: String, key: String, uploadId: String) async throws -> Response {
+        let resource = s3.resource
+        let number = try partNumber(s3)
+        let (sourceBucket, sourceKey) = try copySource(s3)
+        let sourceInfo = try engine.head(bucket: sourceBucket, key: sourceKey)
+        try checkCopyConditions(s3, info: sourceInfo, resource: resource)
+        var range: ClosedRange<Int64>?
+        if let text = s3.header("x-amz-copy-source-range") {
+            let spec = text.trimmingCharacters(in: .whitespaces)
+            let bounds = spec.hasPrefix("bytes=") ? spec.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false) : []
+            guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]), first >= 0, first <= last else {
+                throw S3Error(.invalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy", resource: resource)
+            }
+            guard last < sourceInfo.size else {
+                throw S3Error(.invalidRange, "The requested range is not satisfiable", resource: resource)
+            }
+            range = first...last
+        }
+        let engine = engine, copyRange = range
+        let part = try await NIOThreadPool.singleton.runIfActive {
+            try engine.copyPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
+                                fromBucket: sourceBucket, fromKey: sourceKey, range: copyRange)
+        }
+        var x = XMLWriter()
+        x.element("CopyPartResult", namespace: true) { x in
+            x.leaf("LastModified", AMZDate(part.lastModified).xmlTimestamp)
+            x.leaf("ETag", "\"\(part.etag)\"")
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: ListParts
+
+    /// `GET /bucket/key?uploadId=ID`, paginated by `part-number-marker` and `max-parts`.
+    func listParts(_ s3: S3Request, bucket: String, key: String, uploadId: String) throws -> Response {
+        let marker = try nonNegativeInteger(s3, "part-number-marker") ?? 0
+        let maxParts = try nonNegativeInteger(s3, "max-parts") ?? 1000
+        let listing = try engine.listParts(bucket: bucket, key: key, uploadId: uploadId, partNumberMarker: marker, maxParts: maxParts)
+        var x = XMLWriter()
+        x.element("ListPartsResult", namespace: true) { x in
+            x.leaf("Bucket", bucket)
+            x.leaf("Key", key)
+            x.leaf("UploadId", uploadId)
+            x.leaf("PartNumberMarker", String(marker))
+            if let next = listing.nextPartNumberMarker ?? listing.parts.last?.partNumber {
+                x.leaf("NextPartNumberMarker", String(next))
+            }
+            x.leaf("MaxParts", String(min(maxParts, 1000)))
+            x.leaf("IsTruncated", listing.isTruncated ? "true" : "false")
+            x.element("Initiator") { x in
+                x.leaf("ID", ownerId)
+                x.leaf("DisplayName", "hoist")
+            }
+            x.element("Owner") { x in
+                x.leaf("ID", ownerId)
+                x.leaf("DisplayName", "hoist")
+            }
+            x.leaf("StorageClass", "STANDARD")
+            for part in listing.parts {
+                x.element("Part") { x in
+                    x.leaf("PartNumber", String(part.partNumber))
+                    x.leaf("LastModified", AMZDate(part.lastModified).xmlTimestamp)
+                    x.leaf("ETag", "\"\(part.etag)\"")
+                    x.leaf("Size", String(part.size))
+                }
+            }
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: CompleteMultipartUpload
+
+    /// `POST /bucket/key?uploadId=ID` with the list of parts.
+    func completeMultipartUpload(_ s3: S3Request, bucket: String, key: String, uploadId: String, body: RequestBody) async throws -> Response {
+        let resource = s3.resource
+        let data = try await readXMLBody(body, resource: resource)
+        try checkSmallBody(data, s3: s3)
+        let malformed = S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.", resource: resource)
+        guard let root = try? XMLTree.parse(data), root.name == "CompleteMultipartUpload" else { throw malformed }
+        var parts: [CompletedPart] = []
+        for node in root.children(named: "Part") {
+            guard let numberText = node.child("PartNumber")?.text.trimmingCharacters(in: .whitespacesAndNewlines),
+                  let number = Int(numberText),
+                  let etag = node.child("ETag")?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            else { throw malformed }
+            parts.append(CompletedPart(partNumber: number, etag: etag))
+        }
+        guard !parts.isEmpty, parts.count <= StorageEngine.partNumbers.upperBound else { throw malformed }
+        let condition: WriteCondition
+        if let match = s3.header("if-none-match") {
+            guard match.trimmingCharacters(in: .whitespaces) == "*" else {
+                throw S3Error(.notImplemented, "If-None-Match supports only '*'.", resource: resource)
+            }
+            condition = .ifNoneMatchAny
+        } else if let match = s3.header("if-match") {
+            condition = .ifMatch(Self.unquote(match))
+        } else {
+            condition = .none
+        }
+        let engine = engine, completed = parts
+        let info = try await NIOThreadPool.singleton.runIfActive {
+            try engine.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed, condition: condition)
+        }
+        let host = s3.header("host") ?? "127.0.0.1"
+        var x = XMLWriter()
+        x.element("CompleteMultipartUploadResult", namespace: true) { x in
+            x.leaf("Location", "http://\(host)" + S3URIEncoding.encodePath("/\(bucket)/\(key)"))
+            x.leaf("Bucket", bucket)
+            x.leaf("Key", key)
+            x.leaf("ETag", "\"\(info.etag)\"")
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: AbortMultipartUpload
+
+    /// `DELETE /bucket/key?uploadId=ID`.
+    func abortMultipartUpload(_ s3: S3Request, bucket: String, key: String, uploadId: String) throws -> Response {
+        try engine.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+        return Response(status: .noContent)
+    }
+
+    // MARK: ListMultipartUploads
+
+    /// `GET /bucket?uploads`, with `prefix`, `key-marker`, `upload-id-marker`, `max-uploads`.
+    func listMultipartUploads(_ s3: S3Request, bucket: String) throws -> Response {
+        let prefix = s3.query["prefix"] ?? ""
+        let keyMarker = s3.query["key-marker"].flatMap { $0.isEmpty ? nil : $0 }
+        let uploadIdMarker = keyMarker == nil ? nil : s3.query["upload-id-marker"]
+        let maxUploads = try nonNegativeInteger(s3, "max-uploads") ?? 1000
+        if s3.query["delimiter"].map({ !$0.isEmpty }) == true {
+            throw notImplemented("ListMultipartUploads with a delimiter", s3)
+        }
+        let listing = try engine.listMultipartUploads(bucket: bucket, prefix: prefix, keyMarker: keyMarker,
+                                                      uploadIdMarker: uploadIdMarker, maxUploads: maxUploads)
+        let encodeURL = s3.query["encoding-type"] == "url"
+        func text(_ value: String) -> String { encodeURL ? S3URIEncoding.encodePath(value) : value }
+        var x = XMLWriter()
+        x.element("ListMultipartUploadsResult", namespace: true) { x in
+            x.leaf("Bucket", bucket)
+            x.leaf("KeyMarker", text(keyMarker ?? ""))
+            x.leaf("UploadIdMarker", uploadIdMarker ?? "")
+            x.leaf("NextKeyMarker", text(listing.nextKeyMarker ?? ""))
+            x.leaf("NextUploadIdMarker", listing.nextUploadIdMarker ?? "")
+            x.leaf("Prefix", text(prefix))
+            if encodeURL { x.leaf("EncodingType", "url") }
+            x.leaf("MaxUploads", String(min(maxUploads, 1000)))
+            x.leaf("IsTruncated", listing.isTruncated ? "true" : "false")
+            for upload in listing.uploads {
+                x.element("Upload") { x in
+                    x.leaf("Key", text(upload.key))
+                    x.leaf("UploadId", upload.uploadId)
+                    x.element("Initiator") { x in
+                        x.leaf("ID", ownerId)
+                        x.leaf("DisplayName", "hoist")
+                    }
+                    x.element("Owner") { x in
+                        x.leaf("ID", ownerId)
+                        x.leaf("DisplayName", "hoist")
+                    }
+                    x.leaf("StorageClass", "STANDARD")
+                    x.leaf("Initiated", AMZDate(upload.initiated).xmlTimestamp)
+                }
+            }
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: Helpers
+
+    /// A non-negative integer query parameter, or `nil` when absent.
+    func nonNegativeInteger(_ s3: S3Request, _ name: String) throws -> Int? {
+        guard let text = s3.query[name] else { return nil }
+        guard let value = Int(text), value >= 0 else {
+            throw S3Error(.invalidArgument, "Provided \(name) not an integer or within integer range", resource: s3.resource)
+        }
+        return value
+    }
+}

@@ -1,0 +1,269 @@
+import Crypto
+import Foundation
+import Testing
+@testable import ObjectStoreEngine
+
+@Suite struct StorageEngineMultipartTests {
+    static let mib = 1024 * 1024
+
+    /// Deterministic bytes that differ from part to part.
+    static func bytes(_ count: Int, seed: UInt8) -> [UInt8] {
+        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7) }
+    }
+
+    @discardableResult
+    static func upload(_ engine: StorageEngine, _ upload: MultipartUploadInfo, part: Int, _ bytes: [UInt8],
+                       checksum: String? = nil) throws -> PartInfo {
+        let sink = try engine.beginUpload(bucket: upload.bucket)
+        try bytes.withUnsafeBytes { try sink.write($0) }
+        return try engine.commitPart(sink, bucket: upload.bucket, key: upload.key, uploadId: upload.uploadId,
+                                     partNumber: part, checksumSHA256: checksum)
+    }
+
+    static func md5Hex(_ bytes: [UInt8]) -> String {
+        Insecure.MD5.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
+    @Test func completeAssemblesThePartsWithTheMultipartETag() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let metadata = ObjectMetadata(contentType: "image/png", userMetadata: ["article": "42"])
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "big/file.bin", metadata: metadata)
+        let first = Self.bytes(5 * Self.mib, seed: 1)
+        let second = Self.bytes(5 * Self.mib + 3, seed: 2)
+        let last = Self.bytes(1000, seed: 3)
+        // Parts may arrive in any order; a part may be replaced.
+        try Self.upload(engine, upload, part: 3, last)
+        try Self.upload(engine, upload, part: 1, Self.bytes(10, seed: 9))
+        let p1 = try Self.upload(engine, upload, part: 1, first)
+        let p2 = try Self.upload(engine, upload, part: 2, second)
+        #expect(p1.etag == Self.md5Hex(first))
+        #expect(try store.directory.blobFiles().count == 3, "the replaced part's blob is gone")
+        expectStoreError(.noSuchKey) { try engine.head(bucket: "bucket", key: "big/file.bin") }
+
+        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "big/file.bin", uploadId: upload.uploadId, parts: [
+            CompletedPart(partNumber: 1, etag: "\"\(p1.etag)\""),
+            CompletedPart(partNumber: 2, etag: p2.etag),
+            CompletedPart(partNumber: 3, etag: Self.md5Hex(last)),
+        ])
+        var combined = Insecure.MD5()
+        for part in [first, second, last] { combined.update(data: Array(Insecure.MD5.hash(data: part))) }
+        let expected = combined.finalize().map { String(format: "%02x", $0) }.joined() + "-3"
+        #expect(info.etag == expected)
+        #expect(info.size == Int64(first.count + second.count + last.count))
+        #expect(try engine.bytes("bucket", "big/file.bin") == first + second + last)
+        let head = try engine.head(bucket: "bucket", key: "big/file.bin")
+        #expect(head.metadata == metadata)
+        #expect(head.etag == expected)
+        // The parts are gone with the upload: one blob remains, the object's.
+        #expect(try store.directory.blobFiles().count == 1)
+        #expect(try store.directory.tmpFiles().isEmpty)
+        expectStoreError(.noSuchUpload) { try engine.listParts(bucket: "bucket", key: "big/file.bin", uploadId: upload.uploadId) }
+        #expect(try engine.listMultipartUploads(bucket: "bucket").uploads.isEmpty)
+    }
+
+    @Test func completionChecksTheList() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let small = try Self.upload(engine, upload, part: 1, Self.bytes(100, seed: 1))
+        let big = try Self.upload(engine, upload, part: 2, Self.bytes(5 * Self.mib, seed: 2))
+        let tail = try Self.upload(engine, upload, part: 3, Self.bytes(10, seed: 3))
+        func complete(_ parts: [(Int, String)]) throws -> ObjectInfo {
+            try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+                                               parts: parts.map { CompletedPart(partNumber: $0.0, etag: $0.1) })
+        }
+        expectStoreError(.invalidPartOrder) { try complete([(2, big.etag), (1, small.etag)]) }
+        expectStoreError(.invalidPartOrder) { try complete([(2, big.etag), (2, big.etag)]) }
+        expectStoreError(.invalidPart) { try complete([(2, small.etag)]) }
+        expectStoreError(.invalidPart) { try complete([(4, big.etag)]) }
+        expectStoreError(.entityTooSmall) { try complete([(1, small.etag), (2, big.etag)]) }
+        expectStoreError(.invalidPart) { try complete([]) }
+        expectStoreError(.noSuchUpload) {
+            try engine.completeMultipartUpload(bucket: "bucket", key: "other", uploadId: upload.uploadId,
+                                               parts: [CompletedPart(partNumber: 2, etag: big.etag)])
+        }
+        // Failures changed nothing: the parts are all still there.
+        #expect(try engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId).parts.map(\.partNumber) == [1, 2, 3])
+        #expect(try store.directory.tmpFiles().isEmpty)
+        // A subset of the parts is fine; the unused ones are removed too.
+        let info = try complete([(2, big.etag), (3, tail.etag)])
+        #expect(info.size == Int64(5 * Self.mib + 10))
+        #expect(try store.directory.blobFiles().count == 1)
+    }
+
+    @Test func completionHonoursIfNoneMatch() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        try engine.put("bucket", "k", "existing")
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let part = try Self.upload(engine, upload, part: 1, Self.bytes(10, seed: 1))
+        expectStoreError(.preconditionFailed) {
+            try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+                                               parts: [CompletedPart(partNumber: 1, etag: part.etag)], condition: .ifNoneMatchAny)
+        }
+        #expect(try engine.text("bucket", "k") == "existing")
+        // The assembled blob of the refused completion is gone; the part and the old object remain.
+        #expect(try store.directory.blobFiles().count == 2)
+    }
+
+    @Test func partsAreCheckedAndNumbered() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let data = Self.bytes(1000, seed: 5)
+        let good = Data(SHA256.hash(data: data)).base64EncodedString()
+        let part = try Self.upload(engine, upload, part: 7, data, checksum: good)
+        #expect(part.checksumSHA256 == good)
+        expectStoreError(.badDigest) { try Self.upload(engine, upload, part: 8, data, checksum: Data(SHA256.hash(data: [1])).base64EncodedString()) }
+        expectStoreError(.invalidArgument) { try Self.upload(engine, upload, part: 0, data) }
+        expectStoreError(.invalidArgument) { try Self.upload(engine, upload, part: 10_001, data) }
+        let unknown = MultipartUploadInfo(bucket: "bucket", key: "k", uploadId: "nope", initiated: Date(), metadata: ObjectMetadata())
+        expectStoreError(.noSuchUpload) { try Self.upload(engine, unknown, part: 1, data) }
+        #expect(try store.directory.blobFiles().count == 1, "refused parts leave no blob")
+        #expect(try store.directory.tmpFiles().isEmpty)
+    }
+
+    @Test func listPartsPaginates() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        for number in 1...25 { try Self.upload(engine, upload, part: number, [UInt8(number)]) }
+        var seen: [Int] = []
+        var marker = 0
+        var pages = 0
+        while true {
+            let page = try engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId, partNumberMarker: marker, maxParts: 10)
+            pages += 1
+            seen += page.parts.map(\.partNumber)
+            guard page.isTruncated, let next = page.nextPartNumberMarker else { break }
+            marker = next
+        }
+        #expect(seen == Array(1...25))
+        #expect(pages == 3)
+    }
+
+    @Test func listUploadsByPrefixAndMarkers() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        var ids: [String: [String]] = [:]
+        for key in ["a/1", "a/2", "a/2", "b/1"] {
+            ids[key, default: []].append(try engine.createMultipartUpload(bucket: "bucket", key: key, metadata: ObjectMetadata()).uploadId)
+        }
+        #expect(try engine.listMultipartUploads(bucket: "bucket", prefix: "a/").uploads.map(\.key) == ["a/1", "a/2", "a/2"])
+        let first = try engine.listMultipartUploads(bucket: "bucket", maxUploads: 2)
+        #expect(first.isTruncated)
+        #expect(first.uploads.map(\.key) == ["a/1", "a/2"])
+        let second = try engine.listMultipartUploads(bucket: "bucket", keyMarker: first.nextKeyMarker,
+                                                     uploadIdMarker: first.nextUploadIdMarker, maxUploads: 2)
+        #expect(second.uploads.map(\.key) == ["a/2", "b/1"])
+        #expect(!second.isTruncated)
+        #expect(Set(first.uploads.map(\.uploadId) + second.uploads.map(\.uploadId)) == Set(ids.values.flatMap { $0 }))
+        #expect(try engine.listMultipartUploads(bucket: "bucket", keyMarker: "a/2").uploads.map(\.key) == ["b/1"])
+        expectStoreError(.noSuchBucket) { try engine.listMultipartUploads(bucket: "missing") }
+    }
+
+    @Test func abortRemovesThePartsAndABucketWithUploadsIsNotEmpty() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        try Self.upload(engine, upload, part: 1, [1, 2, 3])
+        try Self.upload(engine, upload, part: 2, [4, 5, 6])
+        #expect(try store.directory.blobFiles().count == 2)
+        expectStoreError(.bucketNotEmpty) { try engine.deleteBucket("bucket") }
+        try engine.abortMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId)
+        #expect(try store.directory.blobFiles().isEmpty)
+        expectStoreError(.noSuchUpload) { try engine.abortMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId) }
+        try engine.deleteBucket("bucket")
+    }
+
+    @Test func copyPartTakesARange() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let source = Self.bytes(3 * Self.mib + 5, seed: 4)
+        try engine.put("bucket", "source", source)
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "copy", metadata: ObjectMetadata())
+        let whole = try engine.copyPart(bucket: "bucket", key: "copy", uploadId: upload.uploadId, partNumber: 1,
+                                        fromBucket: "bucket", fromKey: "source")
+        #expect(whole.size == Int64(source.count))
+        #expect(whole.etag == Self.md5Hex(source))
+        let slice = try engine.copyPart(bucket: "bucket", key: "copy", uploadId: upload.uploadId, partNumber: 2,
+                                        fromBucket: "bucket", fromKey: "source", range: 10...19)
+        #expect(slice.etag == Self.md5Hex(Array(source[10...19])))
+        expectStoreError(.invalidArgument) {
+            try engine.copyPart(bucket: "bucket", key: "copy", uploadId: upload.uploadId, partNumber: 3,
+                                fromBucket: "bucket", fromKey: "source", range: 10...Int64(source.count))
+        }
+        expectStoreError(.noSuchKey) {
+            try engine.copyPart(bucket: "bucket", key: "copy", uploadId: upload.uploadId, partNumber: 3, fromBucket: "bucket", fromKey: "nope")
+        }
+    }
+
+    @Test func partsSurviveARestartAndOrphansDoNot() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var uploadId = ""
+        do {
+            let engine = try StorageEngine(directory: directory.url)
+            try engine.createBucket("bucket")
+            let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+            uploadId = upload.uploadId
+            try Self.upload(engine, upload, part: 1, [1, 2, 3])
+        }
+        // A blob no row references, as a crash between rename and index would leave.
+        let stray = StoreLayout.newBlobName()
+        let shard = directory.url.appendingPathComponent("blobs/\(stray.prefix(2))")
+        _ = FileManager.default.createFile(atPath: shard.appendingPathComponent(stray).path, contents: Data([9]))
+        let engine = try StorageEngine(directory: directory.url)
+        #expect(try directory.blobFiles().count == 1, "the part's blob is kept, the stray one removed")
+        let parts = try engine.listParts(bucket: "bucket", key: "k", uploadId: uploadId)
+        #expect(parts.parts.map(\.size) == [3])
+        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: uploadId,
+                                                      parts: [CompletedPart(partNumber: 1, etag: parts.parts[0].etag)])
+        #expect(info.etag.hasSuffix("-1"))
+        #expect(try engine.bytes("bucket", "k") == [1, 2, 3])
+    }
+
+    @Test func lifecycleAbortsOldUploadsAndExpiresObjectsByPrefix() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let rules = LifecycleConfiguration(rules: [
+            .init(id: "uploads", prefix: "tmp/", abortIncompleteMultipartUploadDays: 1),
+            .init(id: "logs", prefix: "logs/", expirationDays: 2),
+            .init(id: "off", prefix: "", enabled: false, abortIncompleteMultipartUploadDays: 1, expirationDays: 1),
+        ])
+        try engine.setBucketConfiguration("bucket", name: LifecycleConfiguration.configurationName, value: try JSONEncoder().encode(rules))
+        let old = try engine.createMultipartUpload(bucket: "bucket", key: "tmp/old", metadata: ObjectMetadata())
+        try Self.upload(engine, old, part: 1, [1, 2, 3])
+        let kept = try engine.createMultipartUpload(bucket: "bucket", key: "keep/old", metadata: ObjectMetadata())
+        try engine.put("bucket", "logs/a", "a")
+        try engine.put("bucket", "data/a", "a")
+        store.clock.advance(by: 86_400 + 10)
+        let fresh = try engine.createMultipartUpload(bucket: "bucket", key: "tmp/new", metadata: ObjectMetadata())
+        try engine.put("bucket", "logs/b", "b")
+
+        var report = try engine.applyLifecycle(now: store.clock.now)
+        #expect(report.abortedUploads == 1)
+        #expect(report.expiredObjects == 0)
+        #expect(Set(try engine.listMultipartUploads(bucket: "bucket").uploads.map(\.uploadId)) == [kept.uploadId, fresh.uploadId])
+        #expect(try store.directory.blobFiles().count == 3, "the aborted upload's part is gone")
+
+        store.clock.advance(by: 86_400 + 1)
+        report = try engine.applyLifecycle(now: store.clock.now)
+        #expect(report.expiredObjects == 1)
+        #expect(report.abortedUploads == 1, "tmp/new is a day old now")
+        expectStoreError(.noSuchKey) { try engine.head(bucket: "bucket", key: "logs/a") }
+        #expect(try engine.text("bucket", "logs/b") == "b")
+        #expect(try engine.text("bucket", "data/a") == "a")
+        #expect(try store.directory.blobFiles().count == 2)
+    }
+}
