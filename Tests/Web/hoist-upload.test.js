@@ -119,7 +119,7 @@ test('sniffImageType knows the allowed formats by their magic numbers', () => {
 const policy = { allowedTypes: ['image/jpeg', 'image/png'], maximumSize: 1000, uploadURLExpiry: 900 };
 const file = (data, name, type) => Object.assign(new Blob([data], { type }), { name });
 
-test('checkFile refuses a text file named .jpg, an oversized file, a type not allowed, an empty file', async () => {
+test('checkFile refuses a text file named .jpg, an oversized file, a type not allowed, an empty file', { timeout: 10000 }, async () => {
   const text = await checkFile(file('just some notes\n', 'notes.jpg', 'image/jpeg'), policy);
   assert.equal(text.ok, false);
   assert.match(text.problems[0], /"notes\.jpg" is not an image: it looks like text, although its name makes it image\/jpeg/);
@@ -134,7 +134,7 @@ test('checkFile refuses a text file named .jpg, an oversized file, a type not al
   assert.match(empty.problems[0], /is empty/);
 });
 
-test('checkFile accepts an image and uses the type its bytes show', async () => {
+test('checkFile accepts an image and uses the type its bytes show', { timeout: 10000 }, async () => {
   const ok = await checkFile(file(PNG, 'a.png', 'image/png'), policy);
   assert.deepEqual(ok, { ok: true, contentType: 'image/png', problems: [], notes: [] });
   const misnamed = await checkFile(file(PNG, 'a.jpg', 'image/jpeg'), policy);
@@ -143,7 +143,7 @@ test('checkFile accepts an image and uses the type its bytes show', async () => 
   assert.match(misnamed.notes[0], /named as image\/jpeg but its content is PNG/);
 });
 
-test('formatBytes and sha256Base64', async () => {
+test('formatBytes and sha256Base64', { timeout: 10000 }, async () => {
   assert.equal(formatBytes(512), '512 B');
   assert.equal(formatBytes(1536), '1.5 KiB');
   assert.equal(formatBytes(10 * 1024 * 1024), '10 MiB');
@@ -209,7 +209,7 @@ function fakeXHR(script) {
     open(method, url) { this.method = method; this.url = url; }
     setRequestHeader(name, value) { this.headers[name] = value; }
     getResponseHeader(name) { return name.toLowerCase() === 'etag' ? '"etag-1"' : null; }
-    send(body) { this.body = body; requests.push(this); queueMicrotask(() => script(this, requests.length)); }
+    send(body) { this.body = body; requests.push(this); setTimeout(() => script(this, requests.length), 0); }
     abort() { this.aborted = true; this.onabort?.(); }
     progress(loaded) { this.upload.onprogress?.({ loaded, total: this.body.size, lengthComputable: true }); }
     respond(status, text = '') { this.status = status; this.responseText = text; this.onload?.(); }
@@ -224,7 +224,7 @@ const uploader = (api, xhr, extra = {}) => new HoistUploader({
   retryDelay: 1, pageOrigin: 'http://api.test', ...extra,
 });
 
-test('upload: SHA-256 in the request, exactly the returned headers on the PUT (but Content-Length), progress to 100', async () => {
+test('upload: SHA-256 in the request, exactly the returned headers on the PUT (but Content-Length), progress to 100', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const xhr = fakeXHR((r) => { r.progress(300); r.progress(1016); r.respond(200); });
   const seen = [];
@@ -246,7 +246,7 @@ test('upload: SHA-256 in the request, exactly the returned headers on the PUT (b
   assert.equal(result.renewed, false);
 });
 
-test('above hashLimit the hash is skipped and the state says so', async () => {
+test('above hashLimit the hash is skipped and the state says so', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const xhr = fakeXHR((r) => r.respond(200));
   const states = [];
@@ -257,7 +257,7 @@ test('above hashLimit the hash is skipped and the state says so', async () => {
   assert.match(skipped.message, /over 100 B, the hashing limit/);
 });
 
-test('an expired URL is renewed once, then the upload succeeds with the new URL', async () => {
+test('an expired URL is renewed once, then the upload succeeds with the new URL', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const xhr = fakeXHR((r, n) => (n === 1 ? r.respond(403, s3Xml('AccessDenied', 'Request has expired')) : r.respond(200)));
   const states = [];
@@ -269,7 +269,7 @@ test('an expired URL is renewed once, then the upload succeeds with the new URL'
   assert.ok(states.includes('renewing'));
 });
 
-test('a URL that expires twice is renewed only once', async () => {
+test('a URL that expires twice is renewed only once', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const xhr = fakeXHR((r) => r.respond(403, s3Xml('AccessDenied', 'Request has expired')));
   await assert.rejects(uploader(api, xhr).upload(pngFile()), (e) => e.expired && e.code === 'AccessDenied');
@@ -277,14 +277,14 @@ test('a URL that expires twice is renewed only once', async () => {
   assert.equal(xhr.requests.length, 2);
 });
 
-test('SignatureDoesNotMatch is not retried', async () => {
+test('SignatureDoesNotMatch is not retried', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const xhr = fakeXHR((r) => r.respond(403, s3Xml('SignatureDoesNotMatch', 'no')));
   await assert.rejects(uploader(api, xhr).upload(pngFile()), /file changed or headers were altered/);
   assert.equal(xhr.requests.length, 1);
 });
 
-test('network errors are retried with backoff; the same URL is used again', async () => {
+test('network errors are retried with backoff; the same URL is used again', { timeout: 10000 }, async () => {
   const api = fakeAPI({ reachable: false });
   const xhr = fakeXHR((r, n) => (n < 3 ? r.fail() : r.respond(200)));
   const delays = [];
@@ -300,14 +300,14 @@ test('network errors are retried with backoff; the same URL is used again', asyn
   assert.match(delays[0], /in 0\.0 s/);
 });
 
-test('network errors give up after networkRetries', async () => {
+test('network errors give up after networkRetries', { timeout: 10000 }, async () => {
   const api = fakeAPI({ reachable: false });
   const xhr = fakeXHR((r) => r.fail());
   await assert.rejects(uploader(api, xhr, { networkRetries: 2 }).upload(pngFile()), (e) => e.code === 'network');
   assert.equal(xhr.requests.length, 3);
 });
 
-test('a refused preflight (storage reachable, nothing sent) is reported as CORS and not retried', async () => {
+test('a refused preflight (storage reachable, nothing sent) is reported as CORS and not retried', { timeout: 10000 }, async () => {
   const api = fakeAPI({ reachable: true });
   const xhr = fakeXHR((r) => r.fail());
   await assert.rejects(uploader(api, xhr).upload(pngFile()),
@@ -315,7 +315,7 @@ test('a refused preflight (storage reachable, nothing sent) is reported as CORS 
   assert.equal(xhr.requests.length, 1);
 });
 
-test('PreconditionFailed after a broken connection means the first attempt landed', async () => {
+test('PreconditionFailed after a broken connection means the first attempt landed', { timeout: 10000 }, async () => {
   const api = fakeAPI({ reachable: true });
   const xhr = fakeXHR((r, n) => { if (n === 1) { r.progress(500); r.fail(); } else r.respond(412, s3Xml('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')); });
   const result = await uploader(api, xhr).upload(pngFile());
@@ -323,7 +323,7 @@ test('PreconditionFailed after a broken connection means the first attempt lande
   assert.equal(xhr.requests.length, 2);
 });
 
-test('abort cancels a running PUT, and a queued upload never starts', async () => {
+test('abort cancels a running PUT, and a queued upload never starts', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const xhr = fakeXHR((r) => r.progress(10)); // hangs after some progress
   const up = uploader(api, xhr, { concurrency: 1 });
@@ -341,7 +341,7 @@ test('abort cancels a running PUT, and a queued upload never starts', async () =
   assert.equal(api.posts().length, 1);
 });
 
-test('at most `concurrency` uploads run at once (default 3)', async () => {
+test('at most `concurrency` uploads run at once (default 3)', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const pending = [];
   const xhr = fakeXHR((r) => pending.push(r));
@@ -361,7 +361,7 @@ test('at most `concurrency` uploads run at once (default 3)', async () => {
   assert.equal(xhr.requests.length, 7);
 });
 
-test('API errors reach the caller readable; 429 waits Retry-After and tries again', async () => {
+test('API errors reach the caller readable; 429 waits Retry-After and tries again', { timeout: 10000 }, async () => {
   let n = 0;
   const fetch = async (url, init) => {
     n += 1;
@@ -373,7 +373,7 @@ test('API errors reach the caller readable; 429 waits Retry-After and tries agai
   assert.equal(n, 2);
 });
 
-test('no token: a clear error before any request', async () => {
+test('no token: a clear error before any request', { timeout: 10000 }, async () => {
   const api = fakeAPI();
   const up = new HoistUploader({ fetch: api.fetch, XMLHttpRequest: fakeXHR(() => {}).XMLHttpRequest, crypto: webcrypto });
   await assert.rejects(up.upload(pngFile()), (e) => e.code === 'missing_token' && /Sign in first/.test(e.message));
