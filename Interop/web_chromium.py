@@ -259,7 +259,7 @@ def check_page(R: Results, page: Page) -> None:
     R.check("the drop zone is reachable with the keyboard", drop_focusable)
     external = page.js("""
         return [...document.querySelectorAll('script[src], link[href], img[src]')].map((e) => e.src || e.href)
-               .filter((u) => u && new URL(u).origin !== location.origin);
+               .filter((u) => u && !u.startsWith('data:') && new URL(u).origin !== location.origin);
     """)
     R.check("nothing is loaded from another origin (no CDN, no fonts)", external == [], str(external))
     R.check("dev mode: the sign-in button is shown", page.js("return !document.getElementById('dev-form').hidden"))
@@ -534,10 +534,13 @@ def main() -> int:
             except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
                 R.check(f"scenario '{name}' ran to the end", False, repr(exc))
             R.info(f"scenario '{name}': {time.monotonic() - t0:.1f} s")
-        logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"] if driver else []
-        R.info(f"browser console errors (expected: the refused CORS PUT and cancelled/expired PUTs): {len(logs)}")
+        try:
+            logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+        except Exception:  # noqa: BLE001 - logs are informative only
+            logs = []
+        R.info(f"browser console errors (expected: 404s of articles not uploaded to yet, the expired and the CORS-refused PUT): {len(logs)}")
         for entry in logs[:10]:
-            R.info(f"  console: {entry.get('message', '')[:300]}")
+            R.info(f"  console: {entry.get('message', '')[:160]}")
     finally:
         if driver is not None:
             driver.quit()

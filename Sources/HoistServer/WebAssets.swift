@@ -11,6 +11,7 @@ enum WebAssets {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Hoist: upload images</title>
+<link rel="icon" href="data:,">
 <style>
   :root { color-scheme: light; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de; --accent: #0a5bd3; --ok: #1a7f37; --bad: #b42318; --bg2: #f6f8fa; }
   * { box-sizing: border-box; }
@@ -221,7 +222,11 @@ function signedOutBy(error) {
 }
 
 // --- picking files -------------------------------------------------------------------------------------
-$('file-input').addEventListener('change', (event) => { addFiles(event.target.files); event.target.value = ''; });
+$('file-input').addEventListener('change', (event) => {
+  const picked = [...event.target.files]; // a copy: clearing the input empties its FileList
+  event.target.value = '';
+  addFiles(picked);
+});
 const drop = $('drop');
 drop.tabIndex = 0;
 drop.addEventListener('keydown', (event) => {
@@ -233,7 +238,7 @@ for (const name of ['dragenter', 'dragover']) {
 for (const name of ['dragleave', 'drop']) {
   drop.addEventListener(name, () => drop.classList.remove('over'));
 }
-drop.addEventListener('drop', (event) => { event.preventDefault(); addFiles(event.dataTransfer.files); });
+drop.addEventListener('drop', (event) => { event.preventDefault(); addFiles([...event.dataTransfer.files]); });
 
 function element(tag, attributes = {}, text = '') {
   const e = document.createElement(tag);
