@@ -16,7 +16,9 @@ the store's own credentials.
 6. screenshots after the uploads (desktop and phone width; no horizontal scrolling on the phone);
 7. an expired URL (a second server with HOIST_URL_EXPIRY=1; the test holds the first PUT back past
    the expiry): renewed once, then the upload succeeds;
-8. a bucket whose CORS rules do not list the page's origin (a third server): the page explains CORS.
+8. the statuses the image worker will add (processed with dimensions, rejected with a reason, an
+   unknown one), fed to the page by rewriting its API answers: shown, and nothing breaks;
+9. a bucket whose CORS rules do not list the page's origin (a third server): the page explains CORS.
 
 Env: HOIST_BIN (default .build/debug/hoist), HOIST_ARTIFACTS (where screenshots go; default a
 folder under /tmp that is kept), CHROMIUM, CHROMEDRIVER, INTEROP_VERBOSE=1.
@@ -336,7 +338,7 @@ def refused(R: Results, page: Page, files: Files) -> None:
     R.check("'Clear the list' removes the refused files", left == 0, str(left))
 
 
-def throttled(R: Results, page: Page, files: Files, s3) -> None:
+def throttled(R: Results, page: Page, files: Files, s3) -> dict | None:
     name = os.path.basename(files.big)
     size = os.path.getsize(files.big)
     page.d.set_network_conditions(offline=False, latency=5, download_throughput=50 * MiB, upload_throughput=1 * MiB)
@@ -373,9 +375,10 @@ def throttled(R: Results, page: Page, files: Files, s3) -> None:
     R.check("the 5 MiB object is in the store, byte for byte",
             obj is not None and hashlib.sha256(obj["body"]).digest() == hashlib.sha256(Files.read(files.big)).digest(),
             f"{None if obj is None else len(obj['body'])} bytes")
+    return e
 
 
-def cancel(R: Results, page: Page, files: Files, s3) -> None:
+def cancel(R: Results, page: Page, files: Files, s3) -> dict:
     name = os.path.basename(files.big2)
     page.d.set_network_conditions(offline=False, latency=5, download_throughput=50 * MiB, upload_throughput=512 * 1024)
     try:
@@ -403,6 +406,7 @@ def cancel(R: Results, page: Page, files: Files, s3) -> None:
     obj = get_object(s3, e.get("key") or "")
     R.check("Retry uploads the cancelled file (a new URL, the file's bytes in the store)",
             e["state"] == "done" and e["key"] != key and obj is not None and obj["body"] == Files.read(files.big2), str(e))
+    return e
 
 
 def screenshots(R: Results, page: Page, artifacts: str) -> None:
@@ -424,6 +428,56 @@ def screenshots(R: Results, page: Page, artifacts: str) -> None:
     R.check("screenshot saved (phone)", page.d.save_screenshot(phone) and os.path.getsize(phone) > 10000, phone)
     print(f"screenshot: {phone}")
     page.d.set_window_size(1280, 1000)
+
+
+# Rewrites the page's GET /articles/{id}/uploads answers as the image worker (issue 7) will make them:
+# statuses past `pending`, a reason, dimensions, fields and statuses this page does not know.
+FUTURE_STATUSES = """
+const overrides = arguments[0];
+const uploader = window.hoistUploader;
+window.__realFetch = uploader.fetch;
+uploader.fetch = async (url, init) => {
+  const response = await window.__realFetch(url, init);
+  if (!/\\/articles\\/[^/]+\\/uploads$/.test(new URL(url, location.href).pathname) || !response.ok) return response;
+  const body = await response.json();
+  for (const item of body.uploads) Object.assign(item, overrides[item.key] ?? {});
+  body.worker = { version: 2 };
+  return new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+};
+"""
+
+
+def future_statuses(R: Results, page: Page, uploaded: dict) -> None:
+    """The page shows statuses it polls, and tolerates those and fields it does not know."""
+    big, cancelled, jpeg = (uploaded.get(n) for n in ("big-5mib.png", "cancel-me.png", "harbour.jpg"))
+    if not (big and cancelled and jpeg):
+        R.check("future statuses: the earlier uploads are there to rewrite", False, str(uploaded))
+        return
+    page.js(FUTURE_STATUSES, {
+        big: {"status": "processed", "width": 1280, "height": 1366, "sha256": "x", "derived": [{"name": "thumb", "extra": 1}]},
+        cancelled: {"status": "rejected", "reason": "not an image (magic bytes)"},
+        jpeg: {"status": "quarantined", "labels": {"nested": True}},
+    })
+    try:
+        page.click("refresh")
+        page.wait("the rewritten statuses", lambda: (page.entry("cancel-me.png") or {}).get("serverStatus") == "rejected", timeout=10)
+        badges = page.js("""return Object.fromEntries([...document.querySelectorAll('li.file')].map(
+            (li) => [li.dataset.name, li.querySelector('.badge') && li.querySelector('.badge').textContent]))""")
+        R.check("each file shows the polled status, with the reason of a rejection",
+                badges.get("big-5mib.png") == "processed" and badges.get("cancel-me.png") == "rejected: not an image (magic bytes)",
+                str(badges))
+        gallery = page.gallery()
+        by_key = {f["key"]: f for f in gallery}
+        caption = page.js("const f = [...document.querySelectorAll('#gallery figure')].find((e) => e.dataset.key === arguments[0]);"
+                          "return f ? f.querySelector('figcaption').textContent : null", big)
+        R.check("a processed image shows its dimensions in the gallery", caption is not None and "1280×1366" in caption, str(caption))
+        R.check("a rejected image leaves the gallery", cancelled not in by_key, str(list(by_key)))
+        R.check("an unknown status and unknown fields are shown, not fatal",
+                by_key.get(jpeg, {}).get("status") == "quarantined" and by_key[jpeg]["loaded"], str(by_key.get(jpeg)))
+        status = page.js("return document.getElementById('gallery-status').textContent")
+        R.check("the gallery counts the rejection", "1 rejected" in status, status)
+    finally:
+        page.js("window.hoistUploader.fetch = window.__realFetch")
 
 
 # Holds the first PUT back until the 1 s URL has expired, to just after a whole second, so the
@@ -522,9 +576,22 @@ def main() -> int:
         R.info(f"browser: {driver.capabilities.get('browserName')} {driver.capabilities.get('browserVersion')}")
         page = Page(driver, srv)
         s3 = s3_client(srv)
-        steps = [("page", lambda: check_page(R, page)), ("two images", lambda: two_images(R, page, files, s3)),
-                 ("refused", lambda: refused(R, page, files)), ("throttled", lambda: throttled(R, page, files, s3)),
-                 ("cancel", lambda: cancel(R, page, files, s3)), ("screenshots", lambda: screenshots(R, page, artifacts)),
+        uploaded: dict[str, str] = {}
+
+        def keep(name: str, entry) -> None:
+            if entry and entry.get("state") == "done":
+                uploaded[name] = entry["key"]
+
+        def both() -> None:
+            for name, entry in two_images(R, page, files, s3).items():
+                keep(name, entry)
+
+        steps = [("page", lambda: check_page(R, page)), ("two images", both),
+                 ("refused", lambda: refused(R, page, files)),
+                 ("throttled", lambda: keep("big-5mib.png", throttled(R, page, files, s3))),
+                 ("cancel", lambda: keep("cancel-me.png", cancel(R, page, files, s3))),
+                 ("screenshots", lambda: screenshots(R, page, artifacts)),
+                 ("future statuses", lambda: future_statuses(R, page, uploaded)),
                  ("expired", lambda: expired(R, driver, files)), ("cors", lambda: cors_refused(R, driver, files))]
         page.open()
         for name, step in steps:

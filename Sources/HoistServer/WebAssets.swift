@@ -51,7 +51,7 @@ enum WebAssets {
   .badge { display: inline-block; padding: 0 0.45rem; border-radius: 999px; font-size: 0.8rem; background: var(--bg2); border: 1px solid var(--line); color: var(--fg); }
   .badge.processed, .badge.verified, .badge.uploaded { background: #dafbe1; border-color: var(--ok); }
   .badge.rejected, .badge.expired { background: #ffebe9; border-color: var(--bad); }
-  .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: 0.8rem; margin: 0; }
+  .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: 0.8rem; margin: 0; }
   .gallery figure { margin: 0; border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
   .gallery img { display: block; width: 100%; aspect-ratio: 4 / 3; object-fit: cover; background: var(--bg2); }
   .gallery .missing { aspect-ratio: 4 / 3; display: grid; place-items: center; color: var(--muted); background: var(--bg2); font-size: 0.9rem; padding: 0.5rem; text-align: center; }
@@ -403,6 +403,11 @@ function derivedURL(item) {
   return null;
 }
 
+function galleryStatus(rejected) {
+  const n = $('gallery').querySelectorAll('figure').length;
+  $('gallery-status').textContent = `${n} image${n === 1 ? '' : 's'} in this article` + (rejected ? `, ${rejected} rejected.` : '.');
+}
+
 let refreshing = null;
 async function refreshGallery() {
   if (!sessionStorage.getItem(TOKEN_KEY)) return null;
@@ -431,6 +436,7 @@ async function refreshGallery() {
     // Pending records may never have been uploaded (cancelled, or a URL that expired): their cards
     // go away if the image does not load.
     const shown = items.filter((i) => i.status !== 'rejected' && i.status !== 'expired');
+    const rejected = items.filter((i) => i.status === 'rejected').length;
     const cards = [];
     for (const item of shown) {
       const figure = element('figure', { 'data-key': item.key, 'data-status': String(item.status) });
@@ -440,7 +446,7 @@ async function refreshGallery() {
       if (src) {
         const img = element('img', { alt: label, loading: 'lazy' });
         img.addEventListener('error', () => {
-          if (item.status === 'pending') figure.remove();
+          if (item.status === 'pending') { figure.remove(); galleryStatus(rejected); }
           else img.replaceWith(element('div', { class: 'missing' }, `${label}: the image could not be loaded`));
         });
         img.src = src;
@@ -456,9 +462,7 @@ async function refreshGallery() {
       cards.push(figure);
     }
     $('gallery').replaceChildren(...cards);
-    const rejected = items.filter((i) => i.status === 'rejected').length;
-    $('gallery-status').textContent = `${cards.length} image${cards.length === 1 ? '' : 's'} in this article` +
-      (rejected ? `, ${rejected} rejected.` : '.');
+    galleryStatus(rejected);
     return items;
   })();
   try { return await refreshing; } finally { refreshing = null; }
