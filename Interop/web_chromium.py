@@ -257,8 +257,20 @@ def check_page(R: Results, page: Page) -> None:
         return [...document.querySelectorAll('input, textarea, button, progress')].filter((e) => !named(e)).map((e) => e.outerHTML);
     """)
     R.check("every control has a label or a name", unlabelled == [], "\n".join(unlabelled))
-    drop_focusable = page.js("return document.getElementById('drop').tabIndex === 0")
-    R.check("the drop zone is reachable with the keyboard", drop_focusable)
+    focus = page.js("""
+        const input = document.getElementById('file-input');
+        const before = getComputedStyle(document.getElementById('drop')).outlineStyle;
+        document.getElementById('dev-name').focus();
+        return { tabIndex: input.tabIndex, display: getComputedStyle(input).display, before };
+    """)
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.common.action_chains import ActionChains
+    # Tab from the name field: sign-in button, "Paste a token", then the file input.
+    ActionChains(page.d).send_keys(Keys.TAB, Keys.TAB, Keys.TAB).perform()
+    reached = page.js("return [document.activeElement.id, getComputedStyle(document.getElementById('drop')).outlineStyle]")
+    R.check("the file picker is reached with Tab, and the drop zone shows the focus",
+            focus["tabIndex"] == 0 and focus["display"] != "none" and reached[0] == "file-input"
+            and focus["before"] == "none" and reached[1] == "solid", f"{focus}; after Tab: {reached}")
     external = page.js("""
         return [...document.querySelectorAll('script[src], link[href], img[src]')].map((e) => e.src || e.href)
                .filter((u) => u && !u.startsWith('data:') && new URL(u).origin !== location.origin);

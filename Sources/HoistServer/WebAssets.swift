@@ -35,6 +35,7 @@ enum WebAssets {
   .error { color: var(--bad); }
   .drop { display: block; border: 2px dashed var(--muted); border-radius: 8px; padding: 1.4rem 1rem; text-align: center; background: var(--bg2); cursor: pointer; font-weight: normal; }
   .drop.over { border-color: var(--accent); background: #e8f0fe; }
+  #file-input:focus-visible + .drop { outline: 3px solid #f5a623; outline-offset: 2px; }
   .drop strong { color: var(--accent); }
   .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
   ul.files { list-style: none; margin: 0.8rem 0 0; padding: 0; display: grid; gap: 0.6rem; }
@@ -95,11 +96,10 @@ enum WebAssets {
   <section aria-labelledby="upload-title">
     <h2 id="upload-title">Upload images</h2>
     <p class="hint" id="limits">Loading the server's limits…</p>
+    <input type="file" id="file-input" class="visually-hidden" multiple accept="image/*" aria-describedby="limits">
     <label class="drop" id="drop" for="file-input">
       <strong>Choose images</strong> or drop them here
-      <span class="visually-hidden"> (opens the file picker)</span>
     </label>
-    <input type="file" id="file-input" class="visually-hidden" multiple accept="image/*" aria-describedby="limits">
     <div class="row" style="margin-top:0.8rem">
       <button type="button" id="upload-all" disabled>Upload</button>
       <button type="button" id="clear" class="secondary">Clear the list</button>
@@ -227,11 +227,8 @@ $('file-input').addEventListener('change', (event) => {
   event.target.value = '';
   addFiles(picked);
 });
+// The file input itself takes the keyboard (Tab, then Enter or Space); the drop zone shows its focus.
 const drop = $('drop');
-drop.tabIndex = 0;
-drop.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); $('file-input').click(); }
-});
 for (const name of ['dragenter', 'dragover']) {
   drop.addEventListener(name, (event) => { event.preventDefault(); drop.classList.add('over'); });
 }
