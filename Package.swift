@@ -129,7 +129,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["openapi.yaml"],
+            exclude: ["openapi.yaml", "Web"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -208,7 +208,11 @@ let package = Package(
         ),
         .testTarget(
             name: "HoistServerTests",
-            dependencies: ["HoistServer"],
+            dependencies: [
+                "HoistServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

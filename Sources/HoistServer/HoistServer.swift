@@ -129,6 +129,7 @@ public enum HoistServer {
         let router = Router()
         router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: verifier).addRoutes(to: router)
+        WebUI.addRoutes(to: router)
         router.get("healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
         }

@@ -70,6 +70,9 @@ extension S3Server {
     /// Creates `bucket` if it does not exist and sets its CORS rules so pages on
     /// `origins` can PUT, POST (forms), GET and HEAD directly (what `hoist serve` does on start).
     /// Setup of the embedded store, in-process; URLs are still signed and checked over HTTP.
+    /// The rule allows exactly the headers a browser sends on a pre-signed PUT (Content-Length it
+    /// sets itself) and exposes `ETag` and `x-amz-version-id`; origins are listed, never `*`
+    /// (`HoistConfiguration` refuses it).
     public static func prepareBucket(_ bucket: String, engine: StorageEngine, corsOrigins: [String]) throws {
         do {
             try engine.createBucket(bucket)
@@ -77,9 +80,9 @@ extension S3Server {
             // Already there from an earlier start.
         }
         let rule = CORSConfiguration.Rule(
-            id: "hoist-serve", allowedOrigins: corsOrigins, allowedMethods: ["PUT", "POST", "GET", "HEAD"],
-            allowedHeaders: ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256", "x-amz-*"],
-            exposeHeaders: ["ETag", "x-amz-version-id", "x-amz-request-id"], maxAgeSeconds: 3600)
+            id: "hoist-serve", allowedOrigins: corsOrigins, allowedMethods: ["PUT", "GET", "HEAD"],
+            allowedHeaders: ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256"],
+            exposeHeaders: ["ETag", "x-amz-version-id"], maxAgeSeconds: 3600)
         try engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(CORSConfiguration(rules: [rule])))
     }
 }
