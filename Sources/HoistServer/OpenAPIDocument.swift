@@ -531,5 +531,6 @@ components:
         claims_supported:
           type: array
           items: {type: string}
+
 """#
 }
