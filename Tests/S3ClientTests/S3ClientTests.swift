@@ -311,3 +311,47 @@ struct S3ClientTests {
         }
     }
 }
+
+/// Memory stays flat when big objects go up from a file and come down to one.
+@Suite("S3Client streaming memory")
+struct S3ClientMemoryTests {
+    /// The process's peak resident set (`VmHWM`) in bytes, from `/proc/self/status`; `nil` off Linux.
+    static func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kib = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kib * 1024
+    }
+
+    @Test("a 96 MiB put from a file and download to a file raise the peak RSS by far less than the object",
+          .enabled(if: peakResidentBytes() != nil, "needs /proc/self/status"))
+    func flatMemory() async throws {
+        let size = 96 * 1024 * 1024
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-s3client-big-\(UUID().uuidString).bin").path
+        let target = path + ".downloaded"
+        defer {
+            try? FileManager.default.removeItem(atPath: path)
+            try? FileManager.default.removeItem(atPath: target)
+        }
+        // 1 MiB of random bytes, written 96 times (the content only needs to be checkable).
+        var generator = SystemRandomNumberGenerator()
+        let block = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        for _ in 0..<(size >> 20) { try handle.write(contentsOf: block) }
+        try handle.close()
+        let sha256 = try S3ClientTests.sha256Base64(ofFile: path)
+
+        try await LiveStore.run { s3, _ in
+            // Warm up connections and buffers with a small object first.
+            try await s3.putObject(bucket: LiveStore.bucket, key: "warm", bytes: block, contentType: "application/octet-stream")
+            let before = try #require(Self.peakResidentBytes())
+            try await s3.putObject(bucket: LiveStore.bucket, key: "big.bin", file: path, contentType: "application/octet-stream")
+            let head = try await s3.download(bucket: LiveStore.bucket, key: "big.bin", to: target)
+            let after = try #require(Self.peakResidentBytes())
+            #expect(head.size == Int64(size))
+            #expect(try S3ClientTests.sha256Base64(ofFile: target) == sha256)
+            #expect(after - before < size / 2, "peak RSS grew by \((after - before) >> 20) MiB for a \(size >> 20) MiB object")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import HoistServer
+
+/// `hoist worker`: the image worker alone, fed by Amazon SQS (or anything speaking its protocol).
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run the image worker alone: S3 event notifications from an SQS queue, objects in any S3.",
+        discussion: """
+            The queue receives the bucket's event notifications (S3's format); give its URL with --queue-url or \
+            HOIST_SQS_QUEUE_URL. Storage and credentials as for `hoist api`: HOIST_S3_ENDPOINT (default AWS S3 in \
+            HOIST_REGION), HOIST_BUCKET, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or \
+            HOIST_AWS_PROFILE. Upload records are the data folder's (shared with `hoist api`). The queue's \
+            redrive policy decides when a failing event goes to its dead-letter queue. `hoist serve` runs the \
+            same worker in-process on its own outbox and needs none of this.
+            """
+    )
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(help: "The SQS queue URL. Default: HOIST_SQS_QUEUE_URL.")
+    var queueURL: String?
+
+    func run() async throws {
+        let configuration = try options.configuration()
+        guard let url = queueURL ?? ProcessInfo.processInfo.environment["HOIST_SQS_QUEUE_URL"], !url.isEmpty else {
+            throw ValidationError("Give the SQS queue URL with --queue-url or HOIST_SQS_QUEUE_URL.")
+        }
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw ValidationError("The queue URL must be an http(s) URL, such as https://sqs.us-east-1.amazonaws.com/123456789012/uploads.")
+        }
+        try await HoistServer.worker(configuration: configuration, queueURL: url, logger: makeLogger("hoist.worker")) { line in
+            say(line)
+        }
+    }
+}
