@@ -20,6 +20,7 @@ public struct SQSError: Error, Sendable, CustomStringConvertible {
         /// Wraps a code as SQS spells it.
         public init(rawValue: String) { self.rawValue = rawValue }
         init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The code as the service spells it.
         public var description: String { rawValue }
 
         /// The queue does not exist (or is not visible to these credentials).

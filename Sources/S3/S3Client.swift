@@ -42,6 +42,8 @@ public struct S3Client: Sendable {
     ///   - region: the region signatures are scoped to.
     ///   - credentials: the access key that signs; a session token is sent as `X-Amz-Security-Token`.
     ///   - httpClient: the HTTP client to send with; the process-wide one by default. The caller owns its lifetime.
+    ///     S3's redirects (`301`/`307` to another region's host) cannot be followed with a signed `Host`:
+    ///     a client configured with `redirectConfiguration: .disallow` reports them as they are.
     ///   - timeout: time allowed until a response's head arrives.
     ///   - transferTimeout: the same for uploads of files.
     ///   - logger: where AsyncHTTPClient logs requests (never secrets); silent when `nil`.

@@ -20,6 +20,7 @@ public struct S3ClientError: Error, Sendable, CustomStringConvertible {
         /// Wraps a code as S3 spells it.
         public init(rawValue: String) { self.rawValue = rawValue }
         init(_ rawValue: String) { self.rawValue = rawValue }
+        /// The code as the service spells it.
         public var description: String { rawValue }
 
         /// The key does not exist (also a `HEAD` answered `404`, which has no body to say more).

@@ -79,6 +79,7 @@ struct S3ClientTests {
         "ünïcödé/фото 1.jpg",
         "emoji 📷/ok.gif",
         "dir//double/slash",
+        "dot/../segments/./kept",
         "trailing/",
         "~tilde_-.dots..",
         "semi;colon,comma=eq&amp?q#hash$dollar@at!bang'quote(paren)*star",
