@@ -16,6 +16,8 @@ public struct Thumbnailer: Sendable {
     /// The `vipsthumbnail` executable.
     public let executable: String
     public var variants: [Variant]
+    /// How long one `vipsthumbnail` run may take before it is stopped.
+    public var timeLimit: Duration = .seconds(120)
 
     /// The derived images' file extension and media type (WebP keeps transparency and is small).
     public static let fileExtension = "webp"
@@ -73,7 +75,17 @@ public struct Thumbnailer: Sendable {
             } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: error)
+                return
             }
+            // A file that keeps the decoder busy too long is not an image we want.
+            let limit = timeLimit
+            Task {
+                try? await Task.sleep(for: limit)
+                if process.isRunning { process.terminate() }
+            }
+        }
+        if process.terminationReason == .uncaughtSignal {
+            throw Failure(description: "vipsthumbnail did not finish within \(timeLimit)")
         }
         guard status == 0 else {
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -18,7 +18,7 @@ struct ImageWorkerOnStoreTests {
         let worker: ImageWorker
         let articleId = UUID().uuidString.lowercased()
 
-        init(maximumPixels: Int = 50_000_000, maxReceiveCount: Int = 3) throws {
+        init(maximumPixels: Int = 50_000_000, maxReceiveCount: Int = 3, thumbnailer: Thumbnailer? = nil) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-worker-test-\(UUID().uuidString)")
             engine = try StorageEngine(directory: directory.appendingPathComponent("store"))
             try engine.createBucket("images")
@@ -31,7 +31,7 @@ struct ImageWorkerOnStoreTests {
             settings.maximumPixels = maximumPixels
             settings.receiveWait = .milliseconds(200)
             worker = ImageWorker(queue: queue, objects: EngineObjectAccess(engine: engine, bucket: "images"), records: records,
-                                 thumbnailer: nil, configuration: settings, logger: Logger(label: "test"))
+                                 thumbnailer: thumbnailer, configuration: settings, logger: Logger(label: "test"))
         }
 
         func remove() { try? FileManager.default.removeItem(at: directory) }
@@ -168,6 +168,32 @@ struct ImageWorkerOnStoreTests {
         #expect(dead.map(\.body) == ["{\"not\":\"an event\"}"])
         #expect(dead.first?.receiveCount == 2)
         #expect(try await setup.queue.statistics().depth == 0)
+    }
+
+    @Test("with vipsthumbnail: derived images in the store; pixels that do not decode are rejected",
+          .enabled(if: Thumbnailer.find() != nil, "vipsthumbnail is not installed (libvips-tools)"))
+    func thumbnails() async throws {
+        let setup = try Setup(thumbnailer: Thumbnailer.find())
+        defer { setup.remove() }
+        let good = try await setup.upload(TinyPNG.make(width: 500, height: 250), declared: "image/png", ext: "png")
+        let (_, event) = try await setup.event(for: good)
+        #expect(try await setup.worker.apply(event) == .processed)
+        let record = try #require(try await setup.records.upload(key: good))
+        let upload = try #require(UploadKey(good))
+        #expect(record.derived == ["thumbnail": upload.processedPrefix + "thumbnail.webp", "web": upload.processedPrefix + "web.webp"])
+        for key in record.derived.values {
+            let info = try setup.engine.head(bucket: "images", key: key)
+            #expect(info.metadata.contentType == "image/webp")
+        }
+
+        let broken = try await setup.upload(Samples.png(width: 64, height: 64), declared: "image/png", ext: "png")
+        let (_, brokenEvent) = try await setup.event(for: broken)
+        guard case .rejected(let reason) = try await setup.worker.apply(brokenEvent) else {
+            Issue.record("an undecodable PNG was not rejected")
+            return
+        }
+        #expect(reason.hasPrefix("The image could not be decoded"))
+        #expect(setup.exists("quarantine/" + broken) && !setup.exists(broken))
     }
 
     @Test("pending records past their expiry and grace become expired")

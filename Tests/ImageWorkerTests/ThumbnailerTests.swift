@@ -1,0 +1,80 @@
+import Foundation
+@testable import ImageWorker
+import Testing
+
+/// A complete, decodable PNG (8-bit RGB, a gradient), written without any imaging library:
+/// IHDR, one IDAT of stored (uncompressed) deflate blocks, IEND.
+enum TinyPNG {
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let body = Array(type.utf8) + data
+        return Samples.be32(data.count) + body + Samples.be32(Int(crc32(body)))
+    }
+
+    static func make(width: Int, height: Int) -> [UInt8] {
+        var raw: [UInt8] = []
+        for y in 0..<height {
+            raw.append(0)  // filter: none
+            for x in 0..<width { raw += [UInt8(x * 255 / max(width - 1, 1)), UInt8(y * 255 / max(height - 1, 1)), 128] }
+        }
+        var zlib: [UInt8] = [0x78, 0x01]
+        var offset = 0
+        repeat {
+            let count = min(65535, raw.count - offset)
+            let final: UInt8 = offset + count == raw.count ? 1 : 0
+            zlib += [final, UInt8(count & 0xFF), UInt8(count >> 8), UInt8(~count & 0xFF), UInt8((~count >> 8) & 0xFF)]
+            zlib += raw[offset..<offset + count]
+            offset += count
+        } while offset < raw.count
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in raw { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+        zlib += Samples.be32(Int(b << 16 | a))
+        let header = Samples.be32(width) + Samples.be32(height) + [8, 2, 0, 0, 0]
+        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", zlib) + chunk("IEND", [])
+    }
+}
+
+@Suite("Thumbnails with vipsthumbnail", .enabled(if: Thumbnailer.find() != nil, "vipsthumbnail is not installed (libvips-tools)"))
+struct ThumbnailerTests {
+    func scratch() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-thumbs-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test("a real image gets both variants, WebP, within their boxes, never enlarged")
+    func variants() async throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = directory + "/in.png"
+        let png = TinyPNG.make(width: 640, height: 400)
+        #expect(ImageHeader.inspect(png, complete: true) == .image(.init(format: .png, width: 640, height: 400)))
+        try Data(png).write(to: URL(fileURLWithPath: input))
+        let thumbnailer = try #require(Thumbnailer.find())
+        let files = try await thumbnailer.makeVariants(of: input, in: directory)
+        #expect(Set(files.keys) == ["thumbnail", "web"])
+        for (name, expected) in [("thumbnail", (320, 200)), ("web", (640, 400))] {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try #require(files[name]))))
+            #expect(ImageHeader.inspect(bytes, complete: true) == .image(.init(format: .webp, width: expected.0, height: expected.1)), "\(name)")
+        }
+    }
+
+    @Test("a file whose header looks right but whose pixels do not decode is a failure with vips's message")
+    func undecodable() async throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = directory + "/in.png"
+        try Data(Samples.png(width: 64, height: 64)).write(to: URL(fileURLWithPath: input))
+        let thumbnailer = try #require(Thumbnailer.find())
+        let error = await #expect(throws: Thumbnailer.Failure.self) { try await thumbnailer.makeVariants(of: input, in: directory) }
+        #expect(error?.description.isEmpty == false)
+    }
+}
