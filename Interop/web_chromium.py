@@ -18,7 +18,9 @@ the store's own credentials.
    the expiry): renewed once, then the upload succeeds;
 8. the statuses the image worker will add (processed with dimensions, rejected with a reason, an
    unknown one), fed to the page by rewriting its API answers: shown, and nothing breaks;
-9. a bucket whose CORS rules do not list the page's origin (a third server): the page explains CORS.
+9. a third server whose HOIST_CORS_ORIGINS lists another app's origin, not its own: Hoist's page
+   is refused by the bucket's CORS rules and explains it; the other app's page (served here) imports
+   /hoist-upload.js cross-origin and uploads through it.
 
 Env: HOIST_BIN (default .build/debug/hoist), HOIST_ARTIFACTS (where screenshots go; default a
 folder under /tmp that is kept), CHROMIUM, CHROMEDRIVER, INTEROP_VERBOSE=1.
@@ -539,13 +541,60 @@ def expired(R: Results, driver, files: Files) -> None:
         srv.stop()
 
 
-def cors_refused(R: Results, driver, files: Files) -> None:
-    srv = HoistServerProcess("serve", env={"HOIST_CORS_ORIGINS": "https://app.example.com"})
+APP_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Another app</title><link rel="icon" href="data:,"></head>
+<body>
+<label>Photo <input type="file" id="photo" accept="image/*"></label>
+<script type="module">
+  import { HoistUploader } from '%(api)s/hoist-upload.js';
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const uploader = new HoistUploader({ apiBase: '%(api)s', token });
+  document.getElementById('photo').addEventListener('change', async (e) => {
+    try {
+      const result = await uploader.upload(e.target.files[0], {
+        onProgress: ({ percent }) => { document.body.dataset.percent = String(percent); },
+      });
+      document.body.dataset.key = result.key;
+    } catch (error) {
+      document.body.dataset.error = `${error.code}: ${error.message}`;
+    }
+  });
+  document.body.dataset.ready = '1';
+</script>
+</body></html>
+"""
+
+
+def serve_folder(folder: str):
+    """A static file server for FOLDER on a free port of 127.0.0.1, in a thread of this process."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # noqa: D102 - no access log on the test's output
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def cross_origin(R: Results, driver, files: Files) -> None:
+    """Another app's page (its own origin, listed in HOIST_CORS_ORIGINS) imports /hoist-upload.js from
+    Hoist and uploads, as the README's plain-HTML example; Hoist's own page, not listed, is refused."""
+    folder = temp_dir("hoist-web-app-")
+    app = serve_folder(folder)
+    app_origin = f"http://127.0.0.1:{app.server_address[1]}"
+    srv = HoistServerProcess("serve", env={"HOIST_CORS_ORIGINS": app_origin})
     why = srv.start()
     if why:
-        R.check("hoist serve with HOIST_CORS_ORIGINS=https://app.example.com starts", False, why)
+        R.check(f"hoist serve with HOIST_CORS_ORIGINS={app_origin} starts", False, why)
+        app.shutdown()
         return
     try:
+        s3 = s3_client(srv)
+        # 1. Hoist's own page is not in the list: the store refuses its preflight, and the page says why.
         page = Page(driver, srv)
         page.open()
         page.sign_in_with_keyboard("dave")
@@ -559,9 +608,26 @@ def cors_refused(R: Results, driver, files: Files) -> None:
         R.check("... and the message names CORS, the page's origin and what to configure",
                 "CORS" in e["message"] and srv.api in e["message"] and "HOIST_CORS_ORIGINS" in e["message"]
                 and "Failed to fetch" not in e["message"], e["message"])
-        R.check("... and nothing was stored", keys_under(s3_client(srv), "articles/") == [])
+        R.check("... and nothing was stored", keys_under(s3, "articles/") == [])
+
+        # 2. The listed app: module import, POST /upload-url and the PUT are all cross-origin.
+        with open(os.path.join(folder, "index.html"), "w", encoding="utf-8") as f:
+            f.write(APP_PAGE % {"api": srv.api})
+        token = srv.token("erin")
+        driver.get(f"{app_origin}/index.html#token={token}")
+        other = Page(driver, srv)
+        other.wait("the app page to import hoist-upload.js", lambda: other.js("return document.body.dataset.ready === '1'"), timeout=15)
+        from selenium.webdriver.common.by import By
+
+        driver.find_element(By.ID, "photo").send_keys(files.small)
+        result = other.wait("the app's upload", lambda: other.js(
+            "return document.body.dataset.key || document.body.dataset.error || null"), timeout=30)
+        obj = get_object(s3, result) if result.startswith("articles/") else None
+        R.check("an app on a listed origin imports /hoist-upload.js from Hoist and uploads through it (README example)",
+                obj is not None and obj["body"] == Files.read(files.small) and obj["type"] == "image/jpeg", str(result))
     finally:
         srv.stop()
+        app.shutdown()
 
 
 def main() -> int:
@@ -604,7 +670,7 @@ def main() -> int:
                  ("cancel", lambda: keep("cancel-me.png", cancel(R, page, files, s3))),
                  ("screenshots", lambda: screenshots(R, page, artifacts)),
                  ("future statuses", lambda: future_statuses(R, page, uploaded)),
-                 ("expired", lambda: expired(R, driver, files)), ("cors", lambda: cors_refused(R, driver, files))]
+                 ("expired", lambda: expired(R, driver, files)), ("cross-origin", lambda: cross_origin(R, driver, files))]
         page.open()
         for name, step in steps:
             t0 = time.monotonic()
