@@ -352,7 +352,7 @@ def refused(R: Results, page: Page, files: Files) -> None:
     R.check("'Clear the list' removes the refused files", left == 0, str(left))
 
 
-def throttled(R: Results, page: Page, files: Files, s3) -> dict | None:
+def throttled(R: Results, page: Page, files: Files, s3, artifacts: str) -> dict | None:
     name = os.path.basename(files.big)
     size = os.path.getsize(files.big)
     page.d.set_network_conditions(offline=False, latency=5, download_throughput=50 * MiB, upload_throughput=1 * MiB)
@@ -362,6 +362,7 @@ def throttled(R: Results, page: Page, files: Files, s3) -> dict | None:
         t0 = time.monotonic()
         page.click("upload-all")
         values, numbers = [], []
+        shot = None
         deadline = time.monotonic() + 60
         e = None
         while time.monotonic() < deadline:
@@ -371,6 +372,10 @@ def throttled(R: Results, page: Page, files: Files, s3) -> dict | None:
                 numbers.append(e["numbers"])
             if e["state"] in ("done", "failed"):
                 break
+            if shot is None and e["progress"] is not None and int(e["progress"]) >= 40:
+                shot = os.path.join(artifacts, "web-uploading.png")
+                page.d.save_screenshot(shot)
+                print(f"screenshot: {shot}")
             time.sleep(0.1)
         elapsed = time.monotonic() - t0
     finally:
@@ -666,7 +671,7 @@ def main() -> int:
 
         steps = [("page", lambda: check_page(R, page)), ("two images", both),
                  ("refused", lambda: refused(R, page, files)),
-                 ("throttled", lambda: keep("big-5mib.png", throttled(R, page, files, s3))),
+                 ("throttled", lambda: keep("big-5mib.png", throttled(R, page, files, s3, artifacts))),
                  ("cancel", lambda: keep("cancel-me.png", cancel(R, page, files, s3))),
                  ("screenshots", lambda: screenshots(R, page, artifacts)),
                  ("future statuses", lambda: future_statuses(R, page, uploaded)),
