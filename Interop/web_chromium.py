@@ -12,7 +12,8 @@ the store's own credentials.
 3. a file over the size limit and a text file renamed .jpg are refused before any request;
 4. a 5 MiB PNG over a throttled connection (DevTools network conditions): several intermediate
    progress values, a rate and a time left;
-5. cancel mid-upload: no object in the store; then Retry uploads it;
+5. cancel mid-upload: no object in the store; then Retry uploads it; five files at once: at most
+   three in flight;
 6. screenshots after the uploads (desktop and phone width; no horizontal scrolling on the phone);
 7. an expired URL (a second server with HOIST_URL_EXPIRY=1; the test holds the first PUT back past
    the expiry): renewed once, then the upload succeeds;
@@ -428,6 +429,41 @@ def cancel(R: Results, page: Page, files: Files, s3) -> dict:
     return e
 
 
+def concurrency(R: Results, page: Page, files: Files, s3) -> None:
+    """Five files at once over a throttled connection: at most three are in flight, the rest wait."""
+    paths = [files.write(f"batch-{i}.png", noise_png(256, 256, seed=10 + i)) for i in range(5)]
+    names = [os.path.basename(p) for p in paths]
+    page.d.set_network_conditions(offline=False, latency=5, download_throughput=50 * MiB, upload_throughput=256 * 1024)
+    busy = ("hashing", "requesting", "uploading", "renewing", "retrying")
+    most, queued_while_full = 0, False
+    try:
+        page.pick(*paths)
+        for name in names:
+            page.wait_state(name, ("ready",))
+        page.click("upload-all")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = page.js("return [...document.querySelectorAll('li.file')].filter((li) => li.dataset.name.startsWith('batch-'))"
+                             ".map((li) => li.dataset.state)")
+            active = sum(1 for st in states if st in busy)
+            most = max(most, active)
+            queued_while_full = queued_while_full or (active == 3 and "queued" in states)
+            if all(st in ("done", "failed", "cancelled") for st in states):
+                break
+            time.sleep(0.05)
+    finally:
+        page.d.delete_network_conditions()
+    R.info(f"five files at once: at most {most} in flight")
+    R.check("at most 3 files upload at a time, the others wait (queued)", most == 3 and queued_while_full,
+            f"at most {most} in flight; queued while 3 in flight: {queued_while_full}")
+    done = [page.entry(n) for n in names]
+    R.check("all five files uploaded, each object with its bytes",
+            all(e["state"] == "done" and (get_object(s3, e["key"]) or {}).get("body") == Files.read(p) for e, p in zip(done, paths)),
+            str([e["state"] for e in done]))
+    for name in names:
+        page.click_in(name, "remove")
+
+
 def screenshots(R: Results, page: Page, artifacts: str) -> None:
     try:
         page.wait("every uploaded image in the gallery",
@@ -673,6 +709,7 @@ def main() -> int:
                  ("refused", lambda: refused(R, page, files)),
                  ("throttled", lambda: keep("big-5mib.png", throttled(R, page, files, s3, artifacts))),
                  ("cancel", lambda: keep("cancel-me.png", cancel(R, page, files, s3))),
+                 ("concurrency", lambda: concurrency(R, page, files, s3)),
                  ("screenshots", lambda: screenshots(R, page, artifacts)),
                  ("future statuses", lambda: future_statuses(R, page, uploaded)),
                  ("expired", lambda: expired(R, driver, files)), ("cross-origin", lambda: cross_origin(R, driver, files))]
