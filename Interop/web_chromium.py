@@ -12,13 +12,16 @@ the store's own credentials.
 3. a file over the size limit and a text file renamed .jpg are refused before any request;
 4. a 5 MiB PNG over a throttled connection (DevTools network conditions): several intermediate
    progress values, a rate and a time left;
-5. cancel mid-upload: no object in the store; then Retry uploads it;
+5. cancel mid-upload: no object in the store; then Retry uploads it; five files at once: at most
+   three in flight;
 6. screenshots after the uploads (desktop and phone width; no horizontal scrolling on the phone);
 7. an expired URL (a second server with HOIST_URL_EXPIRY=1; the test holds the first PUT back past
    the expiry): renewed once, then the upload succeeds;
 8. the statuses the image worker will add (processed with dimensions, rejected with a reason, an
    unknown one), fed to the page by rewriting its API answers: shown, and nothing breaks;
-9. a bucket whose CORS rules do not list the page's origin (a third server): the page explains CORS.
+9. a third server whose HOIST_CORS_ORIGINS lists another app's origin, not its own: Hoist's page
+   is refused by the bucket's CORS rules and explains it; the other app's page (served here) imports
+   /hoist-upload.js cross-origin and uploads through it.
 
 Env: HOIST_BIN (default .build/debug/hoist), HOIST_ARTIFACTS (where screenshots go; default a
 folder under /tmp that is kept), CHROMIUM, CHROMEDRIVER, INTEROP_VERBOSE=1.
@@ -350,7 +353,7 @@ def refused(R: Results, page: Page, files: Files) -> None:
     R.check("'Clear the list' removes the refused files", left == 0, str(left))
 
 
-def throttled(R: Results, page: Page, files: Files, s3) -> dict | None:
+def throttled(R: Results, page: Page, files: Files, s3, artifacts: str) -> dict | None:
     name = os.path.basename(files.big)
     size = os.path.getsize(files.big)
     page.d.set_network_conditions(offline=False, latency=5, download_throughput=50 * MiB, upload_throughput=1 * MiB)
@@ -360,6 +363,7 @@ def throttled(R: Results, page: Page, files: Files, s3) -> dict | None:
         t0 = time.monotonic()
         page.click("upload-all")
         values, numbers = [], []
+        shot = None
         deadline = time.monotonic() + 60
         e = None
         while time.monotonic() < deadline:
@@ -369,6 +373,10 @@ def throttled(R: Results, page: Page, files: Files, s3) -> dict | None:
                 numbers.append(e["numbers"])
             if e["state"] in ("done", "failed"):
                 break
+            if shot is None and e["progress"] is not None and int(e["progress"]) >= 40:
+                shot = os.path.join(artifacts, "web-uploading.png")
+                page.d.save_screenshot(shot)
+                print(f"screenshot: {shot}")
             time.sleep(0.1)
         elapsed = time.monotonic() - t0
     finally:
@@ -419,6 +427,41 @@ def cancel(R: Results, page: Page, files: Files, s3) -> dict:
     R.check("Retry uploads the cancelled file (a new URL, the file's bytes in the store)",
             e["state"] == "done" and e["key"] != key and obj is not None and obj["body"] == Files.read(files.big2), str(e))
     return e
+
+
+def concurrency(R: Results, page: Page, files: Files, s3) -> None:
+    """Five files at once over a throttled connection: at most three are in flight, the rest wait."""
+    paths = [files.write(f"batch-{i}.png", noise_png(256, 256, seed=10 + i)) for i in range(5)]
+    names = [os.path.basename(p) for p in paths]
+    page.d.set_network_conditions(offline=False, latency=5, download_throughput=50 * MiB, upload_throughput=256 * 1024)
+    busy = ("hashing", "requesting", "uploading", "renewing", "retrying")
+    most, queued_while_full = 0, False
+    try:
+        page.pick(*paths)
+        for name in names:
+            page.wait_state(name, ("ready",))
+        page.click("upload-all")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = page.js("return [...document.querySelectorAll('li.file')].filter((li) => li.dataset.name.startsWith('batch-'))"
+                             ".map((li) => li.dataset.state)")
+            active = sum(1 for st in states if st in busy)
+            most = max(most, active)
+            queued_while_full = queued_while_full or (active == 3 and "queued" in states)
+            if all(st in ("done", "failed", "cancelled") for st in states):
+                break
+            time.sleep(0.05)
+    finally:
+        page.d.delete_network_conditions()
+    R.info(f"five files at once: at most {most} in flight")
+    R.check("at most 3 files upload at a time, the others wait (queued)", most == 3 and queued_while_full,
+            f"at most {most} in flight; queued while 3 in flight: {queued_while_full}")
+    done = [page.entry(n) for n in names]
+    R.check("all five files uploaded, each object with its bytes",
+            all(e["state"] == "done" and (get_object(s3, e["key"]) or {}).get("body") == Files.read(p) for e, p in zip(done, paths)),
+            str([e["state"] for e in done]))
+    for name in names:
+        page.click_in(name, "remove")
 
 
 def screenshots(R: Results, page: Page, artifacts: str) -> None:
@@ -539,13 +582,60 @@ def expired(R: Results, driver, files: Files) -> None:
         srv.stop()
 
 
-def cors_refused(R: Results, driver, files: Files) -> None:
-    srv = HoistServerProcess("serve", env={"HOIST_CORS_ORIGINS": "https://app.example.com"})
+APP_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Another app</title><link rel="icon" href="data:,"></head>
+<body>
+<label>Photo <input type="file" id="photo" accept="image/*"></label>
+<script type="module">
+  import { HoistUploader } from '%(api)s/hoist-upload.js';
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  const uploader = new HoistUploader({ apiBase: '%(api)s', token });
+  document.getElementById('photo').addEventListener('change', async (e) => {
+    try {
+      const result = await uploader.upload(e.target.files[0], {
+        onProgress: ({ percent }) => { document.body.dataset.percent = String(percent); },
+      });
+      document.body.dataset.key = result.key;
+    } catch (error) {
+      document.body.dataset.error = `${error.code}: ${error.message}`;
+    }
+  });
+  document.body.dataset.ready = '1';
+</script>
+</body></html>
+"""
+
+
+def serve_folder(folder: str):
+    """A static file server for FOLDER on a free port of 127.0.0.1, in a thread of this process."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # noqa: D102 - no access log on the test's output
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=folder))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def cross_origin(R: Results, driver, files: Files) -> None:
+    """Another app's page (its own origin, listed in HOIST_CORS_ORIGINS) imports /hoist-upload.js from
+    Hoist and uploads, as the README's plain-HTML example; Hoist's own page, not listed, is refused."""
+    folder = temp_dir("hoist-web-app-")
+    app = serve_folder(folder)
+    app_origin = f"http://127.0.0.1:{app.server_address[1]}"
+    srv = HoistServerProcess("serve", env={"HOIST_CORS_ORIGINS": app_origin})
     why = srv.start()
     if why:
-        R.check("hoist serve with HOIST_CORS_ORIGINS=https://app.example.com starts", False, why)
+        R.check(f"hoist serve with HOIST_CORS_ORIGINS={app_origin} starts", False, why)
+        app.shutdown()
         return
     try:
+        s3 = s3_client(srv)
+        # 1. Hoist's own page is not in the list: the store refuses its preflight, and the page says why.
         page = Page(driver, srv)
         page.open()
         page.sign_in_with_keyboard("dave")
@@ -559,9 +649,26 @@ def cors_refused(R: Results, driver, files: Files) -> None:
         R.check("... and the message names CORS, the page's origin and what to configure",
                 "CORS" in e["message"] and srv.api in e["message"] and "HOIST_CORS_ORIGINS" in e["message"]
                 and "Failed to fetch" not in e["message"], e["message"])
-        R.check("... and nothing was stored", keys_under(s3_client(srv), "articles/") == [])
+        R.check("... and nothing was stored", keys_under(s3, "articles/") == [])
+
+        # 2. The listed app: module import, POST /upload-url and the PUT are all cross-origin.
+        with open(os.path.join(folder, "index.html"), "w", encoding="utf-8") as f:
+            f.write(APP_PAGE % {"api": srv.api})
+        token = srv.token("erin")
+        driver.get(f"{app_origin}/index.html#token={token}")
+        other = Page(driver, srv)
+        other.wait("the app page to import hoist-upload.js", lambda: other.js("return document.body.dataset.ready === '1'"), timeout=15)
+        from selenium.webdriver.common.by import By
+
+        driver.find_element(By.ID, "photo").send_keys(files.small)
+        result = other.wait("the app's upload", lambda: other.js(
+            "return document.body.dataset.key || document.body.dataset.error || null"), timeout=30)
+        obj = get_object(s3, result) if result.startswith("articles/") else None
+        R.check("an app on a listed origin imports /hoist-upload.js from Hoist and uploads through it (README example)",
+                obj is not None and obj["body"] == Files.read(files.small) and obj["type"] == "image/jpeg", str(result))
     finally:
         srv.stop()
+        app.shutdown()
 
 
 def main() -> int:
@@ -600,11 +707,12 @@ def main() -> int:
 
         steps = [("page", lambda: check_page(R, page)), ("two images", both),
                  ("refused", lambda: refused(R, page, files)),
-                 ("throttled", lambda: keep("big-5mib.png", throttled(R, page, files, s3))),
+                 ("throttled", lambda: keep("big-5mib.png", throttled(R, page, files, s3, artifacts))),
                  ("cancel", lambda: keep("cancel-me.png", cancel(R, page, files, s3))),
+                 ("concurrency", lambda: concurrency(R, page, files, s3)),
                  ("screenshots", lambda: screenshots(R, page, artifacts)),
                  ("future statuses", lambda: future_statuses(R, page, uploaded)),
-                 ("expired", lambda: expired(R, driver, files)), ("cors", lambda: cors_refused(R, driver, files))]
+                 ("expired", lambda: expired(R, driver, files)), ("cross-origin", lambda: cross_origin(R, driver, files))]
         page.open()
         for name, step in steps:
             t0 = time.monotonic()

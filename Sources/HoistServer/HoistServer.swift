@@ -127,6 +127,7 @@ public enum HoistServer {
             verifier = JWKSTokenVerifier(configuration: issuer.verifierConfiguration, logger: logger)
         }
         let router = Router()
+        router.add(middleware: APICORSMiddleware(origins: configuration.effectiveCORSOrigins))
         router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: verifier).addRoutes(to: router)
         WebUI.addRoutes(to: router)
