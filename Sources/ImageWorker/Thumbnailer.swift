@@ -40,19 +40,32 @@ public struct Thumbnailer: Sendable {
         return nil
     }
 
+    /// `vips` beside `vipsthumbnail` (the same package): it decodes every pixel to check a file.
+    var vips: String? {
+        let path = (executable as NSString).deletingLastPathComponent + "/vips"
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
     /// A failure of `vipsthumbnail` on an input: the image cannot be decoded.
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// Writes each variant of `input` into `directory`, never enlarging.
+    /// Checks that every pixel of `input` decodes (a truncated or corrupt file whose header looks
+    /// right is refused; `vipsthumbnail` alone would shrink what it can read), then writes each
+    /// variant into `directory`, never enlarging.
     /// - Returns: Variant name → file path.
-    /// - Throws: ``Failure`` with `vipsthumbnail`'s message when it cannot read the image.
+    /// - Throws: ``Failure`` with the decoder's message when it cannot read the image.
     public func makeVariants(of input: String, in directory: String) async throws -> [String: String] {
+        let log = "\(directory)/vips-errors.txt"
+        if let vips {
+            try await run(vips, ["avg", "\(input)[fail]"], errors: log)
+        }
         var outputs: [String: String] = [:]
         for variant in variants {
             let output = "\(directory)/\(variant.name).\(Self.fileExtension)"
-            try await run([input, "--size", "\(variant.maxSide)x\(variant.maxSide)>", "-o", "\(output)[Q=82,strip]"])
+            try await run(executable, [input, "--size", "\(variant.maxSide)x\(variant.maxSide)>", "-o", "\(output)[Q=82,strip]"],
+                          errors: log)
             guard FileManager.default.fileExists(atPath: output) else {
                 throw Failure(description: "vipsthumbnail wrote no \(variant.name) image")
             }
@@ -61,12 +74,15 @@ public struct Thumbnailer: Sendable {
         return outputs
     }
 
-    private func run(_ arguments: [String]) async throws {
+    /// Runs a libvips tool; its messages go to the file at `errors` (a pipe could fill and stall it).
+    private func run(_ tool: String, _ arguments: [String], errors: String) async throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
+        process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        defer { try? errorFile.close() }
+        process.standardError = errorFile
         process.standardOutput = FileHandle.nullDevice
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
@@ -84,13 +100,16 @@ public struct Thumbnailer: Sendable {
                 if process.isRunning { process.terminate() }
             }
         }
+        let name = (tool as NSString).lastPathComponent
         if process.terminationReason == .uncaughtSignal {
-            throw Failure(description: "vipsthumbnail did not finish within \(timeLimit)")
+            throw Failure(description: "\(name) did not finish within \(timeLimit)")
         }
         guard status == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let first = text.split(separator: "\n").first.map(String.init) ?? "exit status \(status)"
-            throw Failure(description: String(first.prefix(300)))
+            let text = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            // The last line is the loader's verdict (e.g. "vipspng: libpng read error"); warnings come before it.
+            let last = lines.last.map { String($0.prefix(300)) } ?? "exit status \(status)"
+            throw Failure(description: last)
         }
     }
 }

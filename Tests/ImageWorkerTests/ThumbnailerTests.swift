@@ -76,5 +76,11 @@ struct ThumbnailerTests {
         let thumbnailer = try #require(Thumbnailer.find())
         let error = await #expect(throws: Thumbnailer.Failure.self) { try await thumbnailer.makeVariants(of: input, in: directory) }
         #expect(error?.description.isEmpty == false)
+        // Complete chunks, but the compressed pixels are garbage: vipsthumbnail alone would shrink it.
+        var garbled = TinyPNG.make(width: 64, height: 64)
+        let idat = try #require(garbled.indices.first { Array(garbled[$0..<$0 + 4]) == Array("IDAT".utf8) })
+        for i in (idat + 6)..<(idat + 40) { garbled[i] = 0xA5 }
+        try Data(garbled).write(to: URL(fileURLWithPath: input))
+        await #expect(throws: Thumbnailer.Failure.self) { try await thumbnailer.makeVariants(of: input, in: directory) }
     }
 }
