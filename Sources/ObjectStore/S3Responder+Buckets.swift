@@ -6,13 +6,13 @@ import ObjectStoreEngine
 import SigV4
 
 extension S3Responder {
-    /// Reads a small XML request body (CORS rules, multi-object delete).
-    func readXMLBody(_ body: RequestBody, resource: String) async throws -> Data {
+    /// Reads a small XML request body (CORS rules, multi-object delete, the parts of a completion).
+    func readXMLBody(_ body: RequestBody, resource: String, limit: Int = Self.maximumXMLBody) async throws -> Data {
         var collected = Data()
         for try await buffer in body {
             collected.append(contentsOf: buffer.readableBytesView)
-            guard collected.count <= Self.maximumXMLBody else {
-                throw S3Error(.malformedXML, "The XML you provided is larger than \(Self.maximumXMLBody) bytes.", resource: resource)
+            guard collected.count <= limit else {
+                throw S3Error(.malformedXML, "The XML you provided is larger than \(limit) bytes.", resource: resource)
             }
         }
         return collected

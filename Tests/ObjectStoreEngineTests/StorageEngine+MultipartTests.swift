@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 import Testing
 @testable import ObjectStoreEngine
 
@@ -126,6 +127,51 @@ import Testing
         expectStoreError(.noSuchUpload) { try Self.upload(engine, unknown, part: 1, data) }
         #expect(try store.directory.blobFiles().count == 1, "refused parts leave no blob")
         #expect(try store.directory.tmpFiles().isEmpty)
+    }
+
+    @Test func partsOnManyThreadsThenCompletionRacingAbortLeavesOneOutcome() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        // 16 parts written at once, each number twice with different bytes: one of each pair wins.
+        onThreads(32) { index in
+            let number = index % 16 + 1
+            let bytes = [UInt8](repeating: UInt8(index), count: number == 16 ? 7 : Self.mib * 5)
+            _ = try? Self.upload(engine, upload, part: number, bytes)
+        }
+        let listed = try engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId).parts
+        #expect(listed.map(\.partNumber) == Array(1...16))
+        #expect(try store.directory.blobFiles().count == 16, "every losing part's blob is gone")
+        let parts = listed.map { CompletedPart(partNumber: $0.partNumber, etag: $0.etag) }
+
+        let outcomes = Mutex<[String]>([])
+        onThreads(2) { index in
+            do {
+                if index == 0 {
+                    _ = try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, parts: parts)
+                    outcomes.withLock { $0.append("completed") }
+                } else {
+                    try engine.abortMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId)
+                    outcomes.withLock { $0.append("aborted") }
+                }
+            } catch {
+                outcomes.withLock { $0.append("\(error)") }
+            }
+        }
+        let results = outcomes.withLock { $0 }
+        #expect(try store.directory.tmpFiles().isEmpty)
+        expectStoreError(.noSuchUpload) { try engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId) }
+        if results.contains("completed") {
+            // Completed first: the object is whole, and the abort found nothing.
+            let bytes = try engine.bytes("bucket", "k")
+            #expect(bytes.count == 15 * 5 * Self.mib + 7)
+            #expect(try store.directory.blobFiles().count == 1)
+        } else {
+            #expect(results.contains("aborted"), "\(results)")
+            expectStoreError(.noSuchKey) { try engine.head(bucket: "bucket", key: "k") }
+            #expect(try store.directory.blobFiles().isEmpty)
+        }
     }
 
     @Test func listPartsPaginates() throws {

@@ -67,6 +67,13 @@ struct S3ResponderMultipartTests {
             #expect(T.xmlCode(wrongTag) == "InvalidPart")
             let missing = try await T.send(client, .post, "/bkt/big.bin", query: [("uploadId", uploadId)], body: completion([(2, e2), (3, e2)]))
             #expect(T.xmlCode(missing) == "InvalidPart")
+            // A list of 10,000 parts with checksums is over 1 MiB of XML: read whole, then refused for its parts.
+            let huge = "<CompleteMultipartUpload>" + (1...10_000).map {
+                "<Part><PartNumber>\($0)</PartNumber><ETag>\(e1)</ETag><ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part>"
+            }.joined() + "</CompleteMultipartUpload>"
+            #expect(huge.utf8.count > 1 << 20)
+            let manyParts = try await T.send(client, .post, "/bkt/big.bin", query: [("uploadId", uploadId)], body: Array(huge.utf8))
+            #expect(T.xmlCode(manyParts) == "InvalidPart")
             let empty = try await T.send(client, .post, "/bkt/big.bin", query: [("uploadId", uploadId)], body: Array("<CompleteMultipartUpload/>".utf8))
             #expect(T.xmlCode(empty) == "MalformedXML")
 
