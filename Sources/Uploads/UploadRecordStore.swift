@@ -176,15 +176,16 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
 
     /// Claims the article (if new) and inserts the upload, unless the article is someone else's.
     private static func write(_ record: UploadRecord, in db: Database) throws -> Bool {
-        try db.execute(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                       arguments: [record.articleId, record.owner, record.issuedAt.timeIntervalSince1970])
-        let owner = try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [record.articleId])
+        // Cached statements: parsed once per connection, not once per URL.
+        try db.cachedStatement(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING")
+            .execute(arguments: [record.articleId, record.owner, record.issuedAt.timeIntervalSince1970])
+        let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT owner FROM article WHERE id = ?"), arguments: [record.articleId])
         guard owner == record.owner else { return false }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO upload (key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [record.key, record.articleId, record.owner, record.contentType, record.size, record.checksumSHA256,
-                             record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status])
+            """).execute(arguments: [record.key, record.articleId, record.owner, record.contentType, record.size, record.checksumSHA256,
+                                     record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status])
         return true
     }
 

@@ -54,6 +54,10 @@ extension UploadURLResponse {
 
 /// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
 func jsonQuoted(_ text: String) -> String {
+    // Keys, URLs and ids need no escaping: copy them whole.
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        return "\"" + text + "\""
+    }
     var out = "\""
     out.reserveCapacity(text.utf8.count + 2)
     for scalar in text.unicodeScalars {
