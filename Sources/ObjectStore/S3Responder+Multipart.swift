@@ -42,7 +42,7 @@ extension S3Responder {
         var incoming = try IncomingBody(s3, auth: auth, maximumSize: StorageEngine.maximumPartSize, what: "5 GiB for a part")
         // Refuse parts of unknown uploads before reading the body.
         _ = try engine.listParts(bucket: bucket, key: key, uploadId: uploadId, maxParts: 0)
-        let sink = try engine.beginUpload(bucket: bucket)
+        let sink = try engine.beginPartUpload(bucket: bucket, computesSHA256: incoming.needsSHA256)
         do {
             let received = try await incoming.receive(body, into: sink)
             let engine = engine, checksum = received.checksumSHA256
