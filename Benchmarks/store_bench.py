@@ -4,7 +4,7 @@
 Usage: python3 Benchmarks/store_bench.py [--size-mib 1024] [--concurrent 200] [--crash-puts 100]
                                          [--crash-rounds 3] [--mp-size-mib 1024] [--mp-part-mib 16]
                                          [--mp-parallel 4] [--complete-parts 1000] [--complete-part-mib 5]
-                                         [--only put,concurrent,crash,multipart,complete]
+                                         [--post-size-mib 1024] [--only put,concurrent,crash,multipart,complete,post]
 
 Starts a fresh `hoist store` (HOIST_RELEASE_BIN, default .build/release/hoist) on a free port of
 127.0.0.1 with a temporary data folder (under BENCH_DIR, default the system temp folder), and:
@@ -27,6 +27,7 @@ Starts a fresh `hoist store` (HOIST_RELEASE_BIN, default .build/release/hoist) o
  (e) CompleteMultipartUpload of COMPLETE_PARTS (1,000) parts of COMPLETE_PART_MIB (5) MiB, the
      smallest S3 allows, so ~5 GB of data: completion time (target < 2 s). The completion streams the
      parts into one new blob in the kernel (sendfile), so it is bound by the disk's copy speed.
+ (f) a browser form (POST object) with a POST_SIZE (1 GiB) file, streamed: peak RSS < 100 MiB.
 
 Prints figures as it goes, one JSON line with all of them, and a last line
 `store bench: N passed, N failed` (exit status 1 on any failure).
@@ -584,6 +585,69 @@ def bench_complete(st: Store, bucket: str, parts: int, part_mib: int, parallel: 
     st.signed("DELETE", path)
 
 
+# --- (f) a 1 GiB browser form upload (POST object), streamed ----------------------------------------
+
+def bench_post(st: Store, bucket: str, size_mib: int) -> None:
+    """A signed POST form whose file part is SIZE_MIB MiB, sent streamed; the store's peak RSS is sampled."""
+    import base64
+    import datetime as dt
+    import hmac
+    from store_common import REGION, signing_key
+    size = size_mib * MIB
+    now = dt.datetime.now(dt.timezone.utc)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    credential = f"{st.ak}/{now:%Y%m%d}/{REGION}/s3/aws4_request"
+    key = f"post/{size_mib}MiB.bin"
+    policy = {"expiration": (now + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+              "conditions": [{"bucket": bucket}, {"key": key}, ["content-length-range", 1, size],
+                             {"x-amz-algorithm": "AWS4-HMAC-SHA256"}, {"x-amz-credential": credential}, {"x-amz-date": amz_date}]}
+    encoded = base64.b64encode(json.dumps(policy).encode()).decode()
+    signature = hmac.new(signing_key(st.sk, f"{now:%Y%m%d}"), encoded.encode(), hashlib.sha256).hexdigest()
+    fields = [("key", key), ("x-amz-algorithm", "AWS4-HMAC-SHA256"), ("x-amz-credential", credential),
+              ("x-amz-date", amz_date), ("policy", encoded), ("x-amz-signature", signature)]
+    boundary = "hoistBenchBoundary" + os.urandom(8).hex()
+    head = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'.encode() for n, v in fields)
+    head += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n' \
+            f'Content-Type: application/octet-stream\r\n\r\n'.encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    block = os.urandom(MIB)
+    md5 = hashlib.md5()
+    for piece in block_stream(size, block):
+        md5.update(piece)
+    u = urllib.parse.urlsplit(st.ep)
+    sampler = RSSSampler(st.proc.pid)
+    sampler.start()
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+    t0 = time.monotonic()
+    status, etag, body = None, None, b""
+    try:
+        conn.putrequest("POST", f"/{bucket}", skip_accept_encoding=True)
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Content-Length", str(len(head) + size + len(tail)))
+        conn.endheaders()
+        conn.send(head)
+        for piece in block_stream(size, block):
+            conn.send(piece)
+        conn.send(tail)
+        resp = conn.getresponse()
+        status, etag, body = resp.status, resp.getheader("ETag"), resp.read()
+    except Exception as e:  # noqa: BLE001
+        body = repr(e).encode()
+    finally:
+        conn.close()
+    post_s = time.monotonic() - t0
+    sampler.stop()
+    FIGURES["post"] = {"size_mib": size_mib, "seconds": round(post_s, 2), "MB_per_s": round(size / post_s / 1e6, 1),
+                       "max_rss_kB": sampler.max_rss, "vmhwm_kB": sampler.hwm}
+    R.info(f"POST form with a {size_mib} MiB file: {post_s:.2f} s = {size / post_s / 1e6:.0f} MB/s; "
+           f"max sampled VmRSS {sampler.max_rss} kB, VmHWM {sampler.hwm} kB")
+    R.check(f"POST form {size_mib} MiB -> 204 with the MD5 ETag", status == 204 and etag == '"' + md5.hexdigest() + '"',
+            f"got {status} {etag} {body[:300]!r}")
+    R.check("store peak RSS during the form upload < 100 MiB (VmHWM)", 0 < sampler.hwm < 100 * 1024,
+            f"VmHWM {sampler.hwm} kB, max sampled VmRSS {sampler.max_rss} kB")
+    st.signed("DELETE", f"/{bucket}/{key}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size-mib", type=int, default=1024)
@@ -595,7 +659,8 @@ def main() -> int:
     ap.add_argument("--mp-parallel", type=int, default=4)
     ap.add_argument("--complete-parts", type=int, default=1000)
     ap.add_argument("--complete-part-mib", type=int, default=5)
-    ap.add_argument("--only", default="put,concurrent,crash,multipart,complete")
+    ap.add_argument("--post-size-mib", type=int, default=1024)
+    ap.add_argument("--only", default="put,concurrent,crash,multipart,complete,post")
     args = ap.parse_args()
     only = set(args.only.split(","))
     binary = release_bin()
@@ -630,6 +695,8 @@ def main() -> int:
                 bench_multipart(st, bucket, args.mp_size_mib, args.mp_part_mib, args.mp_parallel)
             if "complete" in only:
                 bench_complete(st, bucket, args.complete_parts, args.complete_part_mib, args.mp_parallel)
+            if "post" in only:
+                bench_post(st, bucket, args.post_size_mib)
         except Exception:  # noqa: BLE001
             import traceback
             R.check("benchmark ran to the end", False, traceback.format_exc())

@@ -44,6 +44,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -1537,11 +1538,19 @@ def multipart_etag(parts: list[bytes]) -> str:
 
 
 def sec_multipart(c: Ctx, b: str) -> None:
-    from boto3.s3.transfer import TransferConfig
     # s3transfer's upload_file, forced into 5 MiB parts: CreateMultipartUpload, UploadPart ×4 in
     # parallel (with checksums), CompleteMultipartUpload.
     data = os.urandom(18 * MIB + 12345)
-    path = os.path.join(tempfile.mkdtemp(prefix="hoist-mpu-"), "upload.bin")
+    folder = tempfile.mkdtemp(prefix="hoist-mpu-")
+    try:
+        sec_multipart_files(c, b, data, os.path.join(folder, "upload.bin"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    sec_multipart_presigned(c, b)
+
+
+def sec_multipart_files(c: Ctx, b: str, data: bytes, path: str) -> None:
+    from boto3.s3.transfer import TransferConfig
     with open(path, "wb") as f:
         f.write(data)
     key = "multipart/upload_file.bin"
@@ -1563,6 +1572,8 @@ def sec_multipart(c: Ctx, b: str) -> None:
        lambda r: eq("ETag", c.s3.head_object(Bucket=b, Key="multipart/r.bin")["ETag"],
                     multipart_etag([data[:5 * MIB], data[5 * MIB:6 * MIB]])))
 
+
+def sec_multipart_presigned(c: Ctx, b: str) -> None:
     # Pre-signed upload_part URLs, as a browser would PUT them; ListParts pages; completion checks.
     key = "multipart/presigned.bin"
     up = ok("CreateMultipartUpload", lambda: c.s3.create_multipart_upload(Bucket=b, Key=key, ContentType="image/png"),

@@ -85,6 +85,12 @@ struct IncomingBody {
         }
     }
 
+    /// Whether checking the body needs its SHA-256: a signed payload hash, or an
+    /// `x-amz-checksum-sha256` header or trailer.
+    var needsSHA256: Bool {
+        (!chunked && auth.payloadHash != PayloadHash.unsigned) || checksums.contains { $0.algorithm == .sha256 }
+    }
+
     /// Streams the body into `sink`, decoding `aws-chunked` framing and
     /// verifying chunk signatures, then checks the length, the signed payload
     /// hash, `Content-MD5` and every `x-amz-checksum-*` (header or trailer).

@@ -36,6 +36,7 @@ public struct LifecycleService: Service {
         self.logger = logger
     }
 
+    /// Runs passes until a graceful shutdown (or cancellation) ends the wait between two of them.
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await runOnce()

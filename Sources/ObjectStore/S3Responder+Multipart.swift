@@ -4,6 +4,38 @@ import Hummingbird
 import NIOPosix
 import ObjectStoreEngine
 import SigV4
+import Synchronization
+
+/// How a long CompleteMultipartUpload keeps its connection alive, as S3 does: when
+/// assembling the object takes longer than ``patience``, the 200 and the XML
+/// declaration go out at once, then a space every ``interval``, then the result
+/// document, or an `<Error>` document if the completion failed meanwhile.
+///
+/// Clients (botocore, the AWS CLI) read a 200 whose body is an `<Error>` as that error.
+public struct CompletionKeepAlive: Sendable {
+    /// How long the answer may wait for the completion before the 200 goes out.
+    public var patience: Duration
+    /// How often a space is sent while the completion runs.
+    public var interval: Duration
+
+    /// Creates the setting; the defaults answer early after 1 s and send a space every 5 s.
+    public init(patience: Duration = .seconds(1), interval: Duration = .seconds(5)) {
+        self.patience = patience
+        self.interval = interval
+    }
+}
+
+/// The outcome of a completion running on the blocking thread pool, for the request to poll.
+final class PendingCompletion: Sendable {
+    private let outcome = Mutex<Result<ObjectInfo, any Error>?>(nil)
+
+    /// The outcome, once there is one.
+    var result: Result<ObjectInfo, any Error>? { outcome.withLock { $0 } }
+
+    func finish(_ result: Result<ObjectInfo, any Error>) {
+        outcome.withLock { $0 = result }
+    }
+}
 
 extension S3Responder {
     // MARK: CreateMultipartUpload
@@ -42,7 +74,7 @@ extension S3Responder {
         var incoming = try IncomingBody(s3, auth: auth, maximumSize: StorageEngine.maximumPartSize, what: "5 GiB for a part")
         // Refuse parts of unknown uploads before reading the body.
         _ = try engine.listParts(bucket: bucket, key: key, uploadId: uploadId, maxParts: 0)
-        let sink = try engine.beginUpload(bucket: bucket)
+        let sink = try engine.beginPartUpload(bucket: bucket, computesSHA256: incoming.needsSHA256)
         do {
             let received = try await incoming.receive(body, into: sink)
             let engine = engine, checksum = received.checksumSHA256
@@ -137,7 +169,11 @@ extension S3Responder {
     // MARK: CompleteMultipartUpload
 
     /// `POST /bucket/key?uploadId=ID` with the list of parts.
-    func completeMultipartUpload(_ s3: S3Request, bucket: String, key: String, uploadId: String, body: RequestBody) async throws -> Response {
+    ///
+    /// The completion runs to its end even if the client goes away, so the upload is
+    /// either completed or left as it was. See ``CompletionKeepAlive`` for long ones.
+    func completeMultipartUpload(_ s3: S3Request, bucket: String, key: String, uploadId: String, body: RequestBody,
+                                 requestId: String) async throws -> Response {
         let resource = s3.resource
         // 10,000 parts with ETags and checksums take about 1.5 MB of XML.
         let data = try await readXMLBody(body, resource: resource, limit: 8 << 20)
@@ -165,18 +201,74 @@ extension S3Responder {
             condition = .none
         }
         let engine = engine, completed = parts
-        let info = try await NIOThreadPool.singleton.runIfActive {
-            try engine.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed, condition: condition)
+        let pending = PendingCompletion()
+        Task {
+            do {
+                pending.finish(.success(try await NIOThreadPool.singleton.runIfActive {
+                    try engine.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed, condition: condition)
+                }))
+            } catch {
+                pending.finish(.failure(error))
+            }
         }
         let host = s3.header("host") ?? "127.0.0.1"
-        var x = XMLWriter()
-        x.element("CompleteMultipartUploadResult", namespace: true) { x in
-            x.leaf("Location", "http://\(host)" + S3URIEncoding.encodePath("/\(bucket)/\(key)"))
-            x.leaf("Bucket", bucket)
-            x.leaf("Key", key)
-            x.leaf("ETag", "\"\(info.etag)\"")
+        @Sendable func result(_ info: ObjectInfo) -> XMLWriter {
+            var x = XMLWriter()
+            x.element("CompleteMultipartUploadResult", namespace: true) { x in
+                x.leaf("Location", "http://\(host)" + S3URIEncoding.encodePath("/\(bucket)/\(key)"))
+                x.leaf("Bucket", bucket)
+                x.leaf("Key", key)
+                x.leaf("ETag", "\"\(info.etag)\"")
+            }
+            return x
         }
-        return xmlResponse(x.document)
+        // Checks of the list fail at once, with their own status; most completions finish in time too.
+        let poll = Duration.milliseconds(20)
+        var waited = Duration.zero
+        while true {
+            if let outcome = pending.result { return xmlResponse(result(try outcome.get()).document) }
+            guard waited < completionKeepAlive.patience else { break }
+            try await Task.sleep(for: poll)
+            waited += poll
+        }
+        // A long assembly: answer now, keep the connection busy, then send the outcome.
+        let interval = completionKeepAlive.interval
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: XMLWriter.declaration))
+            var sinceSpace = Duration.zero
+            while pending.result == nil {
+                try await Task.sleep(for: poll)
+                sinceSpace += poll
+                if sinceSpace >= interval {
+                    try await writer.write(ByteBuffer(string: " "))
+                    sinceSpace = .zero
+                }
+            }
+            let text: String
+            switch pending.result {
+            case .success(let info)?:
+                text = result(info).body
+            case .failure(let error)?:
+                text = Self.errorBody(error, resource: resource, requestId: requestId)
+            case nil:
+                text = ""
+            }
+            try await writer.write(ByteBuffer(string: text))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/xml"], body: body)
+    }
+
+    /// An `<Error>` element (without XML declaration) for a failure reported inside a 200.
+    static func errorBody(_ error: any Error, resource: String, requestId: String) -> String {
+        let s3Error: S3Error
+        switch error {
+        case let e as S3Error: s3Error = e
+        case let e as StoreError: s3Error = S3Error(e, resource: resource)
+        default: s3Error = S3Error(.internalError, "We encountered an internal error. Please try again.", resource: resource)
+        }
+        let document = s3Error.xml(requestId: requestId)
+        return document.hasPrefix(XMLWriter.declaration) ? String(document.dropFirst(XMLWriter.declaration.count)) : document
     }
 
     // MARK: AbortMultipartUpload

@@ -18,6 +18,7 @@ public struct S3Responder: HTTPResponder {
     let region: String
     let clock: @Sendable () -> Date
     let ownerId: String
+    let completionKeepAlive: CompletionKeepAlive
 
     /// The largest object a single PUT may create (S3: 5 GiB).
     static let maximumPutSize: Int64 = 5 * 1024 * 1024 * 1024
@@ -30,9 +31,11 @@ public struct S3Responder: HTTPResponder {
     ///   - credentials: the access keys requests must be signed with.
     ///   - region: the region signatures must be scoped to.
     ///   - clock: the time used for signature expiry and skew.
+    ///   - completionKeepAlive: when and how a long CompleteMultipartUpload answers early and keeps its connection busy.
     public init(engine: StorageEngine, credentials: [SigV4Credentials], region: String = "us-east-1",
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+                clock: @escaping @Sendable () -> Date = { Date() }, completionKeepAlive: CompletionKeepAlive = .init()) {
         self.engine = engine
+        self.completionKeepAlive = completionKeepAlive
         self.verifier = SigV4Verifier(credentials: StaticCredentialStore(credentials), options: .init(region: region))
         self.region = region
         self.clock = clock
@@ -47,7 +50,7 @@ public struct S3Responder: HTTPResponder {
         do {
             let parsed = try S3Request(method: request.method.rawValue, target: request.uri.string, headers: request.headerPairs)
             s3 = parsed
-            response = try await route(parsed, request: request, context: context)
+            response = try await route(parsed, request: request, context: context, requestId: requestId)
         } catch {
             response = errorResponse(error, request: s3, method: request.method, requestId: requestId, logger: context.logger)
         }
@@ -68,7 +71,7 @@ public struct S3Responder: HTTPResponder {
 
     // MARK: Dispatch
 
-    func route(_ s3: S3Request, request: Request, context: Context) async throws -> Response {
+    func route(_ s3: S3Request, request: Request, context: Context, requestId: String) async throws -> Response {
         if s3.method == "OPTIONS" {
             return try preflight(s3)
         }
@@ -108,7 +111,8 @@ public struct S3Responder: HTTPResponder {
             case "POST":
                 if s3.query["uploads"] != nil { return try createMultipartUpload(s3, bucket: bucket, key: key) }
                 if let uploadId = s3.query["uploadId"] {
-                    return try await completeMultipartUpload(s3, bucket: bucket, key: key, uploadId: uploadId, body: request.body)
+                    return try await completeMultipartUpload(s3, bucket: bucket, key: key, uploadId: uploadId, body: request.body,
+                                                             requestId: requestId)
                 }
                 throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)
             default: throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)

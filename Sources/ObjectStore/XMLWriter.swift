@@ -7,10 +7,12 @@
 /// ```
 struct XMLWriter {
     static let namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+    /// The XML declaration that starts every document.
+    static let declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
     private(set) var body = ""
 
     /// The document with its XML declaration.
-    var document: String { "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + body }
+    var document: String { Self.declaration + body }
 
     /// Writes `<name>…</name>` with children written by `content`.
     mutating func element(_ name: String, namespace: Bool = false, _ content: (inout XMLWriter) -> Void) {

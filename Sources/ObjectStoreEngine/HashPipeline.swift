@@ -17,6 +17,8 @@ final class HashPipeline: @unchecked Sendable {
     private let md5Queue = DispatchQueue(label: "hoist.upload.md5")
     private let sha256Queue = DispatchQueue(label: "hoist.upload.sha256")
     private let slots: DispatchSemaphore
+    /// Whether SHA-256 is computed; without it ``digests()`` gives an empty SHA-256.
+    let computesSHA256: Bool
     // Small writes are gathered into blocks of `blockSize` bytes before they are queued, so
     // the per-block dispatch cost is paid once per 256 KiB, not once per network read.
     // Touched only by the (single) writer, under the sink's lock.
@@ -27,8 +29,10 @@ final class HashPipeline: @unchecked Sendable {
     /// The size of the blocks handed to the hashers.
     static let blockSize = 256 * 1024
 
-    init() {
+    /// - Parameter computesSHA256: `false` skips SHA-256 (a part whose client promised no SHA-256).
+    init(computesSHA256: Bool = true) {
         slots = DispatchSemaphore(value: Self.maximumPending)
+        self.computesSHA256 = computesSHA256
     }
 
     /// Gathers `bytes`, queueing full blocks for both hashers; blocks while
@@ -61,8 +65,10 @@ final class HashPipeline: @unchecked Sendable {
         md5Queue.async(group: group) { [self] in
             chunk.withUnsafeBytes { md5.update(bufferPointer: $0) }
         }
-        sha256Queue.async(group: group) { [self] in
-            chunk.withUnsafeBytes { sha256.update(bufferPointer: $0) }
+        if computesSHA256 {
+            sha256Queue.async(group: group) { [self] in
+                chunk.withUnsafeBytes { sha256.update(bufferPointer: $0) }
+            }
         }
         group.notify(queue: md5Queue) { [slots] in slots.signal() }
     }
@@ -72,7 +78,7 @@ final class HashPipeline: @unchecked Sendable {
     func digests() -> UploadDigests {
         flush()
         let md5Digest = md5Queue.sync { Array(md5.finalize()) }
-        let shaDigest = sha256Queue.sync { Array(sha256.finalize()) }
+        let shaDigest = computesSHA256 ? sha256Queue.sync { Array(sha256.finalize()) } : []
         return UploadDigests(md5: md5Digest, sha256: shaDigest)
     }
 }

@@ -49,6 +49,18 @@ extension StorageEngine {
 
     // MARK: Parts
 
+    /// Starts a part's upload into `bucket`, like ``beginUpload(bucket:)``.
+    ///
+    /// - Parameter computesSHA256: `false` when the client promised no SHA-256 (no signed
+    ///   payload hash, no `x-amz-checksum-sha256`): the part's MD5 (its ETag) is all that is
+    ///   needed, and skipping the SHA-256 halves the hashing work of a part.
+    /// - Throws: `NoSuchBucket`; `InternalError` if the temporary file cannot be created.
+    public func beginPartUpload(bucket: String, computesSHA256: Bool) throws(StoreError) -> UploadSink {
+        let exists = try read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
+        guard exists else { throw StoreError.noSuchBucket(bucket) }
+        return try UploadSink(layout: layout, computesSHA256: computesSHA256)
+    }
+
     /// Publishes an uploaded body as part `partNumber` of an upload, replacing
     /// a part of that number if there is one.
     ///
@@ -85,7 +97,7 @@ extension StorageEngine {
             guard size <= Self.maximumPartSize else {
                 throw StoreError(.entityTooLarge, "Your proposed upload exceeds the maximum allowed size (5 GiB for a part).")
             }
-            if let checksumSHA256, checksumSHA256 != digests.sha256Base64 {
+            if let checksumSHA256, digests.sha256.isEmpty || checksumSHA256 != digests.sha256Base64 {
                 throw StoreError(.badDigest, "The SHA256 you specified did not match the calculated checksum.")
             }
             try FileIO.rename(sink.tmpPath, blobPath)
@@ -100,12 +112,14 @@ extension StorageEngine {
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO multipart_part (upload_row, part_number, blob, size, etag, sha256, last_modified)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [upload.id, partNumber, sink.blobName, size, digests.md5Hex, Data(digests.sha256), now])
+                    """, arguments: [upload.id, partNumber, sink.blobName, size, digests.md5Hex,
+                                     digests.sha256.isEmpty ? nil : Data(digests.sha256), now])
                 return previous
             }
             removeBlob(replaced)
             return PartInfo(partNumber: partNumber, size: size, etag: digests.md5Hex,
-                            lastModified: Date(timeIntervalSince1970: TimeInterval(now)), checksumSHA256: digests.sha256Base64)
+                            lastModified: Date(timeIntervalSince1970: TimeInterval(now)),
+                            checksumSHA256: digests.sha256.isEmpty ? nil : digests.sha256Base64)
         } catch {
             FileIO.removeIfExists(renamed ? blobPath : sink.tmpPath)
             throw error

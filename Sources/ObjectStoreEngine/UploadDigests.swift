@@ -7,7 +7,8 @@ import Foundation
 public struct UploadDigests: Sendable, Hashable {
     /// The 16 bytes of the MD5.
     public let md5: [UInt8]
-    /// The 32 bytes of the SHA-256.
+    /// The 32 bytes of the SHA-256; empty when the upload skipped it
+    /// (``StorageEngine/beginPartUpload(bucket:computesSHA256:)``).
     public let sha256: [UInt8]
 
     /// Creates digests from their raw bytes.

@@ -45,12 +45,15 @@ public final class UploadSink: Sendable {
     let blobName: String
     private let state: Mutex<State>
     /// MD5 and SHA-256, computed on background queues while the body streams.
-    private let hashes = HashPipeline()
+    private let hashes: HashPipeline
 
     /// Creates the temporary file for a new upload.
-    init(layout: StoreLayout) throws(StoreError) {
+    ///
+    /// - Parameter computesSHA256: `false` skips the SHA-256 (its digest is then empty).
+    init(layout: StoreLayout, computesSHA256: Bool = true) throws(StoreError) {
         let name = StoreLayout.newBlobName()
         let descriptor = try FileIO.open(layout.tmpPath(name), O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        self.hashes = HashPipeline(computesSHA256: computesSHA256)
         self.layout = layout
         self.blobName = name
         self.state = Mutex(State(descriptor: descriptor))

@@ -174,6 +174,28 @@ import Testing
         }
     }
 
+    @Test func aPartMayGoWithoutSHA256() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let data = Self.bytes(3000, seed: 8)
+        func send(_ checksum: String?) throws -> PartInfo {
+            let sink = try engine.beginPartUpload(bucket: "bucket", computesSHA256: false)
+            try data.withUnsafeBytes { try sink.write($0) }
+            return try engine.commitPart(sink, bucket: "bucket", key: "k", uploadId: upload.uploadId, partNumber: 1, checksumSHA256: checksum)
+        }
+        let part = try send(nil)
+        #expect(part.etag == Self.md5Hex(data))
+        #expect(part.checksumSHA256 == nil)
+        // A checksum cannot be vouched for by a part that skipped its SHA-256.
+        expectStoreError(.badDigest) { try send(Data(SHA256.hash(data: data)).base64EncodedString()) }
+        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+                                                      parts: [CompletedPart(partNumber: 1, etag: part.etag)])
+        #expect(info.size == 3000)
+        #expect(try engine.bytes("bucket", "k") == data)
+    }
+
     @Test func listPartsPaginates() throws {
         let store = try TestStore()
         defer { store.close() }

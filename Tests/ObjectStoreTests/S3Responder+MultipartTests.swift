@@ -96,6 +96,45 @@ struct S3ResponderMultipartTests {
         }
     }
 
+    @Test("a long completion answers 200 at once, then its result or an <Error> document")
+    func completionKeepAlive() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-store-test-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try StorageEngine(directory: directory)
+        // Patience zero: every completion takes the keep-alive path.
+        let responder = S3Responder(engine: engine, credentials: [T.credentials],
+                                    completionKeepAlive: CompletionKeepAlive(patience: .zero, interval: .milliseconds(1)))
+        try await Application(responder: responder).test(.router) { client in
+            try await T.send(client, .put, "/bkt")
+            func upload(_ key: String) async throws -> (String, String) {
+                let created = try await T.send(client, .post, "/bkt/\(key)", query: [("uploads", "")])
+                let uploadId = try #require(Self.field(String(buffer: created.body), "UploadId"))
+                let part = try await T.send(client, .put, "/bkt/\(key)", query: [("partNumber", "1"), ("uploadId", uploadId)],
+                                            body: [UInt8](repeating: 7, count: 3 * Self.mib))
+                let body = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\(part.headers[.eTag] ?? "")</ETag></Part></CompleteMultipartUpload>"
+                return (uploadId, body)
+            }
+            let (first, firstList) = try await upload("k")
+            let done = try await T.send(client, .post, "/bkt/k", query: [("uploadId", first)], body: Array(firstList.utf8))
+            #expect(done.status == .ok)
+            let text = String(buffer: done.body)
+            #expect(text.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"))
+            #expect(text.contains("<CompleteMultipartUploadResult"))
+            #expect(Self.field(text, "ETag")?.hasSuffix("-1\"") == true)
+            #expect(try await T.send(client, .head, "/bkt/k").status == .ok)
+
+            // A failure that happens after the 200 is reported in the body, as S3 does.
+            let (second, secondList) = try await upload("k")
+            let refused = try await T.send(client, .post, "/bkt/k", query: [("uploadId", second)], headers: [("If-None-Match", "*")],
+                                           body: Array(secondList.utf8))
+            #expect(refused.status == .ok)
+            #expect(T.xmlCode(refused) == "PreconditionFailed")
+            #expect(String(buffer: refused.body).contains("<RequestId>\(refused.headers[.init("x-amz-request-id")!] ?? "?")</RequestId>"))
+            // The refused completion left the upload as it was.
+            #expect(try await T.send(client, .get, "/bkt/k", query: [("uploadId", second)]).status == .ok)
+        }
+    }
+
     @Test("UploadPartCopy takes a byte range of an object")
     func uploadPartCopy() async throws {
         try await T.makeApp().test(.router) { client in
