@@ -6,7 +6,7 @@ import Testing
 
 /// `SQSQueue` against moto's server (an SQS implementation no one here wrote),
 /// started by each test on a free port of 127.0.0.1.
-@Suite("SQSQueue against moto", .enabled(if: !MotoServer.skipped, "HOIST_SKIP_MOTO=1"))
+@Suite("SQSQueue against moto", .enabled(if: !MotoServer.skipped, "moto_server is not installed (pip install 'moto[server]'), or HOIST_SKIP_MOTO=1"))
 struct SQSQueueMotoTests {
     /// moto checks no signatures; these only need to be well-formed.
     static let credentials = SigV4Credentials(accessKeyId: "AKIAHOISTTEST0000000", secretAccessKey: "moto-does-not-check-this-secret-000000000")

@@ -42,7 +42,8 @@ enum TinyPNG {
     }
 }
 
-@Suite("Thumbnails with vipsthumbnail", .enabled(if: Thumbnailer.find() != nil, "vipsthumbnail is not installed (libvips-tools)"))
+@Suite("Thumbnails with vipsthumbnail", .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
+                   "vipsthumbnail is not installed (libvips-tools)"))
 struct ThumbnailerTests {
     func scratch() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-thumbs-\(UUID().uuidString)").path
