@@ -40,7 +40,7 @@ public struct Thumbnailer: Sendable {
         return nil
     }
 
-    /// `vips` beside `vipsthumbnail` (the same package): it decodes every pixel to check a file.
+    /// `vips` beside `vipsthumbnail` (the same package): its `thumbnail` can fail on decode errors.
     var vips: String? {
         let path = (executable as NSString).deletingLastPathComponent + "/vips"
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
@@ -51,23 +51,29 @@ public struct Thumbnailer: Sendable {
         public var description: String
     }
 
-    /// Checks that every pixel of `input` decodes (a truncated or corrupt file whose header looks
-    /// right is refused; `vipsthumbnail` alone would shrink what it can read), then writes each
-    /// variant into `directory`, never enlarging.
+    /// Writes each variant of `input` into `directory`, never enlarging, and refuses a file whose
+    /// pixels do not decode cleanly (a truncated or corrupt file whose header looks right).
+    ///
+    /// With `vips` beside `vipsthumbnail` (the same package), the largest variant is made from the
+    /// input with `--fail-on error`, and each smaller one from the previous result: one full decode.
     /// - Returns: Variant name → file path.
     /// - Throws: ``Failure`` with the decoder's message when it cannot read the image.
     public func makeVariants(of input: String, in directory: String) async throws -> [String: String] {
         let log = "\(directory)/vips-errors.txt"
-        if let vips {
-            try await run(vips, ["avg", "\(input)[fail]"], errors: log)
-        }
         var outputs: [String: String] = [:]
-        for variant in variants {
+        var source = input
+        for variant in variants.sorted(by: { $0.maxSide > $1.maxSide }) {
             let output = "\(directory)/\(variant.name).\(Self.fileExtension)"
-            try await run(executable, [input, "--size", "\(variant.maxSide)x\(variant.maxSide)>", "-o", "\(output)[Q=82,strip]"],
-                          errors: log)
+            let side = String(variant.maxSide)
+            if let vips {
+                try await run(vips, ["thumbnail", source, "\(output)[Q=82,strip]", side, "--height", side, "--size", "down",
+                                     "--fail-on", "error"], errors: log)
+                source = output
+            } else {
+                try await run(executable, [input, "--size", "\(side)x\(side)>", "-o", "\(output)[Q=82,strip]"], errors: log)
+            }
             guard FileManager.default.fileExists(atPath: output) else {
-                throw Failure(description: "vipsthumbnail wrote no \(variant.name) image")
+                throw Failure(description: "libvips wrote no \(variant.name) image")
             }
             outputs[variant.name] = output
         }
