@@ -129,8 +129,9 @@ def main() -> int:
         sqs.send_message(QueueUrl=queue_url, MessageBody="this is not an S3 event")
 
         access, secret = srv.store_credentials()
+        metrics_port = free_port()
         env = clean_env(HOIST_DATA=srv.data_dir, HOIST_S3_ENDPOINT=srv.store, HOIST_REGION="us-east-1",
-                        AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret)
+                        AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret, HOIST_WORKER_METRICS_PORT=str(metrics_port))
         log_path = os.path.join(temp_dir("hoist-worker-log-"), "worker.log")
         with open(log_path, "w") as log:
             worker = subprocess.Popen([hoist_bin(), "worker", "--queue-url", queue_url], env=env, stdout=log,
@@ -166,6 +167,14 @@ def main() -> int:
         R.check("the main queue is empty (every good event deleted)",
                 attributes.get("ApproximateNumberOfMessages") == "0" and attributes.get("ApproximateNumberOfMessagesNotVisible") == "0",
                 str(attributes))
+
+        import requests
+
+        from api_common import parse_metrics
+        metrics = parse_metrics(requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text)
+        R.check("hoist worker's /metrics: one processed, one rejected, failures counted",
+                metrics.get('hoist_uploads_total{outcome="processed"}') == 1 and metrics.get('hoist_uploads_total{outcome="rejected"}') == 1
+                and metrics.get("hoist_worker_failures_total", 0) >= 2, str({k: v for k, v in metrics.items() if k.startswith("hoist_")})[:600])
 
         worker.send_signal(signal.SIGTERM)
         try:

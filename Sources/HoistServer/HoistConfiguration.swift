@@ -60,6 +60,8 @@ public struct HoistConfiguration: Sendable {
         public var maxReceiveCount = 5
         /// Seconds after its URL expired before a `pending` record becomes `expired`.
         public var pendingGrace = 300
+        /// `hoist worker`: the port of its `/metrics` and `/healthz` (on the API host), if any.
+        public var metricsPort: Int?
     }
 
     /// The embedded store's queue the worker consumes.
@@ -146,6 +148,7 @@ extension HoistConfiguration {
         if let v = try integer("HOIST_WORKER_VISIBILITY_TIMEOUT", 1...43_200) { worker.imageWorker.visibilityTimeout = v }
         if let v = try integer("HOIST_WORKER_MAX_RECEIVES", 1...1000) { worker.maxReceiveCount = v }
         if let v = try integer("HOIST_PENDING_GRACE", 0...604_800) { worker.pendingGrace = v }
+        worker.metricsPort = try integer("HOIST_WORKER_METRICS_PORT", 1...65535)
         switch value("HOIST_AUTH") ?? "dev" {
         case "dev":
             auth = .dev

@@ -1,7 +1,9 @@
 import Events
 import Foundation
+import Hummingbird
 import ImageWorker
 import Logging
+import Prometheus
 import S3
 import ServiceLifecycle
 import SigV4
@@ -16,16 +18,32 @@ extension HoistServer {
         let client = S3Client(endpoint: endpoint, region: configuration.region, credentials: credentials)
         let queue = try SQSQueue(queueURL: queueURL, region: configuration.region, credentials: credentials)
         let records = try openRecords(configuration)
-        let metrics = WorkerMetrics()
+        let registry = PrometheusCollectorRegistry()
+        let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
         let worker = ImageWorker(queue: queue, objects: S3ObjectAccess(client: client, bucket: configuration.bucket), records: records,
                                  thumbnailer: Thumbnailer.find(), configuration: configuration.worker.imageWorker, metrics: metrics,
                                  logger: logger)
         let housekeeping = Housekeeping(queue: queue, records: records, metrics: metrics, logger: logger,
                                         grace: TimeInterval(configuration.worker.pendingGrace), interval: .seconds(30))
-        await onStarted("hoist worker: events from \(queueURL), objects in bucket \(configuration.bucket) at \(endpoint.scheme)://\(endpoint.host)")
-        let group = ServiceGroup(services: [BackgroundTask(name: "image worker") { await worker.run() },
-                                            BackgroundTask(name: "housekeeping") { await housekeeping.run() }],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [BackgroundTask(name: "image worker") { await worker.run() },
+                                       BackgroundTask(name: "housekeeping") { await housekeeping.run() }]
+        var started = "hoist worker: events from \(queueURL), objects in bucket \(configuration.bucket) at \(endpoint.scheme)://\(endpoint.host)"
+        if let port = configuration.worker.metricsPort {
+            // The worker's own /metrics and /healthz (in `hoist serve` they are on the API's port).
+            let router = Router()
+            router.get("healthz") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+            }
+            router.get("metrics") { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            }
+            services.append(Application(router: router, configuration: .init(address: .hostname(configuration.apiHost, port: port),
+                                                                              serverName: "Hoist worker"), logger: logger))
+            started += "; metrics on http://\(configuration.apiHost):\(port)/metrics"
+        }
+        await onStarted(started)
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }
