@@ -197,6 +197,23 @@ import Testing
         }
     }
 
+    @Test func multipartCompletionAddsAVersion() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        try engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try engine.put("bucket", "k", "small").versionId)
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let part = try StorageEngineMultipartTests.upload(engine, upload, part: 1, Array("assembled".utf8))
+        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+                                                      parts: [CompletedPart(partNumber: 1, etag: part.etag)])
+        let v2 = try #require(info.versionId)
+        #expect(v2 != v1)
+        #expect(try engine.text("bucket", "k") == "assembled")
+        #expect(try text(engine, "k", version: v1) == "small")
+        #expect(try allVersions(engine, pageSize: 10).names == ["k@\(v2)*", "k@\(v1)"])
+    }
+
     @Test func eventsCarryVersionIds() async throws {
         let store = try TestStore()
         defer { store.close() }
