@@ -1746,6 +1746,15 @@ def sec_versioning(c: Ctx, b: str) -> None:
         lambda: c.s3.get_object(Bucket=b, Key="photo.png", VersionId=marker_id), f"GET /{b}/photo.png?versionId=<marker>", 405, "MethodNotAllowed")
     ok("list_objects_v2 hides the deleted key", lambda: c.s3.list_objects_v2(Bucket=b), f"GET /{b}?list-type=2",
        lambda r: eq("keys", [x["Key"] for x in r.get("Contents", [])], ["copy.png"]))
+    post = c.s3.generate_presigned_post(b, "form.png", Fields={"success_action_status": "204"},
+                                        Conditions=[{"success_action_status": "204"}], ExpiresIn=300)
+    r = form_post(c, b, post, b"form bytes")
+    form_version = r.headers.get("x-amz-version-id")
+    R.check("POST object in a versioned bucket: 204 with x-amz-version-id",
+            r.status_code == 204 and bool(form_version) and form_version != "null", f"HTTP {r.status_code} {dict(r.headers)}")
+    ok("... and that version reads back", lambda: c.s3.get_object(Bucket=b, Key="form.png", VersionId=form_version or "null"),
+       f"GET /{b}/form.png?versionId=", lambda r: eq("body", body_of(r), b"form bytes"))
+    c.s3.delete_object(Bucket=b, Key="form.png", VersionId=form_version or "null")
 
     want = [("copy.png", None, True, False), ("photo.png", marker_id, True, True),
             ("photo.png", v2, False, False), ("photo.png", v1, False, False)]
