@@ -23,7 +23,9 @@ chunk signatures (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], STREAMING-UNSIGN
 multipart uploads (upload_file in small parts, pre-signed upload_part URLs, ListParts and
 ListMultipartUploads pagination, completion errors, UploadPartCopy, abort); lifecycle configuration;
 browser POST forms from generate_presigned_post (accepted; oversize, undersize, wrong key prefix,
-wrong Content-Type, expired, tampered and uncovered fields refused).
+wrong Content-Type, expired, tampered and uncovered fields refused); versioning (Enabled and Suspended,
+version ids on writes, reads, copies and deletes by version, delete markers, ListObjectVersions paged
+with key and version-id markers, the null version).
 
 Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, INTEROP_VERBOSE=1 (print passes too),
 STORE_ONLY=section,section (run only these sections; for debugging).
@@ -1687,6 +1689,135 @@ def sec_lifecycle(c: Ctx, b: str) -> None:
         lambda: c.s3.get_bucket_lifecycle_configuration(Bucket=b), f"GET /{b}?lifecycle", 404, "NoSuchLifecycleConfiguration")
 
 
+def all_versions(c: Ctx, b: str, **kw) -> list[tuple[str, str, bool, bool]]:
+    """Every (key, version id, is latest, is delete marker) of the bucket, in listing order, one page at a time."""
+    out, markers = [], {}
+    for _ in range(1000):
+        r = c.s3.list_object_versions(Bucket=b, **kw, **markers)
+        # S3 interleaves Version and DeleteMarker elements; boto3 splits them: merge back in S3's order.
+        entries = [(v["Key"], v["VersionId"], v["IsLatest"], False, v["LastModified"]) for v in r.get("Versions", [])]
+        entries += [(m["Key"], m["VersionId"], m["IsLatest"], True, m["LastModified"]) for m in r.get("DeleteMarkers", [])]
+        out.append(entries)
+        if not r.get("IsTruncated"):
+            break
+        markers = {"KeyMarker": r["NextKeyMarker"], "VersionIdMarker": r.get("NextVersionIdMarker", "")}
+    return out
+
+
+def sec_versioning(c: Ctx, b: str) -> None:
+    req = f"PUT /{b}?versioning"
+    ok("GetBucketVersioning of a bucket never versioned: no Status",
+       lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
+       lambda r: eq("Status", r.get("Status"), None))
+    ok("PutBucketVersioning Enabled", lambda: c.s3.put_bucket_versioning(
+        Bucket=b, VersioningConfiguration={"Status": "Enabled"}), req)
+    ok("GetBucketVersioning: Enabled", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
+       lambda r: eq("Status", r.get("Status"), "Enabled"))
+    v1 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"first").get("VersionId")
+    v2 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"second").get("VersionId")
+    R.check("put_object twice: two different VersionIds", bool(v1) and bool(v2) and v1 != v2 and "null" not in (v1, v2),
+            f"got {v1!r}, {v2!r}")
+    ok("get_object: the latest bytes and its VersionId", lambda: c.s3.get_object(Bucket=b, Key="photo.png"), f"GET /{b}/photo.png",
+       lambda r: eq("VersionId", r.get("VersionId"), v2) + eq("body", body_of(r), b"second"))
+    ok("get_object(VersionId=first): the old bytes", lambda: c.s3.get_object(Bucket=b, Key="photo.png", VersionId=v1),
+       f"GET /{b}/photo.png?versionId=", lambda r: eq("body", body_of(r), b"first") + eq("VersionId", r.get("VersionId"), v1))
+    ok("head_object(VersionId=first)", lambda: c.s3.head_object(Bucket=b, Key="photo.png", VersionId=v1),
+       f"HEAD /{b}/photo.png?versionId=", lambda r: eq("ContentLength", r.get("ContentLength"), 5))
+    err("get_object with an unknown VersionId: NoSuchVersion",
+        lambda: c.s3.get_object(Bucket=b, Key="photo.png", VersionId="0" * 32), f"GET /{b}/photo.png?versionId=000…", 404, "NoSuchVersion")
+    err("get_object with a malformed VersionId: InvalidArgument",
+        lambda: c.s3.get_object(Bucket=b, Key="photo.png", VersionId="no such thing"), f"GET /{b}/photo.png?versionId=…", 400, "InvalidArgument")
+    copied = ok("copy_object from the first version", lambda: c.s3.copy_object(
+        Bucket=b, Key="copy.png", CopySource={"Bucket": b, "Key": "photo.png", "VersionId": v1}), f"PUT /{b}/copy.png (copy ?versionId=)",
+        lambda r: eq("CopySourceVersionId", r.get("CopySourceVersionId"), v1) + ("" if r.get("VersionId") else "no VersionId\n"))
+    if copied:
+        ok("the copy has the first version's bytes", lambda: c.s3.get_object(Bucket=b, Key="copy.png"), f"GET /{b}/copy.png",
+           lambda r: eq("body", body_of(r), b"first"))
+
+    marker = ok("delete_object without VersionId: a delete marker", lambda: c.s3.delete_object(Bucket=b, Key="photo.png"),
+                f"DELETE /{b}/photo.png", lambda r: eq("DeleteMarker", r.get("DeleteMarker"), True) + ("" if r.get("VersionId") else "no VersionId\n"))
+    marker_id = (marker or {}).get("VersionId")
+    e = err("get_object behind a delete marker: NoSuchKey", lambda: c.s3.get_object(Bucket=b, Key="photo.png"),
+            f"GET /{b}/photo.png", 404, "NoSuchKey")
+    R.check("... with x-amz-delete-marker: true",
+            e is not None and e.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-delete-marker") == "true",
+            str(e.response.get("ResponseMetadata", {}).get("HTTPHeaders")) if e is not None else "no error")
+    err("get_object of the marker's VersionId: MethodNotAllowed",
+        lambda: c.s3.get_object(Bucket=b, Key="photo.png", VersionId=marker_id), f"GET /{b}/photo.png?versionId=<marker>", 405, "MethodNotAllowed")
+    ok("list_objects_v2 hides the deleted key", lambda: c.s3.list_objects_v2(Bucket=b), f"GET /{b}?list-type=2",
+       lambda r: eq("keys", [x["Key"] for x in r.get("Contents", [])], ["copy.png"]))
+    post = c.s3.generate_presigned_post(b, "form.png", Fields={"success_action_status": "204"},
+                                        Conditions=[{"success_action_status": "204"}], ExpiresIn=300)
+    r = form_post(c, b, post, b"form bytes")
+    form_version = r.headers.get("x-amz-version-id")
+    R.check("POST object in a versioned bucket: 204 with x-amz-version-id",
+            r.status_code == 204 and bool(form_version) and form_version != "null", f"HTTP {r.status_code} {dict(r.headers)}")
+    ok("... and that version reads back", lambda: c.s3.get_object(Bucket=b, Key="form.png", VersionId=form_version or "null"),
+       f"GET /{b}/form.png?versionId=", lambda r: eq("body", body_of(r), b"form bytes"))
+    c.s3.delete_object(Bucket=b, Key="form.png", VersionId=form_version or "null")
+
+    want = [("copy.png", None, True, False), ("photo.png", marker_id, True, True),
+            ("photo.png", v2, False, False), ("photo.png", v1, False, False)]
+    def shape(pages):
+        # boto3 splits one page's Version and DeleteMarker elements, so only the set is compared here;
+        # the order is checked one entry a page below.
+        flat = [(k, v if k != "copy.png" else None, latest, dm) for page in pages for k, v, latest, dm, _ in page]
+        return sorted(flat, key=repr)
+    try:
+        whole = all_versions(c, b)
+        R.check("list_object_versions: every version and marker", shape(whole) == sorted(want, key=repr),
+                f"got {shape(whole)}\nwant {want}")
+        paged = all_versions(c, b, MaxKeys=1)
+        flat = [x[:4] for page in paged for x in page]
+        R.check("list_object_versions MaxKeys=1 with KeyMarker/VersionIdMarker: one entry a page, S3's order, nothing twice",
+                len(paged) == 4 and all(len(p) == 1 for p in paged) and
+                [(k, v if k != "copy.png" else None, l, d) for k, v, l, d in flat] == want, f"got {paged}")
+        rolled = c.s3.list_object_versions(Bucket=b, Prefix="ph")
+        R.check("list_object_versions Prefix", {v["Key"] for v in rolled.get("Versions", [])} == {"photo.png"}, str(rolled.get("Versions")))
+    except ClientError as ex:
+        R.check("list_object_versions", False, err_text(ex))
+
+    ok("delete_object(VersionId=marker) removes the marker for good",
+       lambda: c.s3.delete_object(Bucket=b, Key="photo.png", VersionId=marker_id), f"DELETE /{b}/photo.png?versionId=<marker>",
+       lambda r: eq("DeleteMarker", r.get("DeleteMarker"), True) + eq("VersionId", r.get("VersionId"), marker_id))
+    ok("the previous version is the latest again", lambda: c.s3.get_object(Bucket=b, Key="photo.png"), f"GET /{b}/photo.png",
+       lambda r: eq("body", body_of(r), b"second"))
+    ok("delete_object(VersionId=second)", lambda: c.s3.delete_object(Bucket=b, Key="photo.png", VersionId=v2),
+       f"DELETE /{b}/photo.png?versionId=", lambda r: eq("VersionId", r.get("VersionId"), v2))
+    ok("now the first version is the latest", lambda: c.s3.get_object(Bucket=b, Key="photo.png"), f"GET /{b}/photo.png",
+       lambda r: eq("body", body_of(r), b"first") + eq("VersionId", r.get("VersionId"), v1))
+
+    ok("PutBucketVersioning Suspended", lambda: c.s3.put_bucket_versioning(
+        Bucket=b, VersioningConfiguration={"Status": "Suspended"}), req)
+    ok("GetBucketVersioning: Suspended", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
+       lambda r: eq("Status", r.get("Status"), "Suspended"))
+    n1 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"null 1").get("VersionId")
+    n2 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"null 2").get("VersionId")
+    R.check("suspended: writes get the null version", n1 == "null" and n2 == "null", f"got {n1!r}, {n2!r}")
+    try:
+        versions = [x[:4] for page in all_versions(c, b, Prefix="photo.png") for x in page]
+        R.check("suspended: the second write replaced the null version; the first version stays",
+                sorted(versions, key=lambda x: x[1]) == sorted([("photo.png", "null", True, False), ("photo.png", v1, False, False)], key=lambda x: x[1]),
+                f"got {versions}")
+    except ClientError as ex:
+        R.check("list_object_versions (suspended)", False, err_text(ex))
+    ok("get_object(VersionId=null): the last suspended write", lambda: c.s3.get_object(Bucket=b, Key="photo.png", VersionId="null"),
+       f"GET /{b}/photo.png?versionId=null", lambda r: eq("body", body_of(r), b"null 2"))
+    r = c.signed("PUT", f"/{b}?versioning", {}, b"<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>")
+    raw_expect("PutBucketVersioning with a bad Status: MalformedXML", r, req, 400, "MalformedXML")
+    delete_every_version(c, b)
+
+
+def delete_every_version(c: Ctx, b: str) -> None:
+    """Removes every version and delete marker of a bucket, so that it can be deleted."""
+    for _ in range(100):
+        r = c.s3.list_object_versions(Bucket=b)
+        objs = [{"Key": x["Key"], "VersionId": x["VersionId"]} for x in r.get("Versions", []) + r.get("DeleteMarkers", [])]
+        if not objs:
+            return
+        c.s3.delete_objects(Bucket=b, Delete={"Objects": objs, "Quiet": True})
+
+
 def form_post(c: Ctx, b: str, post: dict, data: bytes, filename: str = "photo.png", content_type: str = "image/png",
               fields: dict | None = None):
     form = dict(post["fields"])
@@ -1764,6 +1895,7 @@ def cleanup(c: Ctx) -> None:
                 if not objs:
                     break
                 c.s3.delete_objects(Bucket=b, Delete={"Objects": objs, "Quiet": True})
+            delete_every_version(c, b)
             try:
                 c.s3.delete_bucket_cors(Bucket=b)
             except ClientError:
@@ -1805,6 +1937,7 @@ def main() -> int:
         ("multipart", lambda: sec_multipart(c, c.bucket("multipart"))),
         ("lifecycle", lambda: sec_lifecycle(c, c.bucket("lifecycle"))),
         ("post_object", lambda: sec_post_object(c, c.bucket("post"))),
+        ("versioning", lambda: sec_versioning(c, c.bucket("versions"))),
     ]
     if t.store is not None:
         sections.append(("restart", lambda: sec_restart(c, main_bucket)))

@@ -42,6 +42,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         public static let keyTooLong = Code("KeyTooLongError", 400)
         public static let malformedXML = Code("MalformedXML", 400)
         public static let methodNotAllowed = Code("MethodNotAllowed", 405)
+        public static let illegalVersioningConfiguration = Code("IllegalVersioningConfigurationException", 400)
         public static let missingContentLength = Code("MissingContentLength", 411)
         public static let noSuchBucket = Code("NoSuchBucket", 404)
         public static let noSuchCORSConfiguration = Code("NoSuchCORSConfiguration", 404)
@@ -97,5 +98,7 @@ extension S3Error {
     /// The store's error for an engine failure.
     init(_ error: StoreError, resource: String?) {
         self.init(Code(error.code.rawValue, error.httpStatus), error.message, resource: resource)
+        if error.isDeleteMarker { headers.append(("x-amz-delete-marker", "true")) }
+        if let versionId = error.versionId { headers.append(("x-amz-version-id", versionId)) }
     }
 }

@@ -150,12 +150,17 @@ extension S3Responder {
                 let key = object.child("Key")?.text ?? ""
                 do {
                     guard !key.isEmpty else { throw S3Error(.invalidArgument, "An object key must not be empty.") }
-                    if let version = object.child("VersionId")?.text, version != "null" {
-                        throw S3Error(.notImplemented, "Deleting a specific version is not implemented by this store yet.")
-                    }
-                    _ = try engine.delete(bucket: bucket, key: key)
+                    let version = object.child("VersionId")?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    let outcome = try engine.delete(bucket: bucket, key: key, versionId: version)
                     if !quiet {
-                        x.element("Deleted") { x in x.leaf("Key", key) }
+                        x.element("Deleted") { x in
+                            x.leaf("Key", key)
+                            if let version { x.leaf("VersionId", version) }
+                            if outcome.isDeleteMarker {
+                                x.leaf("DeleteMarker", "true")
+                                if let markerVersion = outcome.versionId { x.leaf("DeleteMarkerVersionId", markerVersion) }
+                            }
+                        }
                     }
                 } catch {
                     let (code, message): (String, String)

@@ -99,8 +99,8 @@ extension S3Responder {
     func uploadPartCopy(_ s3: S3Request, bucket: String, key: String, uploadId: String) async throws -> Response {
         let resource = s3.resource
         let number = try partNumber(s3)
-        let (sourceBucket, sourceKey) = try copySource(s3)
-        let sourceInfo = try engine.head(bucket: sourceBucket, key: sourceKey)
+        let (sourceBucket, sourceKey, sourceVersion) = try copySource(s3)
+        let sourceInfo = try copySourceObject(bucket: sourceBucket, key: sourceKey, versionId: sourceVersion)
         try checkCopyConditions(s3, info: sourceInfo, resource: resource)
         var range: ClosedRange<Int64>?
         if let text = s3.header("x-amz-copy-source-range") {
@@ -117,14 +117,16 @@ extension S3Responder {
         let engine = engine, copyRange = range
         let part = try await NIOThreadPool.singleton.runIfActive {
             try engine.copyPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
-                                fromBucket: sourceBucket, fromKey: sourceKey, range: copyRange)
+                                fromBucket: sourceBucket, fromKey: sourceKey, fromVersionId: sourceVersion, range: copyRange)
         }
         var x = XMLWriter()
         x.element("CopyPartResult", namespace: true) { x in
             x.leaf("LastModified", AMZDate(part.lastModified).xmlTimestamp)
             x.leaf("ETag", "\"\(part.etag)\"")
         }
-        return xmlResponse(x.document)
+        var response = xmlResponse(x.document)
+        if let version = sourceInfo.versionId { response.headers[.init("x-amz-copy-source-version-id")!] = version }
+        return response
     }
 
     // MARK: ListParts
@@ -226,7 +228,12 @@ extension S3Responder {
         let poll = Duration.milliseconds(20)
         var waited = Duration.zero
         while true {
-            if let outcome = pending.result { return xmlResponse(result(try outcome.get()).document) }
+            if let outcome = pending.result {
+                let info = try outcome.get()
+                var response = xmlResponse(result(info).document)
+                if let version = info.versionId { response.headers[.init("x-amz-version-id")!] = version }
+                return response
+            }
             guard waited < completionKeepAlive.patience else { break }
             try await Task.sleep(for: poll)
             waited += poll

@@ -38,6 +38,7 @@ extension S3Responder {
                 try engine.commit(sink, bucket: bucket, key: key, metadata: metadataToStore, condition: condition)
             }
             var headers: HTTPFields = [.eTag: "\"\(info.etag)\""]
+            if let version = info.versionId { headers[.init("x-amz-version-id")!] = version }
             for (algorithm, value) in received.checksums { headers[HTTPField.Name(algorithm.header)!] = value }
             return Response(status: .ok, headers: headers)
         } catch let error as SigV4Error {
@@ -92,11 +93,12 @@ extension S3Responder {
 
     func getObject(_ s3: S3Request, bucket: String, key: String, head: Bool) throws -> Response {
         let resource = s3.resource
-        let (info, reader) = try engine.open(bucket: bucket, key: key)
+        let (info, reader) = try engine.open(bucket: bucket, key: key, versionId: try versionIdParameter(s3))
         var keepOpen = false
         defer { if !keepOpen { reader.close() } }
 
         var headers = objectHeaders(info, s3: s3)
+        if let version = info.versionId { headers[.init("x-amz-version-id")!] = version }
         try checkConditions(s3, info: info, headers: headers, resource: resource)
 
         var start: Int64 = 0
@@ -225,47 +227,78 @@ extension S3Responder {
     // MARK: DeleteObject
 
     func deleteObject(_ s3: S3Request, bucket: String, key: String) throws -> Response {
-        _ = try engine.delete(bucket: bucket, key: key)
-        return Response(status: .noContent)
+        let outcome = try engine.delete(bucket: bucket, key: key, versionId: try versionIdParameter(s3))
+        var headers: HTTPFields = [:]
+        if let version = outcome.versionId { headers[.init("x-amz-version-id")!] = version }
+        if outcome.isDeleteMarker { headers[.init("x-amz-delete-marker")!] = "true" }
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// The `versionId` query parameter; `InvalidArgument` when it is empty or not one of this store's ids.
+    func versionIdParameter(_ s3: S3Request) throws -> String? {
+        guard let version = s3.query["versionId"] else { return nil }
+        guard StorageEngine.isValidVersionId(version) else {
+            throw S3Error(.invalidArgument, "Invalid version id specified", resource: s3.resource)
+        }
+        return version
     }
 
     // MARK: CopyObject
 
     func copyObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         let resource = s3.resource
-        let (sourceBucket, sourceKey) = try copySource(s3)
+        let (sourceBucket, sourceKey, sourceVersion) = try copySource(s3)
         let directive = s3.header("x-amz-metadata-directive")?.uppercased() ?? "COPY"
         guard directive == "COPY" || directive == "REPLACE" else {
             throw S3Error(.invalidArgument, "Unknown metadata directive.", resource: resource)
         }
-        if sourceBucket == bucket && sourceKey == key && directive == "COPY" {
+        if sourceBucket == bucket && sourceKey == key && sourceVersion == nil && directive == "COPY" {
             throw S3Error(.invalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.", resource: resource)
         }
-        let sourceInfo = try engine.head(bucket: sourceBucket, key: sourceKey)
+        let sourceInfo = try copySourceObject(bucket: sourceBucket, key: sourceKey, versionId: sourceVersion)
         try checkCopyConditions(s3, info: sourceInfo, resource: resource)
         let metadata = directive == "REPLACE" ? try objectMetadata(s3) : nil
         let engine = engine
         let info = try await NIOThreadPool.singleton.runIfActive {
-            try engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, toBucket: bucket, toKey: key, metadata: metadata)
+            try engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, fromVersionId: sourceVersion,
+                            toBucket: bucket, toKey: key, metadata: metadata)
         }
         var x = XMLWriter()
         x.element("CopyObjectResult", namespace: true) { x in
             x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
             x.leaf("ETag", "\"\(info.etag)\"")
         }
-        return xmlResponse(x.document)
+        var response = xmlResponse(x.document)
+        if let version = info.versionId { response.headers[.init("x-amz-version-id")!] = version }
+        if let version = sourceInfo.versionId { response.headers[.init("x-amz-copy-source-version-id")!] = version }
+        return response
     }
 
-    /// The bucket and key named by `x-amz-copy-source` (`bucket/key`, percent-encoded, optionally `?versionId=null`).
-    func copySource(_ s3: S3Request) throws -> (bucket: String, key: String) {
+    /// The source of a copy, for its conditions: a delete marker named by its version is an
+    /// `InvalidRequest` (S3: 400), the latest being a marker `NoSuchKey`.
+    func copySourceObject(bucket: String, key: String, versionId: String?) throws -> ObjectInfo {
+        do {
+            return try engine.head(bucket: bucket, key: key, versionId: versionId)
+        } catch let error where error.code == .methodNotAllowed {
+            throw S3Error(.invalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+        }
+    }
+
+    /// The bucket, key and version named by `x-amz-copy-source` (`bucket/key`, percent-encoded, optionally `?versionId=…`).
+    func copySource(_ s3: S3Request) throws -> (bucket: String, key: String, versionId: String?) {
         let resource = s3.resource
         guard var source = s3.header("x-amz-copy-source") else {
             throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
         }
+        var versionId: String?
         if let question = source.firstIndex(of: "?") {
             let query = source[source.index(after: question)...]
-            if query.hasPrefix("versionId=") && query != "versionId=null" {
-                throw S3Error(.notImplemented, "Copying a specific version is not implemented by this store yet.", resource: resource)
+            for pair in query.split(separator: "&") where pair.hasPrefix("versionId=") {
+                let value = String(pair.dropFirst("versionId=".count))
+                guard StorageEngine.isValidVersionId(value) else {
+                    throw S3Error(.invalidArgument, "Invalid version id specified", resource: resource)
+                }
+                versionId = value
             }
             source = String(source[..<question])
         }
@@ -277,7 +310,7 @@ extension S3Responder {
         guard let slash = path.firstIndex(of: "/"), path.index(after: slash) < path.endIndex else {
             throw S3Error(.invalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey", resource: resource)
         }
-        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]), versionId)
     }
 
     func checkCopyConditions(_ s3: S3Request, info: ObjectInfo, resource: String) throws {

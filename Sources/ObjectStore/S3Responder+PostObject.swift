@@ -134,6 +134,7 @@ extension S3Responder {
         let location = "http://\(host)" + S3URIEncoding.encodePath("/\(info.bucket)/\(info.key)")
         let etag = "\"\(info.etag)\""
         var headers: HTTPFields = [.eTag: etag, .location: location]
+        if let version = info.versionId { headers[.init("x-amz-version-id")!] = version }
         if let redirect = fields["success_action_redirect"] ?? fields["redirect"],
            let url = URL(string: redirect), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
             let query = "bucket=\(S3URIEncoding.encodeQueryComponent(info.bucket))"

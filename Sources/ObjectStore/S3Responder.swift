@@ -123,6 +123,7 @@ public struct S3Responder: HTTPResponder {
             if s3.query["cors"] != nil { return try await putBucketCORS(s3, bucket: bucket, body: request.body) }
             if s3.query["notification"] != nil { return try await putBucketNotification(s3, bucket: bucket, body: request.body) }
             if s3.query["lifecycle"] != nil { return try await putBucketLifecycle(s3, bucket: bucket, body: request.body) }
+            if s3.query["versioning"] != nil { return try await putBucketVersioning(s3, bucket: bucket, body: request.body) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket, body: request.body)
         case "GET":
@@ -133,6 +134,8 @@ public struct S3Responder: HTTPResponder {
             if s3.query["location"] != nil { return try getBucketLocation(s3, bucket: bucket) }
             if s3.query["lifecycle"] != nil { return try getBucketLifecycle(s3, bucket: bucket) }
             if s3.query["uploads"] != nil { return try listMultipartUploads(s3, bucket: bucket) }
+            if s3.query["versioning"] != nil { return try getBucketVersioning(s3, bucket: bucket) }
+            if s3.query["versions"] != nil { return try listObjectVersions(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
         case "HEAD":
@@ -156,12 +159,16 @@ public struct S3Responder: HTTPResponder {
     }
 
     /// Bucket sub-resources this store does not implement yet.
-    static let unsupportedSubresources = ["versioning", "versions", "policy", "acl", "tagging",
+    static let unsupportedSubresources = ["policy", "acl", "tagging",
                                           "website", "replication", "encryption", "logging", "ownershipControls",
                                           "publicAccessBlock", "object-lock", "accelerate", "requestPayment", "inventory",
                                           "analytics", "metrics", "intelligent-tiering"]
 
     func rejectUnsupportedSubresource(_ s3: S3Request) throws {
+        // Answered for the methods S3 has for them; any other method must not fall through to the bucket itself.
+        if s3.query["versioning"] != nil || s3.query["versions"] != nil {
+            throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)
+        }
         if let name = Self.unsupportedSubresources.first(where: { s3.query[$0] != nil }) {
             throw notImplemented("The bucket sub-resource '\(name)'", s3)
         }

@@ -53,6 +53,14 @@ import GRDB
 ///
 /// `StorageEngine.publishLatest` and `delete` fill `event` in the same
 /// transaction as the object row (see ``OutboxQueue``).
+///
+/// ## Versioning (no migration)
+///
+/// A `versioning` row in `bucket_configuration` (`Enabled` or `Suspended`) turns it on.
+/// Each version is an `object` row with its own `version_id` (32 hex digits, or `null`);
+/// exactly one row per key has `is_latest = 1`, moved in the transaction that adds or
+/// removes a version. Delete markers are rows with `is_delete_marker = 1` and no blob.
+/// Row ids order a key's versions: the newest has the largest id.
 enum IndexSchema {
     /// The migrator that brings any earlier index up to date.
     static var migrator: DatabaseMigrator {

@@ -14,9 +14,14 @@ public struct ObjectInfo: Sendable, Hashable {
     public let lastModified: Date
     /// The standard headers and user metadata stored with it.
     public let metadata: ObjectMetadata
+    /// The version's id (`null` for the null version) in a bucket whose versioning was ever
+    /// configured; `nil` in a bucket that was never versioned.
+    public let versionId: String?
 
     /// Creates an object description.
-    public init(bucket: String, key: String, size: Int64, etag: String, lastModified: Date, metadata: ObjectMetadata) {
+    public init(bucket: String, key: String, size: Int64, etag: String, lastModified: Date, metadata: ObjectMetadata,
+                versionId: String? = nil) {
+        self.versionId = versionId
         self.bucket = bucket
         self.key = key
         self.size = size

@@ -69,6 +69,9 @@ extension StorageEngine {
 
     /// Deletes the objects under `prefix` last modified before `modifiedBefore`.
     ///
+    /// In a versioned bucket, as S3 does, the expired object stays as a noncurrent
+    /// version behind a new delete marker (`LifecycleExpiration:DeleteMarkerCreated`).
+    ///
     /// - Returns: How many were deleted.
     /// - Throws: `NoSuchBucket`, `InternalError`.
     public func expireObjects(bucket: String, prefix: String, modifiedBefore: Date) throws(StoreError) -> Int {
@@ -85,13 +88,20 @@ extension StorageEngine {
         for id in rows {
             // The row id changes when the key is rewritten: then the newer object stays.
             let event = objectEvent("LifecycleExpiration:Delete")
+            let markerEvent = objectEvent("LifecycleExpiration:DeleteMarkerCreated")
+            let now = currentSeconds()
             let orphan = try write("expire an object") { db -> String?? in
-                guard let row = try Row.fetchOne(db, sql: "SELECT blob, bucket_id, key FROM object WHERE id = ? AND last_modified < ?",
-                                                 arguments: [id, cutoff]) else { return .none }
-                try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [id])
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT blob, bucket_id, key FROM object WHERE id = ? AND last_modified < ? AND is_latest = 1
+                    """, arguments: [id, cutoff]) else { return .none }
+                let bucketID = try row.decode(Int64.self, forColumn: "bucket_id")
                 let key = String(decoding: try row.decode(Data.self, forColumn: "key"), as: UTF8.self)
-                try Self.emit(db, event, bucketID: try row.decode(Int64.self, forColumn: "bucket_id"), key: key,
-                              size: nil, etag: nil, versionId: nil)
+                if let status = try Self.versioningStatus(db, bucketID: bucketID) {
+                    return .some(try Self.addDeleteMarker(db, bucketID: bucketID, key: key, status: status, lastModified: now,
+                                                          event: markerEvent).orphan)
+                }
+                try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [id])
+                try Self.emit(db, event, bucketID: bucketID, key: key, size: nil, etag: nil, versionId: nil)
                 return .some(try Self.unreferencedBlob(db, try row.decode(String?.self, forColumn: "blob")))
             }
             eventGeneration.add(1, ordering: .releasing)

@@ -142,11 +142,12 @@ extension StorageEngine {
         partNumber: Int,
         fromBucket: String,
         fromKey: String,
+        fromVersionId: String? = nil,
         range: ClosedRange<Int64>? = nil
     ) throws(StoreError) -> PartInfo {
         guard Self.partNumbers.contains(partNumber) else { throw Self.invalidPartNumber }
         _ = try read("look up the multipart upload") { db in try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId) }
-        let (info, reader) = try open(bucket: fromBucket, key: fromKey)
+        let (info, reader) = try open(bucket: fromBucket, key: fromKey, versionId: fromVersionId)
         defer { reader.close() }
         let wanted = range ?? 0...max(0, info.size - 1)
         if let range, range.lowerBound < 0 || range.upperBound >= info.size {
@@ -250,7 +251,7 @@ extension StorageEngine {
     /// the ETag given: `InvalidPart`; all but the last at least 5 MiB: `EntityTooSmall`),
     /// streams the parts' files into one new blob (in the kernel, never through memory),
     /// flushes and renames it, then in ONE transaction publishes the object through
-    /// ``publishLatest(_:bucketID:key:row:condition:)`` and forgets the upload. The
+    /// ``publishLatest(_:bucketID:key:row:condition:event:)`` and forgets the upload. The
     /// parts' blobs are removed afterwards. Atomic like a PUT: a failure leaves the
     /// upload and its parts as they were.
     ///
@@ -327,7 +328,7 @@ extension StorageEngine {
             let row = NewObjectRow(blob: blobName, size: size, etag: etag, sha256: nil,
                                    lastModified: currentSeconds(), metadata: upload.metadata)
             let event = objectEvent("ObjectCreated:CompleteMultipartUpload")
-            let (orphan, partBlobs) = try write("complete the multipart upload") { db -> (String?, [String]) in
+            let (published, partBlobs) = try write("complete the multipart upload") { db -> (Published, [String]) in
                 guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
                 let current = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
                 for part in chosen {
@@ -337,13 +338,13 @@ extension StorageEngine {
                         throw StoreError(.invalidPart, "Part \(part.number) was replaced while the upload was being completed.")
                     }
                 }
-                let orphan = try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
-                return (orphan, try Self.deleteUpload(db, row: current.id))
+                let published = try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
+                return (published, try Self.deleteUpload(db, row: current.id))
             }
             eventGeneration.add(1, ordering: .releasing)
-            removeBlob(orphan)
+            removeBlob(published.orphan)
             for blob in partBlobs { removeBlob(blob) }
-            return row.info(bucket: bucket, key: key, metadata: metadata)
+            return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
         } catch {
             FileIO.removeIfExists(renamed ? blobPath : tmpPath)
             throw error

@@ -74,13 +74,13 @@ extension StorageEngine {
                 metadata: try MetadataCoding.encode(metadata)
             )
             let event = objectEvent(eventName)
-            let orphan = try write("publish the object") { db in
+            let published = try write("publish the object") { db in
                 guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
                 return try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
             }
             eventGeneration.add(1, ordering: .releasing)
-            removeBlob(orphan)
-            return row.info(bucket: bucket, key: key, metadata: metadata)
+            removeBlob(published.orphan)
+            return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
         } catch {
             FileIO.removeIfExists(renamed ? blobPath : sink.tmpPath)
             throw error
@@ -101,14 +101,17 @@ extension StorageEngine {
     ///   - fromKey: The source key.
     ///   - toBucket: The destination bucket (may be the source's).
     ///   - toKey: The destination key (may be the source's, to replace metadata).
+    ///   - fromVersionId: A version of the source to copy (`versionId`); `nil` for the latest.
     ///   - metadata: The copy's metadata; `nil` keeps the source's. A replacement
     ///     without `checksumSHA256` inherits the source's (the bytes are the same);
     ///     one with a different checksum is refused.
     /// - Returns: The copy: the source's size and ETag, a new `lastModified`.
-    /// - Throws: `NoSuchBucket`, `NoSuchKey`, `KeyTooLongError`, `InvalidArgument`, `InternalError`.
+    /// - Throws: `NoSuchBucket`, `NoSuchKey`, `NoSuchVersion`, `InvalidRequest` (the version is a
+    ///   delete marker), `KeyTooLongError`, `InvalidArgument`, `InternalError`.
     public func copy(
         fromBucket: String,
         fromKey: String,
+        fromVersionId: String? = nil,
         toBucket: String,
         toKey: String,
         metadata: ObjectMetadata?
@@ -119,7 +122,12 @@ extension StorageEngine {
         let replacement = try metadata.map { (metadata) throws(StoreError) in (metadata, try MetadataCoding.encode(metadata)) }
         let event = objectEvent("ObjectCreated:Copy")
         let (info, orphan) = try write("copy the object") { db -> (ObjectInfo, String?) in
-            let source = try Self.currentObject(db, bucket: fromBucket, key: fromKey)
+            let source: StoredObject
+            do {
+                source = try Self.storedObject(db, bucket: fromBucket, key: fromKey, versionId: fromVersionId)
+            } catch let error as StoreError where error.code == .methodNotAllowed {
+                throw StoreError(.invalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+            }
             guard let toBucketID = try Self.bucketID(db, toBucket) else { throw StoreError.noSuchBucket(toBucket) }
             var newMetadata = source.info.metadata
             var encoded: String
@@ -146,8 +154,8 @@ extension StorageEngine {
                 lastModified: now,
                 metadata: encoded
             )
-            let orphan = try Self.publishLatest(db, bucketID: toBucketID, key: toKey, row: row, condition: .none, event: event)
-            return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata), orphan)
+            let published = try Self.publishLatest(db, bucketID: toBucketID, key: toKey, row: row, condition: .none, event: event)
+            return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata, versionId: published.versionId), published.orphan)
         }
         eventGeneration.add(1, ordering: .releasing)
         removeBlob(orphan)
@@ -156,25 +164,12 @@ extension StorageEngine {
 
     /// Deletes an object.
     ///
+    /// In a versioned bucket this adds a delete marker (see ``delete(bucket:key:versionId:)``).
+    ///
     /// - Returns: `false` if there was no such object (S3 answers 204 all the same).
     /// - Throws: `NoSuchBucket`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
     public func delete(bucket: String, key: String) throws(StoreError) -> Bool {
-        try ObjectKey.validate(key)
-        let event = objectEvent("ObjectRemoved:Delete")
-        let result = try write("delete the object") { db -> (deleted: Bool, orphan: String?) in
-            guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
-            guard let existing = try Row.fetchOne(db, sql: """
-                SELECT id, blob FROM object
-                WHERE bucket_id = ? AND key = ? AND is_latest = 1 AND is_delete_marker = 0
-                """, arguments: [bucketID, Data(key.utf8)])
-            else { return (false, nil) }
-            try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
-            try Self.emit(db, event, bucketID: bucketID, key: key, size: nil, etag: nil, versionId: nil)
-            return (true, try Self.unreferencedBlob(db, try existing.decode(String?.self, forColumn: "blob")))
-        }
-        if result.deleted { eventGeneration.add(1, ordering: .releasing) }
-        removeBlob(result.orphan)
-        return result.deleted
+        try delete(bucket: bucket, key: key, versionId: nil).removed
     }
 
     // MARK: Reading
@@ -182,9 +177,12 @@ extension StorageEngine {
     /// The object at `bucket`/`key`.
     ///
     /// - Throws: `NoSuchBucket`, `NoSuchKey`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
-    public func head(bucket: String, key: String) throws(StoreError) -> ObjectInfo {
+    public func head(bucket: String, key: String, versionId: String? = nil) throws(StoreError) -> ObjectInfo {
         try ObjectKey.validate(key)
-        return try read("read the object") { db in try Self.currentObject(db, bucket: bucket, key: key) }.info
+        try VersionID.validate(versionId)
+        return try read("read the object") { db in
+            try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId)
+        }.info
     }
 
     /// Opens the object's bytes for reading.
@@ -193,13 +191,18 @@ extension StorageEngine {
     /// overwritten or deleted meanwhile.
     ///
     /// - Returns: The object and a reader of its bytes; close the reader when done.
-    /// - Throws: `NoSuchBucket`, `NoSuchKey`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
-    public func open(bucket: String, key: String) throws(StoreError) -> (ObjectInfo, ObjectReader) {
+    /// - Parameter versionId: The version to read; `nil` for the latest.
+    /// - Throws: `NoSuchBucket`, `NoSuchKey`, `NoSuchVersion`, `MethodNotAllowed` (a delete marker's version),
+    ///   `KeyTooLongError`, `InvalidArgument` (empty key, malformed version id), `InternalError`.
+    public func open(bucket: String, key: String, versionId: String? = nil) throws(StoreError) -> (ObjectInfo, ObjectReader) {
         try ObjectKey.validate(key)
+        try VersionID.validate(versionId)
         // The blob can be replaced and removed between reading the row and opening
         // the file: then the row has changed too, so look again.
         for _ in 0..<8 {
-            let object = try read("read the object") { db in try Self.currentObject(db, bucket: bucket, key: key) }
+            let object = try read("read the object") { db in
+                try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId)
+            }
             guard let descriptor = try FileIO.openForReadingIfExists(layout.blobPath(object.blob)) else { continue }
             let fileSize: Int64
             do throws(StoreError) {
@@ -228,27 +231,42 @@ extension StorageEngine {
         let lastModified: Int64
         let metadata: String
 
-        func info(bucket: String, key: String, metadata: ObjectMetadata) -> ObjectInfo {
+        func info(bucket: String, key: String, metadata: ObjectMetadata, versionId: String? = nil) -> ObjectInfo {
             ObjectInfo(
                 bucket: bucket,
                 key: key,
                 size: size,
                 etag: etag,
                 lastModified: Date(timeIntervalSince1970: TimeInterval(lastModified)),
-                metadata: metadata
+                metadata: metadata,
+                versionId: versionId
             )
         }
+    }
+
+    /// What ``publishLatest(_:bucketID:key:row:condition:event:)`` did.
+    struct Published {
+        /// A blob no row references any more: the caller removes it after the commit.
+        let orphan: String?
+        /// The new version's id (`null` when suspended); `nil` in a bucket never versioned.
+        let versionId: String?
     }
 
     /// Makes `row` the latest object at `key`, inside the caller's write transaction.
     ///
     /// This is the one place where an object becomes visible: the condition
-    /// check, the replacement of the previous latest row, the events-outbox
-    /// rows (and, in a later issue, the noncurrent-version bookkeeping) all
-    /// belong here, so they commit or roll back together.
+    /// check, the replacement of the previous latest row, the noncurrent-version
+    /// bookkeeping and the events-outbox rows all belong here, so they commit or
+    /// roll back together.
     ///
-    /// - Returns: The replaced object's blob when no row references it any more:
-    ///   the caller removes that file after the transaction commits.
+    /// - In a bucket never versioned, the previous object (the `null` version) is replaced.
+    /// - With versioning `Enabled`, the previous latest version stays, no longer latest,
+    ///   and the new row gets a new version id.
+    /// - With versioning `Suspended`, the previous latest stays (no longer latest) unless it
+    ///   is the `null` version: the `null` version, wherever it is, is replaced by the new row.
+    ///
+    /// - Returns: The replaced object's blob when no row references it any more (the caller
+    ///   removes that file after the transaction commits), and the new version's id.
     /// - Throws: `PreconditionFailed` when `condition` does not hold.
     static func publishLatest(
         _ db: Database,
@@ -257,7 +275,7 @@ extension StorageEngine {
         row: NewObjectRow,
         condition: WriteCondition,
         event: ObjectEvent
-    ) throws -> String? {
+    ) throws -> Published {
         let keyBytes = Data(key.utf8)
         let existing = try Row.fetchOne(db, sql: """
             SELECT id, blob, etag, is_delete_marker FROM object WHERE bucket_id = ? AND key = ? AND is_latest = 1
@@ -277,18 +295,39 @@ extension StorageEngine {
                 throw StoreError(.preconditionFailed, "At least one of the pre-conditions you specified did not hold: the object's ETag differs.")
             }
         }
-        if let existing {
-            try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
+        let status = try versioningStatus(db, bucketID: bucketID)
+        let versionId = status == .enabled ? VersionID.make() : VersionID.null
+        var replacedBlob: String?
+        if status == nil {
+            if let existing {
+                try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
+                replacedBlob = try existing.decode(String?.self, forColumn: "blob")
+            }
+        } else {
+            if let existing {
+                try db.execute(sql: "UPDATE object SET is_latest = 0 WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
+            }
+            if status == .suspended {
+                replacedBlob = try removeNullVersion(db, bucketID: bucketID, key: keyBytes)
+            }
         }
         try db.execute(sql: """
-            INSERT INTO object (bucket_id, key, blob, size, etag, sha256, last_modified, metadata)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [bucketID, keyBytes, row.blob, row.size, row.etag, row.sha256.map { Data($0) }, row.lastModified, row.metadata])
-        try emit(db, event, bucketID: bucketID, key: key, size: row.size, etag: row.etag, versionId: nil)
-        guard let replacedBlob = try existing?.decode(String?.self, forColumn: "blob"), replacedBlob != row.blob else {
-            return nil
-        }
-        return try unreferencedBlob(db, replacedBlob)
+            INSERT INTO object (bucket_id, key, version_id, blob, size, etag, sha256, last_modified, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [bucketID, keyBytes, versionId, row.blob, row.size, row.etag, row.sha256.map { Data($0) },
+                             row.lastModified, row.metadata])
+        try emit(db, event, bucketID: bucketID, key: key, size: row.size, etag: row.etag, versionId: status == nil ? nil : versionId)
+        let orphan = replacedBlob == row.blob ? nil : try unreferencedBlob(db, replacedBlob)
+        return Published(orphan: orphan, versionId: status == nil ? nil : versionId)
+    }
+
+    /// Removes the `null` version of `key` (an object or a delete marker), if there is one.
+    ///
+    /// - Returns: The removed row's blob (`nil` for a marker or no row); it may still be referenced.
+    static func removeNullVersion(_ db: Database, bucketID: Int64, key: Data) throws -> String? {
+        try String.fetchOne(db, sql: """
+            DELETE FROM object WHERE bucket_id = ? AND key = ? AND version_id = ? RETURNING blob
+            """, arguments: [bucketID, key, VersionID.null])
     }
 
     /// `blob` if no object row references it any more, else `nil`.
@@ -310,23 +349,50 @@ extension StorageEngine {
     ///
     /// - Throws: `NoSuchBucket`, `NoSuchKey`.
     static func currentObject(_ db: Database, bucket: String, key: String) throws -> StoredObject {
-        // One row if the bucket exists; the object columns are NULL when the key does not.
+        try storedObject(db, bucket: bucket, key: key, versionId: nil)
+    }
+
+    /// The object at `bucket`/`key`: the latest when `versionId` is `nil`, else that version.
+    ///
+    /// - Throws: `NoSuchBucket`; `NoSuchKey` when there is no latest object or it is a
+    ///   delete marker (flagged ``StoreError/isDeleteMarker``); `NoSuchVersion`; `MethodNotAllowed`
+    ///   when the version asked for is a delete marker.
+    static func storedObject(_ db: Database, bucket: String, key: String, versionId: String?) throws -> StoredObject {
+        // One row if the bucket exists; the object columns are NULL when the key (or version) does not.
+        let match = versionId == nil ? "o.is_latest = 1" : "o.version_id = ?"
+        var arguments: StatementArguments = [versioningName, Data(key.utf8)]
+        if let versionId { arguments += [versionId] }
+        arguments += [bucket]
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT b.id AS bucket_id, o.id AS object_id, o.is_delete_marker, \(StoredObject.columns)
+            SELECT b.id AS bucket_id, o.id AS object_id, o.is_delete_marker, o.version_id,
+                   EXISTS (SELECT 1 FROM bucket_configuration c WHERE c.bucket_id = b.id AND c.name = ?) AS versioned,
+                   \(StoredObject.columns)
             FROM bucket b
-            LEFT JOIN object o ON o.bucket_id = b.id AND o.key = ? AND o.is_latest = 1
+            LEFT JOIN object o ON o.bucket_id = b.id AND o.key = ? AND \(match)
             WHERE b.name = ?
-            """, arguments: [Data(key.utf8), bucket])
+            """, arguments: arguments)
         else { throw StoreError.noSuchBucket(bucket) }
-        guard try row.decode(Int64?.self, forColumn: "object_id") != nil,
-              try row.decode(Bool.self, forColumn: "is_delete_marker") == false
-        else { throw StoreError.noSuchKey }
+        guard try row.decode(Int64?.self, forColumn: "object_id") != nil else {
+            throw versionId == nil ? StoreError.noSuchKey : StoreError.noSuchVersion
+        }
+        let versioned = try row.decode(Bool.self, forColumn: "versioned")
+        let rowVersion = try row.decode(String.self, forColumn: "version_id")
+        let shownVersion = versioned || versionId != nil ? rowVersion : nil
+        if try row.decode(Bool.self, forColumn: "is_delete_marker") {
+            var error = versionId == nil
+                ? StoreError.noSuchKey
+                : StoreError(.methodNotAllowed, "The specified method is not allowed against this resource.")
+            error.isDeleteMarker = true
+            error.versionId = shownVersion
+            throw error
+        }
         return try StoredObject(
             row: row,
             bucket: bucket,
             key: key,
             bucketID: try row.decode(Int64.self, forColumn: "bucket_id"),
-            decoder: JSONDecoder()
+            decoder: JSONDecoder(),
+            versionId: shownVersion
         )
     }
 }

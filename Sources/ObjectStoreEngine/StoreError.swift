@@ -26,6 +26,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
             case entityTooSmall = "EntityTooSmall"
             case entityTooLarge = "EntityTooLarge"
             case badDigest = "BadDigest"
+            case noSuchVersion = "NoSuchVersion"
+            case methodNotAllowed = "MethodNotAllowed"
+            case invalidRequest = "InvalidRequest"
         }
 
         private let value: Value
@@ -62,6 +65,13 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A checksum the client sent does not match the bytes.
         public static let badDigest = Code(.badDigest)
 
+        /// The version named by a `versionId` does not exist.
+        public static let noSuchVersion = Code(.noSuchVersion)
+        /// The version named by a `versionId` is a delete marker, which cannot be read.
+        public static let methodNotAllowed = Code(.methodNotAllowed)
+        /// The request cannot be carried out as asked (e.g. copying from a delete marker).
+        public static let invalidRequest = Code(.invalidRequest)
+
         /// The code as S3 spells it.
         public var rawValue: String { value.rawValue }
         /// The code as S3 spells it.
@@ -72,6 +82,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: Code
     /// A human-readable explanation, safe to show to the client.
     public let message: String
+    /// Set when the error is about a delete marker (S3 then answers `x-amz-delete-marker: true`).
+    public var isDeleteMarker = false
+    /// The version the error is about, when S3 names it (`x-amz-version-id`).
+    public var versionId: String?
 
     /// Creates an error.
     ///
@@ -86,12 +100,14 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The HTTP status S3 answers with for this code.
     public var httpStatus: Int {
         switch code {
-        case .noSuchBucket, .noSuchKey, .noSuchUpload:
+        case .noSuchBucket, .noSuchKey, .noSuchUpload, .noSuchVersion:
             return 404
+        case .methodNotAllowed:
+            return 405
         case .bucketAlreadyOwnedByYou, .bucketNotEmpty:
             return 409
         case .invalidBucketName, .keyTooLong, .invalidArgument, .invalidPart, .invalidPartOrder,
-             .entityTooSmall, .entityTooLarge, .badDigest:
+             .entityTooSmall, .entityTooLarge, .badDigest, .invalidRequest:
             return 400
         case .preconditionFailed:
             return 412
@@ -110,6 +126,8 @@ extension StoreError {
     }
 
     static let noSuchKey = StoreError(.noSuchKey, "The specified key does not exist.")
+
+    static let noSuchVersion = StoreError(.noSuchVersion, "The specified version does not exist.")
 
     static let noSuchUpload = StoreError(.noSuchUpload, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
 

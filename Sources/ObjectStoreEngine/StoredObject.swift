@@ -18,7 +18,7 @@ struct StoredObject {
     /// Reads an object from a row holding ``columns``.
     ///
     /// - Throws: a GRDB decoding error or `InternalError` when the row breaks the schema's promises.
-    init(row: Row, bucket: String, key: String, bucketID: Int64, decoder: JSONDecoder) throws {
+    init(row: Row, bucket: String, key: String, bucketID: Int64, decoder: JSONDecoder, versionId: String? = nil) throws {
         guard let blob = try row.decode(String?.self, forColumn: "blob") else {
             throw StoreError(.internalError, "An index row has no blob.")
         }
@@ -31,7 +31,8 @@ struct StoredObject {
             size: try row.decode(Int64.self, forColumn: "size"),
             etag: try row.decode(String.self, forColumn: "etag"),
             lastModified: Date(timeIntervalSince1970: TimeInterval(try row.decode(Int64.self, forColumn: "last_modified"))),
-            metadata: try MetadataCoding.decode(try row.decode(String.self, forColumn: "metadata"), with: decoder)
+            metadata: try MetadataCoding.decode(try row.decode(String.self, forColumn: "metadata"), with: decoder),
+            versionId: versionId
         )
     }
 }

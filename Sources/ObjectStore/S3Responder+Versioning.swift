@@ -1,0 +1,121 @@
+import Foundation
+import Hummingbird
+import ObjectStoreEngine
+import SigV4
+
+extension S3Responder {
+    // MARK: Put/GetBucketVersioning
+
+    /// `PUT /bucket?versioning`: `Enabled` or `Suspended` (a versioned bucket never becomes unversioned again).
+    func putBucketVersioning(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
+        _ = try engine.bucket(bucket)
+        let data = try await readXMLBody(body, resource: s3.resource)
+        try checkSmallBody(data, s3: s3)
+        let malformed = S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.",
+                                resource: s3.resource)
+        let root: XMLTree
+        do {
+            root = try XMLTree.parse(data)
+        } catch {
+            throw malformed
+        }
+        guard root.name == "VersioningConfiguration" else { throw malformed }
+        if let mfa = root.child("MfaDelete")?.text.trimmingCharacters(in: .whitespacesAndNewlines) {
+            switch mfa {
+            case "Disabled": break
+            case "Enabled": throw notImplemented("MFA delete", s3)
+            default: throw malformed
+            }
+        }
+        guard let text = root.child("Status")?.text.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            throw S3Error(.illegalVersioningConfiguration, "The Versioning element must be specified", resource: s3.resource)
+        }
+        guard let status = VersioningStatus(rawValue: text) else { throw malformed }
+        try engine.setVersioning(bucket, status)
+        return Response(status: .ok)
+    }
+
+    /// `GET /bucket?versioning`: the status, or an empty document for a bucket never versioned.
+    func getBucketVersioning(_ s3: S3Request, bucket: String) throws -> Response {
+        let status = try engine.versioning(bucket)
+        var x = XMLWriter()
+        x.element("VersioningConfiguration", namespace: true) { x in
+            if let status { x.leaf("Status", status.rawValue) }
+        }
+        return xmlResponse(x.document)
+    }
+
+    // MARK: ListObjectVersions
+
+    /// `GET /bucket?versions`: every version and delete marker, by key, newest first.
+    func listObjectVersions(_ s3: S3Request, bucket: String) throws -> Response {
+        let resource = s3.resource
+        let prefix = s3.query["prefix"] ?? ""
+        let delimiter = s3.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+        var maxKeys = 1000
+        if let text = s3.query["max-keys"] {
+            guard let value = Int(text), value >= 0 else {
+                throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range", resource: resource)
+            }
+            maxKeys = min(value, 1000)
+        }
+        let encodingType = s3.query["encoding-type"]
+        if let encodingType, encodingType != "url" {
+            throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request", resource: resource)
+        }
+        let urlEncode = encodingType == "url"
+        func encode(_ text: String) -> String { urlEncode ? S3URIEncoding.encodePath(text) : text }
+        let keyMarker = s3.query["key-marker"] ?? ""
+        let versionIdMarker = s3.query["version-id-marker"] ?? ""
+
+        let page = try engine.listVersions(bucket: bucket, prefix: prefix, delimiter: delimiter, keyMarker: keyMarker,
+                                           versionIdMarker: versionIdMarker, maxKeys: maxKeys)
+        var x = XMLWriter()
+        x.element("ListVersionsResult", namespace: true) { x in
+            x.leaf("Name", bucket)
+            x.leaf("Prefix", encode(prefix))
+            x.leaf("KeyMarker", encode(keyMarker))
+            x.leaf("VersionIdMarker", versionIdMarker)
+            if page.isTruncated {
+                if let next = page.nextKeyMarker { x.leaf("NextKeyMarker", encode(next)) }
+                if let next = page.nextVersionIdMarker { x.leaf("NextVersionIdMarker", next) }
+            }
+            x.leaf("MaxKeys", String(maxKeys))
+            if let delimiter { x.leaf("Delimiter", encode(delimiter)) }
+            if urlEncode { x.leaf("EncodingType", "url") }
+            x.leaf("IsTruncated", page.isTruncated ? "true" : "false")
+            func owner(_ x: inout XMLWriter) {
+                x.element("Owner") { x in
+                    x.leaf("ID", ownerId)
+                    x.leaf("DisplayName", "hoist")
+                }
+            }
+            for entry in page.entries {
+                switch entry {
+                case .version(let info, let isLatest):
+                    x.element("Version") { x in
+                        x.leaf("Key", encode(info.key))
+                        x.leaf("VersionId", info.versionId ?? "null")
+                        x.leaf("IsLatest", isLatest ? "true" : "false")
+                        x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
+                        x.leaf("ETag", "\"\(info.etag)\"")
+                        x.leaf("Size", String(info.size))
+                        owner(&x)
+                        x.leaf("StorageClass", "STANDARD")
+                    }
+                case .deleteMarker(let key, let versionId, let isLatest, let lastModified):
+                    x.element("DeleteMarker") { x in
+                        x.leaf("Key", encode(key))
+                        x.leaf("VersionId", versionId)
+                        x.leaf("IsLatest", isLatest ? "true" : "false")
+                        x.leaf("LastModified", AMZDate(lastModified).xmlTimestamp)
+                        owner(&x)
+                    }
+                case .commonPrefix(let commonPrefix):
+                    x.element("CommonPrefixes") { x in x.leaf("Prefix", encode(commonPrefix)) }
+                }
+            }
+        }
+        return xmlResponse(x.document)
+    }
+}
