@@ -402,6 +402,31 @@ def signed_headers_of(url: str) -> list[str]:
     return sorted(query.get("X-Amz-SignedHeaders", [""])[0].split(";"))
 
 
+def store_s3_client(srv: HoistServerProcess):
+    """boto3 for the store of a running `hoist serve` (path-style, its own access key, no retries)."""
+    import boto3
+    from botocore.config import Config
+
+    access, secret = srv.store_credentials()
+    return boto3.session.Session().client(
+        "s3", endpoint_url=srv.store, region_name="us-east-1", aws_access_key_id=access, aws_secret_access_key=secret,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
+
+
+def keys_under(s3, prefix: str, bucket: str = "article-images") -> list[str]:
+    """Every key under `prefix`, through all the pages of ListObjectsV2."""
+    keys, token = [], None
+    while True:
+        kwargs = {"Bucket": bucket, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = s3.list_objects_v2(**kwargs)
+        keys += [o["Key"] for o in page.get("Contents", [])]
+        if not page.get("IsTruncated"):
+            return keys
+        token = page["NextContinuationToken"]
+
+
 def parse_metrics(text: str) -> dict[str, float]:
     """Prometheus text -> {'name{labels}': value} (labels exactly as written)."""
     out = {}

@@ -45,7 +45,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from api_common import HoistServerProcess, check_api_binary, tiny_jpeg  # noqa: E402
+from api_common import HoistServerProcess, check_api_binary, keys_under, tiny_jpeg  # noqa: E402
+from api_common import store_s3_client as s3_client  # noqa: E402
 from interop_common import Results, temp_dir  # noqa: E402
 
 BUCKET = "article-images"
@@ -213,16 +214,6 @@ class Page:
 
 # --- the store ----------------------------------------------------------------------------------------------
 
-def s3_client(srv: HoistServerProcess):
-    import boto3
-    from botocore.config import Config
-
-    access, secret = srv.store_credentials()
-    return boto3.session.Session().client(
-        "s3", endpoint_url=srv.store, region_name="us-east-1", aws_access_key_id=access, aws_secret_access_key=secret,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
-
-
 def get_object(s3, key: str) -> dict | None:
     from botocore.exceptions import ClientError
 
@@ -233,10 +224,6 @@ def get_object(s3, key: str) -> dict | None:
         if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
             return None
         raise
-
-
-def keys_under(s3, prefix: str) -> list[str]:
-    return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
 
 
 def uploads_of(srv: HoistServerProcess, token: str, article: str) -> list[dict]:

@@ -31,7 +31,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from api_common import APIClient, HoistServerProcess, check_api_binary, parse_metrics, put_url  # noqa: E402
+from api_common import (APIClient, HoistServerProcess, check_api_binary, keys_under, parse_metrics, put_url,  # noqa: E402
+                        store_s3_client as s3_client)
 from interop_common import Results  # noqa: E402
 
 BUCKET = "article-images"
@@ -67,16 +68,6 @@ def noisy_picture(fmt: str, width: int, height: int) -> bytes:
     out = io.BytesIO()
     image.save(out, format=fmt, quality=90) if fmt == "JPEG" else image.save(out, format=fmt)
     return out.getvalue()
-
-
-def s3_client(srv: HoistServerProcess):
-    import boto3
-    from botocore.config import Config
-
-    access, secret = srv.store_credentials()
-    return boto3.session.Session().client(
-        "s3", endpoint_url=srv.store, region_name="us-east-1", aws_access_key_id=access, aws_secret_access_key=secret,
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}))
 
 
 def upload(api: APIClient, token: str, body: bytes, content_type: str, article: str | None = None) -> dict:
@@ -119,19 +110,6 @@ def head(s3, key: str) -> dict | None:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
-
-
-def keys_under(s3, prefix: str) -> list[str]:
-    keys, token = [], None
-    while True:
-        kwargs = {"Bucket": BUCKET, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        page = s3.list_objects_v2(**kwargs)
-        keys += [o["Key"] for o in page.get("Contents", [])]
-        if not page.get("IsTruncated"):
-            return keys
-        token = page["NextContinuationToken"]
 
 
 def check_derived(R: Results, name: str, item: dict, width: int, height: int) -> None:

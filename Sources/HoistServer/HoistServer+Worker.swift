@@ -31,13 +31,7 @@ extension HoistServer {
         if let port = configuration.worker.metricsPort {
             // The worker's own /metrics and /healthz (in `hoist serve` they are on the API's port).
             let router = Router()
-            router.get("healthz") { _, _ in
-                Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
-            }
-            router.get("metrics") { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                         body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-            }
+            addHealthAndMetrics(to: router, registry: registry)
             services.append(Application(router: router, configuration: .init(address: .hostname(configuration.apiHost, port: port),
                                                                               serverName: "Hoist worker"), logger: logger))
             started += "; metrics on http://\(configuration.apiHost):\(port)/metrics"

@@ -80,6 +80,17 @@ public enum HoistServer {
         try engine.setNotificationConfiguration(configuration.bucket, NotificationConfiguration(queues: queues))
     }
 
+    /// `GET /healthz` and `GET /metrics` (Prometheus text of `registry`): the API's, and `hoist worker`'s own.
+    static func addHealthAndMetrics<Context: RequestContext>(to router: Router<Context>, registry: PrometheusCollectorRegistry) {
+        router.get("healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+    }
+
     /// The S3 endpoint of `hoist api` and `hoist worker`: the configured one, or AWS S3 in the region.
     static func storageEndpoint(_ configuration: HoistConfiguration) throws -> S3Endpoint {
         if let url = configuration.s3Endpoint {
@@ -131,15 +142,9 @@ public enum HoistServer {
         router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: verifier).addRoutes(to: router)
         WebUI.addRoutes(to: router)
-        router.get("healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
-        }
+        addHealthAndMetrics(to: router, registry: registry)
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
-        }
-        router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         if let devIssuer {
             let jwks = devIssuer.jwksDocument(), discovery = devIssuer.openIDConfiguration()

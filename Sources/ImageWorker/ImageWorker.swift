@@ -252,20 +252,3 @@ public struct ImageWorker: Sendable {
         return .rejected(reason)
     }
 }
-
-/// The parts of an upload key, `articles/<articleId>/raw/<uuid>.<ext>`.
-struct UploadKey {
-    var articleId: String
-    var uuid: String
-
-    init?(_ key: String) {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "articles", parts[2] == "raw", !parts[1].isEmpty,
-              let dot = parts[3].firstIndex(of: "."), dot != parts[3].startIndex else { return nil }
-        articleId = String(parts[1])
-        uuid = String(parts[3][..<dot])
-    }
-
-    /// Where the derived images go: `articles/<articleId>/processed/<uuid>/`.
-    var processedPrefix: String { "articles/\(articleId)/processed/\(uuid)/" }
-}

@@ -33,15 +33,8 @@ extension StorageEngine {
         let now = clock()
         try write("store the notification configuration") { db in
             guard let id = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
-            guard let value, let configuration else {
-                try db.execute(sql: "DELETE FROM bucket_configuration WHERE bucket_id = ? AND name = ?",
-                               arguments: [id, Self.notificationName])
-                return
-            }
-            try db.execute(sql: """
-                INSERT INTO bucket_configuration (bucket_id, name, value) VALUES (?, ?, ?)
-                ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value
-                """, arguments: [id, Self.notificationName, value])
+            try Self.storeConfiguration(db, bucketID: id, name: Self.notificationName, value: value)
+            guard value != nil, let configuration else { return }
             var queues: [String] = []
             for rule in configuration.queues where !queues.contains(rule.queueName) { queues.append(rule.queueName) }
             for queue in queues {
@@ -198,8 +191,7 @@ public struct OutboxQueue: EventQueue {
                 let receipt = UUID().uuidString
                 try db.execute(sql: "UPDATE event SET receive_count = ?, visible_at = ?, receipt = ? WHERE id = ?",
                                arguments: [count + 1, now + Double(max(0, visibilityTimeout)), receipt, id])
-                messages.append(QueueMessage(id: String(id), receiptHandle: receipt, body: row["body"], receiveCount: count + 1,
-                                             sentAt: Date(timeIntervalSince1970: row["created_at"])))
+                messages.append(Self.message(row, receiptHandle: receipt, receiveCount: count + 1))
             }
             return messages
         }
@@ -210,6 +202,12 @@ public struct OutboxQueue: EventQueue {
         let queue = self.queue, now = engine.clock()
         try await engine.database.write { db in try StorageEngine.enqueue(db, queue: queue, body: body, time: now) }
         engine.eventGeneration.add(1, ordering: .releasing)
+    }
+
+    /// A message from an `event` row (`id`, `body`, `created_at`).
+    static func message(_ row: Row, receiptHandle: String, receiveCount: Int) -> QueueMessage {
+        QueueMessage(id: String(row["id"] as Int64), receiptHandle: receiptHandle, body: row["body"], receiveCount: receiveCount,
+                     sentAt: Date(timeIntervalSince1970: row["created_at"]))
     }
 
     public func delete(_ message: QueueMessage) async throws {
@@ -249,10 +247,7 @@ public struct OutboxQueue: EventQueue {
         return try await engine.database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, body, created_at, receive_count FROM event WHERE queue = ? AND dead_at IS NOT NULL ORDER BY id LIMIT ?
-                """, arguments: [queue, limit]).map { row in
-                QueueMessage(id: String(row["id"] as Int64), receiptHandle: "", body: row["body"], receiveCount: row["receive_count"],
-                             sentAt: Date(timeIntervalSince1970: row["created_at"]))
-            }
+                """, arguments: [queue, limit]).map { row in Self.message(row, receiptHandle: "", receiveCount: row["receive_count"]) }
         }
     }
 }

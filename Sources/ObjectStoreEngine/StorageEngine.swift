@@ -175,14 +175,19 @@ public final class StorageEngine: Sendable {
     public func setBucketConfiguration(_ bucket: String, name: String, value: Data?) throws(StoreError) {
         try write("store the bucket configuration") { db in
             guard let id = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
-            if let value {
-                try db.execute(sql: """
-                    INSERT INTO bucket_configuration (bucket_id, name, value) VALUES (?, ?, ?)
-                    ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value
-                    """, arguments: [id, name, value])
-            } else {
-                try db.execute(sql: "DELETE FROM bucket_configuration WHERE bucket_id = ? AND name = ?", arguments: [id, name])
-            }
+            try Self.storeConfiguration(db, bucketID: id, name: name, value: value)
+        }
+    }
+
+    /// Stores, replaces or (with `nil`) deletes a configuration document inside the caller's transaction.
+    static func storeConfiguration(_ db: Database, bucketID: Int64, name: String, value: Data?) throws {
+        if let value {
+            try db.execute(sql: """
+                INSERT INTO bucket_configuration (bucket_id, name, value) VALUES (?, ?, ?)
+                ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value
+                """, arguments: [bucketID, name, value])
+        } else {
+            try db.execute(sql: "DELETE FROM bucket_configuration WHERE bucket_id = ? AND name = ?", arguments: [bucketID, name])
         }
     }
 

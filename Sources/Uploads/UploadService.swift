@@ -132,7 +132,7 @@ public struct UploadService: Sendable {
         }
         let articleId = request.articleId ?? UUID().uuidString.lowercased()
         let ext = policy.allowedTypes[request.contentType] ?? "bin"
-        let key = "articles/\(articleId)/raw/\(UUID().uuidString.lowercased()).\(ext)"
+        let key = UploadKey(articleId: articleId, uuid: UUID().uuidString.lowercased(), ext: ext).key
 
         var headers: [(String, String)] = [("Content-Type", request.contentType)]
         if let size = request.size { headers.append(("Content-Length", String(size))) }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import ImageWorker
 import Testing
+import Uploads
 
 /// Headers built byte by byte from the formats' specifications.
 enum Samples {
