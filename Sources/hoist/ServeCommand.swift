@@ -69,9 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
                 say("  export TOKEN=\(token)")
                 say("")
                 say("The whole flow:")
-                say("  printf 'not really a png' > /tmp/a.png")
+                say("  echo iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEklEQVR42mP4H8DAUPGfAUIBACZqBY1TgIRZAAAAAElFTkSuQmCC | base64 -d > /tmp/a.png")
                 say("  curl -s -X POST \(started.apiURL)/upload-url -H \"Authorization: Bearer $TOKEN\" \\")
-                say("       -H 'Content-Type: application/json' -d '{\"contentType\":\"image/png\",\"size\":16}' | tee /tmp/upload.json")
+                say("       -H 'Content-Type: application/json' -d '{\"contentType\":\"image/png\",\"size\":75}' | tee /tmp/upload.json")
                 say("  curl -s -X PUT -H 'Content-Type: image/png' -H 'If-None-Match: *' --data-binary @/tmp/a.png \\")
                 say("       \"$(python3 -c 'import json;print(json.load(open(\"/tmp/upload.json\"))[\"uploadUrl\"])')\" -w '%{http_code}\\n'")
             }
