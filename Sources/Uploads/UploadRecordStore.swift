@@ -85,12 +85,21 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
     }
     /// Records waiting for the next group commit.
     private let queue = Mutex(PendingState())
+    /// Article owners already read or written. An article never changes owner, so a
+    /// known owner spares the write transaction two statements per URL (and a request
+    /// for someone else's article is refused without a write).
+    private let owners = OwnerCache()
 
     /// Opens (creating) the database at `path`.
     public init(path: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // 16 MiB of page cache per connection (SQLite's default is 2 MiB): the key and
+            // article indexes of a busy store stay in memory instead of being re-read.
+            try db.execute(sql: "PRAGMA cache_size = -16384")
+        }
         database = try DatabasePool(path: path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -133,11 +142,15 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
     // GRDB's async reads and writes run on its own queues: no cooperative thread waits on SQLite.
 
     public func owner(ofArticle id: String) async throws -> String? {
-        try await database.read { db in try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [id]) }
+        if let known = owners[id] { return known }
+        let owner = try await database.read { db in try String.fetchOne(db, sql: "SELECT owner FROM article WHERE id = ?", arguments: [id]) }
+        if let owner { owners[id] = owner }
+        return owner
     }
 
     public func record(_ record: UploadRecord) async throws -> Bool {
-        try await withCheckedThrowingContinuation { continuation in
+        if let known = owners[record.articleId], known != record.owner { return false }
+        return try await withCheckedThrowingContinuation { continuation in
             let startFlush = queue.withLock { state -> Bool in
                 state.pending.append((record, continuation))
                 guard !state.flushing else { return false }
@@ -162,10 +175,14 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
                 return batch
             }
             guard !batch.isEmpty else { return }
-            let records = batch.map(\.0)
+            // Owners known before the transaction: their articles need no claim.
+            let records = batch.map { ($0.0, owners[$0.0.articleId] == $0.0.owner) }
             do {
                 let results = try await database.write { db in
-                    records.map { record in Result { try Self.write(record, in: db) } }
+                    records.map { record, owned in Result { try Self.write(record, articleOwned: owned, in: db) } }
+                }
+                for ((record, _), result) in zip(records, results) {
+                    if case .success(true) = result { owners[record.articleId] = record.owner }
                 }
                 for ((_, continuation), result) in zip(batch, results) { continuation.resume(with: result) }
             } catch {
@@ -175,12 +192,15 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
     }
 
     /// Claims the article (if new) and inserts the upload, unless the article is someone else's.
-    private static func write(_ record: UploadRecord, in db: Database) throws -> Bool {
+    /// `articleOwned`: the caller already knows the article is the record owner's.
+    private static func write(_ record: UploadRecord, articleOwned: Bool, in db: Database) throws -> Bool {
         // Cached statements: parsed once per connection, not once per URL.
-        try db.cachedStatement(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING")
-            .execute(arguments: [record.articleId, record.owner, record.issuedAt.timeIntervalSince1970])
-        let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT owner FROM article WHERE id = ?"), arguments: [record.articleId])
-        guard owner == record.owner else { return false }
+        if !articleOwned {
+            try db.cachedStatement(sql: "INSERT INTO article (id, owner, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING")
+                .execute(arguments: [record.articleId, record.owner, record.issuedAt.timeIntervalSince1970])
+            let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT owner FROM article WHERE id = ?"), arguments: [record.articleId])
+            guard owner == record.owner else { return false }
+        }
         try db.cachedStatement(sql: """
             INSERT INTO upload (key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -243,6 +263,22 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
             try db.execute(sql: "UPDATE upload SET status = 'expired' WHERE status = 'pending' AND expires_at < ?",
                            arguments: [cutoff.timeIntervalSince1970])
             return db.changesCount
+        }
+    }
+}
+
+/// Article id → owner, bounded: when full it starts again empty (the database stays the truth).
+final class OwnerCache: Sendable {
+    private let entries = Mutex<[String: String]>([:])
+    static let capacity = 65_536
+
+    subscript(article: String) -> String? {
+        get { entries.withLock { $0[article] } }
+        set {
+            entries.withLock { entries in
+                if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+                entries[article] = newValue
+            }
         }
     }
 }

@@ -55,7 +55,8 @@ extension UploadURLResponse {
 /// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
 func jsonQuoted(_ text: String) -> String {
     // Keys, URLs and ids need no escaping: copy them whole.
-    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+    let plain: (UInt8) -> Bool = { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+    if text.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(plain) }) ?? text.utf8.allSatisfy(plain) {
         return "\"" + text + "\""
     }
     var out = "\""
@@ -120,7 +121,7 @@ public struct UploadService: Sendable {
     public var currentPolicy: UploadPolicy { policy }
 
     /// Issues a pre-signed PUT for a new object in one of the caller's articles.
-    func issueUploadURL(for user: AuthenticatedUser, body: Data) async throws(APIError) -> UploadURLResponse {
+    func issueUploadURL(for user: AuthenticatedUser, body: [UInt8]) async throws(APIError) -> UploadURLResponse {
         let now = clock()
         let request = try UploadURLRequest(body: body, policy: policy)
         // The limit is on issued URLs: a refused request costs nothing.
@@ -130,9 +131,9 @@ public struct UploadService: Sendable {
             error.headers = [("Retry-After", String(wait))]
             throw error
         }
-        let articleId = request.articleId ?? UUID().uuidString.lowercased()
+        let articleId = request.articleId ?? UploadKey.randomUUID()
         let ext = policy.allowedTypes[request.contentType] ?? "bin"
-        let key = UploadKey(articleId: articleId, uuid: UUID().uuidString.lowercased(), ext: ext).key
+        let key = UploadKey(articleId: articleId, uuid: UploadKey.timeOrderedUUID(now: now), ext: ext).key
 
         var headers: [(String, String)] = [("Content-Type", request.contentType)]
         if let size = request.size { headers.append(("Content-Length", String(size))) }

@@ -59,7 +59,7 @@ public struct UploadsAPI: Sendable {
             } catch {
                 throw APIError(.contentTooLarge, "payload_too_large", "The request body is over \(UploadURLRequest.maximumBody / 1024) KiB.")
             }
-            let response = try await service.issueUploadURL(for: user, body: Data(buffer.readableBytesView))
+            let response = try await service.issueUploadURL(for: user, body: Array(buffer.readableBytesView))
             service.metrics.request(outcome: "issued")
             service.metrics.issuance.recordNanoseconds(Int64((ContinuousClock.now - start).components.attoseconds / 1_000_000_000
                                                              + (ContinuousClock.now - start).components.seconds * 1_000_000_000))
