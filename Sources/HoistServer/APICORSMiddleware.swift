@@ -20,7 +20,7 @@ struct APICORSMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let origin = request.headers[.origin] else { return try await next(request, context) }
+        guard let origin = request.headers.value(of: .origin) else { return try await next(request, context) }
         let allowed = origins.contains(origin)
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             var headers: HTTPFields = [.vary: "Origin"]

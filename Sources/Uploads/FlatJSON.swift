@@ -187,6 +187,8 @@ enum FlatJSON {
         }
 
         private func validUTF8(_ slice: ArraySlice<UInt8>) throws(Failure) -> String {
+            // ASCII (the usual case) needs no validation; `String(validating:)` is generic and slow.
+            if slice.allSatisfy({ $0 < 0x80 }) { return String(decoding: slice, as: UTF8.self) }
             guard let text = String(validating: slice, as: UTF8.self) else { throw .invalid }
             return text
         }

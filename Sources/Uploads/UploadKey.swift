@@ -52,9 +52,8 @@ public struct UploadKey: Sendable, Equatable {
     /// From the system's CSPRNG (`getrandom` on Linux). Foundation's `UUID()` opens and
     /// reads `/dev/urandom` on every call there, which showed in the API's profile.
     public static func randomUUID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = (generator.next() as UInt64) & ~0xF000 | 0x4000
-        return format(high: high, low: variant(generator.next()))
+        let (random, low) = randomWords()
+        return format(high: random & ~0xF000 | 0x4000, low: variant(low))
     }
 
     /// A new time-ordered (version 7) UUID, lowercase: for upload keys.
@@ -63,10 +62,15 @@ public struct UploadKey: Sendable, Equatable {
     /// Keys issued one after another then sort together, so the record store's key index
     /// grows at its end instead of at random pages, and an article's keys list in issue order.
     public static func timeOrderedUUID(now: Date = Date()) -> String {
-        var generator = SystemRandomNumberGenerator()
+        let (random, low) = randomWords()
         let milliseconds = UInt64(max(0, now.timeIntervalSince1970 * 1000)) & 0xFFFF_FFFF_FFFF
-        let high = milliseconds << 16 | 0x7000 | (generator.next() as UInt64) & 0x0FFF
-        return format(high: high, low: variant(generator.next()))
+        return format(high: milliseconds << 16 | 0x7000 | random & 0x0FFF, low: variant(low))
+    }
+
+    /// 128 random bits from the system's CSPRNG.
+    private static func randomWords() -> (UInt64, UInt64) {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
     }
 
     /// `low` with the RFC 9562 variant bits, `10`.

@@ -38,29 +38,52 @@ public struct UploadURLResponse: Codable, Sendable, Equatable {
 }
 
 extension UploadURLResponse {
-    /// The response as JSON with sorted keys, written directly: this is the hot
-    /// path of the API, and `JSONEncoder` costs more than the signature.
+    /// The response as JSON with sorted keys, written directly into one buffer: this is
+    /// the hot path of the API, and `JSONEncoder` costs more than the signature.
     var jsonText: String {
-        var out = "{\"articleId\":" + jsonQuoted(articleId) + ",\"expiresAt\":" + jsonQuoted(expiresAt)
-        out += ",\"expiresIn\":" + String(expiresIn) + ",\"headers\":{"
+        var out = ""
+        out.reserveCapacity(256 + uploadUrl.utf8.count + key.utf8.count)
+        out += "{\"articleId\":"
+        appendJSONQuoted(articleId, to: &out)
+        out += ",\"expiresAt\":"
+        appendJSONQuoted(expiresAt, to: &out)
+        out += ",\"expiresIn\":"
+        out += String(expiresIn)
+        out += ",\"headers\":{"
         for (i, (name, value)) in headers.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { out += "," }
-            out += jsonQuoted(name) + ":" + jsonQuoted(value)
+            appendJSONQuoted(name, to: &out)
+            out += ":"
+            appendJSONQuoted(value, to: &out)
         }
-        out += "},\"key\":" + jsonQuoted(key) + ",\"method\":" + jsonQuoted(method) + ",\"uploadUrl\":" + jsonQuoted(uploadUrl) + "}"
+        out += "},\"key\":"
+        appendJSONQuoted(key, to: &out)
+        out += ",\"method\":"
+        appendJSONQuoted(method, to: &out)
+        out += ",\"uploadUrl\":"
+        appendJSONQuoted(uploadUrl, to: &out)
+        out += "}"
         return out
     }
 }
 
 /// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
 func jsonQuoted(_ text: String) -> String {
+    var out = ""
+    appendJSONQuoted(text, to: &out)
+    return out
+}
+
+/// Appends the JSON string literal for `text` to `out`.
+func appendJSONQuoted(_ text: String, to out: inout String) {
+    out += "\""
     // Keys, URLs and ids need no escaping: copy them whole.
     let plain: (UInt8) -> Bool = { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     if text.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(plain) }) ?? text.utf8.allSatisfy(plain) {
-        return "\"" + text + "\""
+        out += text
+        out += "\""
+        return
     }
-    var out = "\""
-    out.reserveCapacity(text.utf8.count + 2)
     for scalar in text.unicodeScalars {
         switch scalar {
         case "\"": out += "\\\""
@@ -77,7 +100,7 @@ func jsonQuoted(_ text: String) -> String {
             }
         }
     }
-    return out + "\""
+    out += "\""
 }
 
 /// The answer to `GET /download-url`.

@@ -49,7 +49,7 @@ public struct UploadsAPI: Sendable {
         let start = ContinuousClock.now
         do {
             let user = try await authenticate(request)
-            if let length = request.headers[.contentLength].flatMap(Int.init), length > UploadURLRequest.maximumBody {
+            if let length = request.headers.value(of: .contentLength).flatMap(Int.init), length > UploadURLRequest.maximumBody {
                 throw APIError(.contentTooLarge, "payload_too_large", "The request body is over \(UploadURLRequest.maximumBody / 1024) KiB.")
             }
             var request = request
@@ -72,7 +72,7 @@ public struct UploadsAPI: Sendable {
 
     /// The caller, from `Authorization: Bearer <token>`.
     func authenticate(_ request: Request) async throws(APIError) -> AuthenticatedUser {
-        guard let header = request.headers[.authorization] else {
+        guard let header = request.headers.value(of: .authorization) else {
             var error = APIError(.unauthorized, "missing_token", "Sign in: send Authorization: Bearer <token>.")
             error.headers = [("WWW-Authenticate", "Bearer realm=\"hoist\"")]
             throw error
@@ -172,4 +172,17 @@ struct PolicyDocument: Codable {
     var allowedTypes: [String]
     var maximumSize: Int64
     var uploadURLExpiry: Int
+}
+
+extension HTTPFields {
+    /// The value of the field `name`, as `self[name]` gives it (several fields joined with
+    /// ", "), without that subscript's generic join in the common case of one field.
+    public func value(of name: HTTPField.Name) -> String? {
+        var found: String?
+        for field in self where field.name == name {
+            guard found == nil else { return self[name] }
+            found = field.value
+        }
+        return found
+    }
 }

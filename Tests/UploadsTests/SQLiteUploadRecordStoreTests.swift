@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 @testable import Uploads
 
@@ -43,6 +44,87 @@ struct SQLiteUploadRecordStoreTests {
         #expect(try await store.record(r))
         #expect(try await store.uploads(inArticle: r.articleId) == [r])
         #expect(try await store.owner(ofArticle: "missing") == nil)
+    }
+}
+
+@Suite("Upload records: layout and owners")
+struct SQLiteUploadRecordLayoutTests {
+    @Test("an article's uploads are its key range only, oldest first; a key outside its article is refused")
+    func keyRange() async throws {
+        let store = try SQLiteUploadRecordStoreTests.store()
+        // Two articles whose ids share a prefix, so a sloppy range would mix them.
+        let first = "3f1c0d5e-8b7a-4c2d-9e1f-0a1b2c3d4e5f", second = "3f1c0d5e-8b7a-4c2d-9e1f-0a1b2c3d4e50"
+        for n in [5, 1, 3] { #expect(try await store.record(SQLiteUploadRecordStoreTests.record(first, "alice", n))) }
+        for n in [2, 4] { #expect(try await store.record(SQLiteUploadRecordStoreTests.record(second, "alice", n))) }
+        #expect(try await store.uploads(inArticle: first).map(\.key) == [1, 3, 5].map { "articles/\(first)/raw/\($0).png" })
+        #expect(try await store.uploads(inArticle: second).map(\.key) == [2, 4].map { "articles/\(second)/raw/\($0).png" })
+        var stray = SQLiteUploadRecordStoreTests.record(first, "alice", 9)
+        stray.key = "articles/\(second)/raw/9.png"
+        await #expect(throws: (any Error).self) { try await store.record(stray) }
+        #expect(try await store.uploads(inArticle: second).count == 2)
+    }
+
+    @Test("a known owner is remembered: another user's article is refused, also after a restart")
+    func owners() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-records-\(UUID().uuidString)/uploads.sqlite").path
+        let article = UUID().uuidString.lowercased()
+        do {
+            let store = try SQLiteUploadRecordStore(path: path)
+            #expect(try await store.record(SQLiteUploadRecordStoreTests.record(article, "alice", 1)))
+            #expect(try await store.record(SQLiteUploadRecordStoreTests.record(article, "bob", 2)) == false)
+            #expect(try await store.record(SQLiteUploadRecordStoreTests.record(article, "alice", 3)))
+        }
+        let reopened = try SQLiteUploadRecordStore(path: path)
+        #expect(try await reopened.record(SQLiteUploadRecordStoreTests.record(article, "bob", 4)) == false)
+        #expect(try await reopened.owner(ofArticle: article) == "alice")
+        #expect(try await reopened.uploads(inArticle: article).map(\.owner) == ["alice", "alice"])
+    }
+
+    @Test("records written under the first schema survive the move to the key-clustered table")
+    func migration() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-records-\(UUID().uuidString)/uploads.sqlite").path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let article = "0b5d6f1e-2a3c-4d5e-8f90-1a2b3c4d5e6f"
+        do {
+            // The schema as the migrations "v1" and "processing" left it, with rows in it.
+            let old = try DatabaseQueue(path: path)
+            try await old.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations VALUES ('v1'), ('processing');
+                    CREATE TABLE article (id TEXT PRIMARY KEY NOT NULL, owner TEXT NOT NULL, created_at DOUBLE NOT NULL);
+                    CREATE TABLE upload (key TEXT PRIMARY KEY NOT NULL, article_id TEXT NOT NULL REFERENCES article(id),
+                        owner TEXT NOT NULL, content_type TEXT NOT NULL, size INTEGER, checksum_sha256 TEXT,
+                        issued_at DOUBLE NOT NULL, expires_at DOUBLE NOT NULL, status TEXT NOT NULL DEFAULT 'pending');
+                    CREATE INDEX upload_article ON upload(article_id, issued_at);
+                    ALTER TABLE upload ADD COLUMN reason TEXT;
+                    ALTER TABLE upload ADD COLUMN width INTEGER;
+                    ALTER TABLE upload ADD COLUMN height INTEGER;
+                    ALTER TABLE upload ADD COLUMN etag TEXT;
+                    ALTER TABLE upload ADD COLUMN sequencer TEXT;
+                    ALTER TABLE upload ADD COLUMN uploaded_at DOUBLE;
+                    ALTER TABLE upload ADD COLUMN processed_at DOUBLE;
+                    ALTER TABLE upload ADD COLUMN derived TEXT;
+                    CREATE INDEX upload_pending ON upload(expires_at) WHERE status = 'pending';
+                    INSERT INTO article VALUES ('\(article)', 'alice', 1800000000);
+                    INSERT INTO upload VALUES ('articles/\(article)/raw/b.png', '\(article)', 'alice', 'image/png', 10, NULL,
+                        1800000002, 1800000900, 'processed', NULL, 4, 3, 'abc', '0000000000000001', 1800000003, 1800000004,
+                        '{"thumbnail":"articles/\(article)/processed/b/thumb.webp"}');
+                    INSERT INTO upload VALUES ('articles/\(article)/raw/a.png', '\(article)', 'alice', 'image/png', 20, NULL,
+                        1800000001, 1700000000, 'pending', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                    """)
+            }
+        }
+        let store = try SQLiteUploadRecordStore(path: path)
+        let uploads = try await store.uploads(inArticle: article)
+        #expect(uploads.map(\.key) == ["articles/\(article)/raw/a.png", "articles/\(article)/raw/b.png"])
+        let processed = try #require(uploads.last)
+        #expect(processed.status == "processed" && processed.width == 4 && processed.height == 3 && processed.etag == "abc")
+        #expect(processed.derived == ["thumbnail": "articles/\(article)/processed/b/thumb.webp"])
+        #expect(try await store.owner(ofArticle: article) == "alice")
+        // The pending index came back: the expired pending record is found and marked.
+        #expect(try await store.expirePending(before: Date(timeIntervalSince1970: 1_750_000_000)) == 1)
+        #expect(try await store.upload(key: "articles/\(article)/raw/a.png")?.status == "expired")
     }
 }
 
