@@ -88,11 +88,16 @@ wrk.body = os.getenv("BENCH_BODY")
 LUA
 export BENCH_TOKEN=$token BENCH_BODY=$body
 
+# The server's CPU time (user + system, in clock ticks) from /proc: divided by the requests of a run it
+# gives the CPU cost of one request, a figure that holds even when wrk and the server share the cores.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 run_wrk() { # label duration url [script]
   local label=$1 dur=$2 url=$3 script=${4:-}
   local args=(-t "$threads" -c "$connections" -d "$dur" --latency --timeout 5s)
   [ -n "$script" ] && args+=(-s "$script")
+  local before; before=$(cpu_ticks)
   wrk "${args[@]}" "$url" >"$work/$label.txt" 2>&1 || { echo "api_bench: wrk failed ($label):"; cat "$work/$label.txt"; exit 1; }
+  echo "server_cpu_ticks $(( $(cpu_ticks) - before )) $(getconf CLK_TCK)" >>"$work/$label.txt"
 }
 
 echo "hoist serve $(basename "$bin") (pid $server_pid) on $base; token alg $header; wrk -t$threads -c$connections -d$duration"
@@ -117,16 +122,21 @@ def parse(path):
     non2xx = int(m.group(1)) if m else 0
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     errors = sum(map(int, m.groups())) if m else 0
-    return rps, lat, total, non2xx, errors, text
+    m = re.search(r"server_cpu_ticks (\d+) (\d+)", text)
+    cpu_us = int(m.group(1)) / int(m.group(2)) * 1e6 / total if m and total else float("nan")
+    return rps, lat, total, non2xx, errors, text, cpu_us
 
 h = parse(sys.argv[1]); u = parse(sys.argv[2])
-for name, (rps, lat, total, non2xx, errors, _) in (("GET /healthz", h), ("POST /upload-url", u)):
+for name, (rps, lat, total, non2xx, errors, _, cpu_us) in (("GET /healthz", h), ("POST /upload-url", u)):
     print(f"{name:18} {rps:10.0f} req/s   p50 {lat.get('50', float('nan')):6.2f} ms   "
-          f"p99 {lat.get('99', float('nan')):6.2f} ms   ({total} requests, {non2xx} non-2xx, {errors} socket errors)")
+          f"p99 {lat.get('99', float('nan')):6.2f} ms   server CPU {cpu_us:5.1f} us/request   "
+          f"({total} requests, {non2xx} non-2xx, {errors} socket errors)")
 ratio = u[0] / h[0] if h[0] else 0.0
 p99 = u[1].get("99", float("inf"))
 print(f"ratio upload-url / healthz: {ratio:.1%} (goal >= 60%: {'met' if ratio >= 0.6 else 'MISSED'}); "
       f"upload-url p99 {p99:.2f} ms (goal < 5 ms: {'met' if p99 < 5 else 'MISSED'})")
+print(f"server CPU per request: healthz {h[6]:.1f} us, upload-url {u[6]:.1f} us; healthz / upload-url {h[6] / u[6]:.1%} "
+      "(the ratio the server alone would reach with the cores to itself)")
 bad = [name for name, r in (("healthz", h), ("upload-url", u)) if r[3] or r[4] or not r[2]]
 if bad:
     for name, r in (("healthz", h), ("upload-url", u)):
