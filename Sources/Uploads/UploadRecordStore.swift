@@ -192,15 +192,17 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
                 return true
             }
             if startFlush {
-                Task { await self.flushPending() }
+                database.asyncWriteWithoutTransaction { db in self.flushPending(db) }
             }
         }
     }
 
-    /// Group commit: the records of all requests waiting are written in one
-    /// transaction, then each request is answered. Under load many URLs share
-    /// one SQLite commit; alone, a request waits for its own.
-    private func flushPending() async {
+    /// Group commit, on the database's writer queue: the records of all requests
+    /// waiting are written in one transaction, then each request is answered; again
+    /// until none wait. Under load many URLs share one SQLite commit; alone, a request
+    /// waits for its own. Running the loop on the writer itself spares each group a
+    /// task and a hop back to the cooperative pool before the requests are answered.
+    private func flushPending(_ db: Database) {
         while true {
             let batch = queue.withLock { state -> [(UploadRecord, CheckedContinuation<Bool, any Error>)] in
                 let batch = state.pending
@@ -211,17 +213,20 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
             guard !batch.isEmpty else { return }
             // Owners known before the transaction: their articles need no claim.
             let records = batch.map { ($0.0, owners[$0.0.articleId] == $0.0.owner) }
+            var results: [Result<Bool, any Error>] = []
             do {
-                let results = try await database.write { db in
-                    records.map { record, owned in Result { try Self.write(record, articleOwned: owned, in: db) } }
+                try db.inTransaction {
+                    results = records.map { record, owned in Result { try Self.write(record, articleOwned: owned, in: db) } }
+                    return .commit
                 }
-                for ((record, _), result) in zip(records, results) {
-                    if case .success(true) = result { owners[record.articleId] = record.owner }
-                }
-                for ((_, continuation), result) in zip(batch, results) { continuation.resume(with: result) }
             } catch {
                 for (_, continuation) in batch { continuation.resume(throwing: error) }
+                continue
             }
+            for ((record, _), result) in zip(records, results) {
+                if case .success(true) = result { owners[record.articleId] = record.owner }
+            }
+            for ((_, continuation), result) in zip(batch, results) { continuation.resume(with: result) }
         }
     }
 
