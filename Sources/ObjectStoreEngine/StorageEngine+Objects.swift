@@ -183,7 +183,7 @@ extension StorageEngine {
         try ObjectKey.validate(key)
         try VersionID.validate(versionId)
         return try read("read the object") { db in
-            try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId)
+            try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId, withSegments: false)
         }.info
     }
 
@@ -389,10 +389,13 @@ extension StorageEngine {
 
     /// The object at `bucket`/`key`: the latest when `versionId` is `nil`, else that version.
     ///
+    /// - Parameter withSegments: Whether to read the segment list too (reading and copying need it, HEAD does not).
     /// - Throws: `NoSuchBucket`; `NoSuchKey` when there is no latest object or it is a
     ///   delete marker (flagged ``StoreError/isDeleteMarker``); `NoSuchVersion`; `MethodNotAllowed`
     ///   when the version asked for is a delete marker.
-    static func storedObject(_ db: Database, bucket: String, key: String, versionId: String?) throws -> StoredObject {
+    static func storedObject(
+        _ db: Database, bucket: String, key: String, versionId: String?, withSegments: Bool = true
+    ) throws -> StoredObject {
         // One row if the bucket exists; the object columns are NULL when the key (or version) does not.
         let match = versionId == nil ? "o.is_latest = 1" : "o.version_id = ?"
         var arguments: StatementArguments = [versioningName, Data(key.utf8)]
@@ -401,7 +404,7 @@ extension StorageEngine {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT b.id AS bucket_id, o.id AS object_id, o.is_delete_marker, o.version_id,
                    EXISTS (SELECT 1 FROM bucket_configuration c WHERE c.bucket_id = b.id AND c.name = ?) AS versioned,
-                   \(StoredObject.columnsWithSegments)
+                   \(withSegments ? StoredObject.columnsWithSegments : StoredObject.columns)
             FROM bucket b
             LEFT JOIN object o ON o.bucket_id = b.id AND o.key = ? AND \(match)
             WHERE b.name = ?
