@@ -7,7 +7,7 @@ import SigV4
 import Synchronization
 
 /// How a long CompleteMultipartUpload keeps its connection alive, as S3 does: when
-/// assembling the object takes longer than ``patience``, the 200 and the XML
+/// the completion takes longer than ``patience``, the 200 and the XML
 /// declaration go out at once, then a space every ``interval``, then the result
 /// document, or an `<Error>` document if the completion failed meanwhile.
 ///
@@ -238,7 +238,7 @@ extension S3Responder {
             try await Task.sleep(for: poll)
             waited += poll
         }
-        // A long assembly: answer now, keep the connection busy, then send the outcome.
+        // A long completion: answer now, keep the connection busy, then send the outcome.
         let interval = completionKeepAlive.interval
         let body = ResponseBody { writer in
             try await writer.write(ByteBuffer(string: XMLWriter.declaration))

@@ -67,43 +67,6 @@ enum FileIO {
         return done
     }
 
-    /// Appends `count` bytes of `source` from `offset` to `destination`, in the
-    /// kernel (`sendfile`) when it can, else through a bounded buffer.
-    ///
-    /// - Throws: `InternalError` when a call fails or `source` ends early.
-    static func copy(from source: Int32, offset: Int64, count: Int64, to destination: Int32) throws(StoreError) {
-        var position = off_t(offset)
-        var remaining = count
-        var useKernel = true
-        var buffer: [UInt8] = []
-        while remaining > 0 {
-            if useKernel {
-                let sent = sendfile(destination, source, &position, Int(min(remaining, 1 << 30)))
-                if sent > 0 {
-                    remaining -= Int64(sent)
-                    continue
-                }
-                if sent == 0 { throw StoreError(.internalError, "A part's data ended before its recorded size.") }
-                if errno == EINTR { continue }
-                guard errno == EINVAL || errno == ENOSYS else { throw failure("sendfile") }
-                useKernel = false
-            }
-            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: 1 << 20) }
-            let wanted = Int(min(remaining, Int64(buffer.count)))
-            let got = try buffer.withUnsafeMutableBytes { raw in
-                Result { () throws(StoreError) -> Int in
-                    try readAll(source, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]), offset: Int64(position))
-                }
-            }.get()
-            guard got > 0 else { throw StoreError(.internalError, "A part's data ended before its recorded size.") }
-            try buffer.withUnsafeBytes { raw in
-                Result { () throws(StoreError) in try writeAll(destination, UnsafeRawBufferPointer(rebasing: raw[0..<got])) }
-            }.get()
-            position += off_t(got)
-            remaining -= Int64(got)
-        }
-    }
-
     /// Flushes `fd`'s data and metadata to stable storage.
     static func sync(_ fd: Int32) throws(StoreError) {
         while fsync(fd) != 0 {

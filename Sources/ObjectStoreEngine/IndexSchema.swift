@@ -32,15 +32,9 @@ import GRDB
 ///   INDEX (blob)
 /// ```
 ///
-/// Each part is a blob of its own; completion streams them into one new blob
-/// and removes them. The blob GC at start keeps every blob a part references.
-///
-/// What later issues add without a rewrite:
-/// - versioning: rows with their own `version_id`, `is_latest` moved in the same
-///   transaction, delete markers; a `versioning` row in `bucket_configuration`;
-/// - multipart uploads: `multipart_upload` and `multipart_part` tables whose
-///   parts are blobs too, assembled into one blob on completion (the blob GC
-///   then also keeps blobs that parts reference).
+/// Each part is a blob of its own; completion makes the chosen parts' blobs the
+/// object's segments (see migration `segments`) and removes the others. The blob
+/// GC at start keeps every blob a part references.
 ///
 /// ## Migration `events`
 ///
@@ -61,6 +55,19 @@ import GRDB
 /// exactly one row per key has `is_latest = 1`, moved in the transaction that adds or
 /// removes a version. Delete markers are rows with `is_delete_marker = 1` and no blob.
 /// Row ids order a key's versions: the newest has the largest id.
+///
+/// ## Migration `segments`
+///
+/// ```sql
+/// object(..., segments TEXT)   -- NULL when `blob` holds all the bytes; else one "<blob> <size>" line per segment
+/// ```
+///
+/// A completed multipart upload is not copied into one blob: its parts' blobs are
+/// its segments, in order (``Segment``), and `blob` is the first of them. That
+/// first part blob belongs to no other object, so `blob` still names the row's
+/// files: copies copy the whole row, the `(blob)` index still tells whether the
+/// files are in use, and removing the last row that has it removes every segment.
+/// The blob GC at start keeps every segment of every row.
 enum IndexSchema {
     /// The migrator that brings any earlier index up to date.
     static var migrator: DatabaseMigrator {
@@ -146,13 +153,23 @@ enum IndexSchema {
                 CREATE INDEX multipart_part_blob ON multipart_part(blob);
                 """)
         }
+        migrator.registerMigration("segments") { db in
+            try db.execute(sql: "ALTER TABLE object ADD COLUMN segments TEXT")
+        }
         return migrator
     }
 
-    /// Every blob name the index references (objects and multipart parts);
+    /// Every blob name the index references (objects, their segments, multipart parts);
     /// blob files outside this set are crash leftovers.
+    ///
+    /// - Throws: `InternalError` for an unreadable segment list: then which files are in use
+    ///   is unknown, and none may be removed.
     static func referencedBlobs(_ db: Database) throws -> Set<String> {
         var blobs = try Set(String.fetchCursor(db, sql: "SELECT DISTINCT blob FROM object WHERE blob IS NOT NULL"))
+        let lists = try String.fetchCursor(db, sql: "SELECT DISTINCT segments FROM object WHERE segments IS NOT NULL")
+        while let list = try lists.next() {
+            for segment in try Segment.decode(list) { blobs.insert(segment.blob) }
+        }
         for blob in try String.fetchAll(db, sql: "SELECT blob FROM multipart_part") { blobs.insert(blob) }
         return blobs
     }

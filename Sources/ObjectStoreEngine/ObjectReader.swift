@@ -2,9 +2,10 @@ import Synchronization
 
 /// An object's bytes, open for reading.
 ///
-/// Blobs are immutable and the reader holds the file open, so it keeps
-/// reading the same bytes when the object is overwritten or deleted meanwhile.
-/// Closes its file on ``close()`` or when released.
+/// Blobs are immutable and the reader holds the object's files open (one, or
+/// one per segment of a completed multipart upload), so it keeps reading the
+/// same bytes when the object is overwritten or deleted meanwhile. Closes its
+/// files on ``close()`` or when released.
 ///
 /// ```swift
 /// let (info, reader) = try engine.open(bucket: "photos", key: "a.jpg")
@@ -18,40 +19,53 @@ import Synchronization
 public final class ObjectReader: Sendable {
     /// The object's size in bytes.
     public let size: Int64
-    private let descriptor: Mutex<Int32?>
+    /// Where each file's bytes start in the object: ascending, the first 0.
+    private let starts: [Int64]
+    /// One descriptor per file, in the object's order; `nil` once closed.
+    private let descriptors: Mutex<[Int32]?>
 
-    /// Takes ownership of an open descriptor.
-    init(descriptor: Int32, size: Int64) {
-        self.size = size
-        self.descriptor = Mutex(descriptor)
+    /// Takes ownership of open descriptors: the object is their files' bytes, one after the other.
+    ///
+    /// - Parameter files: The descriptors with their files' sizes, in order; at least one.
+    init(files: [(descriptor: Int32, size: Int64)]) {
+        var starts: [Int64] = []
+        starts.reserveCapacity(files.count)
+        var total: Int64 = 0
+        for file in files {
+            starts.append(total)
+            total += file.size
+        }
+        self.size = total
+        self.starts = starts
+        self.descriptors = Mutex(files.map(\.descriptor))
     }
 
     deinit {
         close()
     }
 
-    /// Reads up to `count` bytes at `offset` (`pread`); fewer only at the end of the object.
+    /// Reads up to `count` bytes at `offset` (`pread`, across files as needed); fewer only at the end of the object.
     ///
     /// - Parameters:
     ///   - offset: Where to start, from 0; at or past ``size`` the result is empty.
     ///   - count: How many bytes at most.
     /// - Returns: The bytes read.
     /// - Throws: `InvalidArgument` for a negative offset or count, or after ``close()``;
-    ///   `InternalError` if the file system fails.
+    ///   `InternalError` if the file system fails or a file is shorter than it was when opened.
     public func read(offset: Int64, count: Int) throws(StoreError) -> [UInt8] {
         guard offset >= 0, count >= 0 else {
             throw StoreError(.invalidArgument, "The offset and count of a read must not be negative.")
         }
         let wanted = Int(min(Int64(count), max(0, size - offset)))
-        return try descriptor.withLock { (descriptor: inout Int32?) throws(StoreError) -> [UInt8] in
-            guard let fd = descriptor else {
+        return try descriptors.withLock { (descriptors: inout [Int32]?) throws(StoreError) -> [UInt8] in
+            guard let descriptors else {
                 throw StoreError(.invalidArgument, "The object reader is closed.")
             }
             guard wanted > 0 else { return [] }
             var failure: StoreError?
             let bytes = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
                 do throws(StoreError) {
-                    initialized = try FileIO.readAll(fd, into: UnsafeMutableRawBufferPointer(buffer), offset: offset)
+                    initialized = try fill(UnsafeMutableRawBufferPointer(buffer), from: offset, descriptors: descriptors)
                 } catch {
                     failure = error
                     initialized = 0
@@ -62,11 +76,42 @@ public final class ObjectReader: Sendable {
         }
     }
 
-    /// Closes the file; later reads fail. Safe to call more than once.
+    /// Fills `buffer` with the object's bytes from `offset`, file after file; returns how many it read.
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64, descriptors: [Int32]) throws(StoreError) -> Int {
+        var index = file(containing: offset)
+        var done = 0
+        while done < buffer.count, index < descriptors.count {
+            let position = offset + Int64(done)
+            let end = index + 1 < starts.count ? starts[index + 1] : size
+            let wanted = Int(min(Int64(buffer.count - done), end - position))
+            if wanted > 0 {
+                let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + wanted)])
+                let got = try FileIO.readAll(descriptors[index], into: slice, offset: position - starts[index])
+                guard got == wanted else {
+                    throw StoreError(.internalError, "The object's data ended before the size the index records.")
+                }
+                done += got
+            }
+            index += 1
+        }
+        return done
+    }
+
+    /// The index of the last file that starts at or before `offset` (files of no bytes start where the next does).
+    private func file(containing offset: Int64) -> Int {
+        var low = 0, high = starts.count  // the first start past `offset` lies in low...high
+        while low < high {
+            let middle = (low + high) / 2
+            if starts[middle] <= offset { low = middle + 1 } else { high = middle }
+        }
+        return max(0, low - 1)
+    }
+
+    /// Closes the files; later reads fail. Safe to call more than once.
     public func close() {
-        descriptor.withLock { descriptor in
-            if let fd = descriptor { FileIO.close(fd) }
-            descriptor = nil
+        descriptors.withLock { descriptors in
+            for fd in descriptors ?? [] { FileIO.close(fd) }
+            descriptors = nil
         }
     }
 }

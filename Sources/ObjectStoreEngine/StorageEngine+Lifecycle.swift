@@ -62,7 +62,7 @@ extension StorageEngine {
             }
             guard let blobs else { continue }
             aborted += 1
-            for blob in blobs { removeBlob(blob) }
+            removeBlobs(blobs)
         }
         return aborted
     }
@@ -90,24 +90,24 @@ extension StorageEngine {
             let event = objectEvent("LifecycleExpiration:Delete")
             let markerEvent = objectEvent("LifecycleExpiration:DeleteMarkerCreated")
             let now = currentSeconds()
-            let orphan = try write("expire an object") { db -> String?? in
+            let orphans = try write("expire an object") { db -> [String]? in
                 guard let row = try Row.fetchOne(db, sql: """
-                    SELECT blob, bucket_id, key FROM object WHERE id = ? AND last_modified < ? AND is_latest = 1
+                    SELECT blob, segments, bucket_id, key FROM object WHERE id = ? AND last_modified < ? AND is_latest = 1
                     """, arguments: [id, cutoff]) else { return .none }
                 let bucketID = try row.decode(Int64.self, forColumn: "bucket_id")
                 let key = String(decoding: try row.decode(Data.self, forColumn: "key"), as: UTF8.self)
                 if let status = try Self.versioningStatus(db, bucketID: bucketID) {
-                    return .some(try Self.addDeleteMarker(db, bucketID: bucketID, key: key, status: status, lastModified: now,
-                                                          event: markerEvent).orphan)
+                    return try Self.addDeleteMarker(db, bucketID: bucketID, key: key, status: status, lastModified: now,
+                                                    event: markerEvent).orphans
                 }
                 try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [id])
                 try Self.emit(db, event, bucketID: bucketID, key: key, size: nil, etag: nil, versionId: nil)
-                return .some(try Self.unreferencedBlob(db, try row.decode(String?.self, forColumn: "blob")))
+                return try Self.unreferencedFiles(db, of: row)
             }
             eventGeneration.add(1, ordering: .releasing)
-            guard let orphan else { continue }
+            guard let orphans else { continue }
             expired += 1
-            removeBlob(orphan)
+            removeBlobs(orphans)
         }
         return expired
     }

@@ -44,7 +44,7 @@ extension StorageEngine {
             let upload = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
             return try Self.deleteUpload(db, row: upload.id)
         }
-        for blob in blobs { removeBlob(blob) }
+        removeBlobs(blobs)
     }
 
     // MARK: Parts
@@ -245,15 +245,17 @@ extension StorageEngine {
 
     // MARK: Completing
 
-    /// CompleteMultipartUpload: assembles the named parts into one object at the upload's key.
+    /// CompleteMultipartUpload: makes the named parts one object at the upload's key.
     ///
     /// Checks the list (ascending numbers: `InvalidPartOrder`; every part present with
-    /// the ETag given: `InvalidPart`; all but the last at least 5 MiB: `EntityTooSmall`),
-    /// streams the parts' files into one new blob (in the kernel, never through memory),
-    /// flushes and renames it, then in ONE transaction publishes the object through
-    /// ``publishLatest(_:bucketID:key:row:condition:event:)`` and forgets the upload. The
-    /// parts' blobs are removed afterwards. Atomic like a PUT: a failure leaves the
-    /// upload and its parts as they were.
+    /// the ETag given: `InvalidPart`; all but the last at least 5 MiB: `EntityTooSmall`).
+    /// No bytes are copied: the parts' blobs, flushed when each part was committed,
+    /// become the object's segments, in the list's order (a one-part object is an
+    /// ordinary one-blob object). In ONE transaction it checks the parts are still the
+    /// ones checked, publishes the object through
+    /// ``publishLatest(_:bucketID:key:row:condition:event:)`` and forgets the upload;
+    /// afterwards it removes the blobs of parts left out of the list (and the replaced
+    /// object's files). Atomic like a PUT: a failure leaves the upload and its parts as they were.
     ///
     /// - Returns: The object; its ETag is `<md5 of the parts' MD5s>-<count>`.
     /// - Throws: `NoSuchBucket`, `NoSuchUpload`, `InvalidPart`, `InvalidPartOrder`,
@@ -301,54 +303,29 @@ extension StorageEngine {
         let etag = Hex.encode(md5.finalize()) + "-\(chosen.count)"
         let size = chosen.reduce(Int64(0)) { $0 + $1.size }
 
-        // Assemble the parts into a new blob.
-        let blobName = StoreLayout.newBlobName()
-        let tmpPath = layout.tmpPath(blobName)
-        let blobPath = layout.blobPath(blobName)
-        var renamed = false
-        do throws(StoreError) {
-            let output = try FileIO.open(tmpPath, O_WRONLY | O_CREAT | O_EXCL)
-            do throws(StoreError) {
-                for part in chosen {
-                    guard let input = try FileIO.openForReadingIfExists(layout.blobPath(part.blob)) else {
-                        throw StoreError(.invalidPart, "Part \(part.number) was replaced while the upload was being completed.")
-                    }
-                    defer { FileIO.close(input) }
-                    try FileIO.copy(from: input, offset: 0, count: part.size, to: output)
+        // The parts' blobs become the object's segments; the first names the set.
+        let segments = chosen.map { Segment(blob: $0.blob, size: $0.size) }
+        let row = NewObjectRow(blob: chosen[0].blob, segments: segments.count > 1 ? segments : nil, size: size, etag: etag,
+                               sha256: nil, lastModified: currentSeconds(), metadata: upload.metadata)
+        let event = objectEvent("ObjectCreated:CompleteMultipartUpload")
+        let (published, unused) = try write("complete the multipart upload") { db -> (Published, [String]) in
+            guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+            let current = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
+            for part in chosen {
+                let blob = try String.fetchOne(db, sql: "SELECT blob FROM multipart_part WHERE upload_row = ? AND part_number = ?",
+                                               arguments: [current.id, part.number])
+                guard blob == part.blob else {
+                    throw StoreError(.invalidPart, "Part \(part.number) was replaced while the upload was being completed.")
                 }
-                try FileIO.sync(output)
-                FileIO.close(output)
-            } catch {
-                FileIO.close(output)
-                throw error
             }
-            try FileIO.rename(tmpPath, blobPath)
-            renamed = true
-            try FileIO.syncDirectory(layout.shardDirectory(blobName))
-            let row = NewObjectRow(blob: blobName, size: size, etag: etag, sha256: nil,
-                                   lastModified: currentSeconds(), metadata: upload.metadata)
-            let event = objectEvent("ObjectCreated:CompleteMultipartUpload")
-            let (published, partBlobs) = try write("complete the multipart upload") { db -> (Published, [String]) in
-                guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
-                let current = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
-                for part in chosen {
-                    let blob = try String.fetchOne(db, sql: "SELECT blob FROM multipart_part WHERE upload_row = ? AND part_number = ?",
-                                                   arguments: [current.id, part.number])
-                    guard blob == part.blob else {
-                        throw StoreError(.invalidPart, "Part \(part.number) was replaced while the upload was being completed.")
-                    }
-                }
-                let published = try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
-                return (published, try Self.deleteUpload(db, row: current.id))
-            }
-            eventGeneration.add(1, ordering: .releasing)
-            removeBlob(published.orphan)
-            for blob in partBlobs { removeBlob(blob) }
-            return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
-        } catch {
-            FileIO.removeIfExists(renamed ? blobPath : tmpPath)
-            throw error
+            let published = try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
+            let kept = Set(segments.map(\.blob))
+            return (published, try Self.deleteUpload(db, row: current.id).filter { !kept.contains($0) })
         }
+        eventGeneration.add(1, ordering: .releasing)
+        removeBlobs(published.orphans)
+        removeBlobs(unused)
+        return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
     }
 
     // MARK: Helpers

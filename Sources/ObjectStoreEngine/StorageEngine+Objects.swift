@@ -21,7 +21,7 @@ extension StorageEngine {
     /// Flushes the temporary file, renames it into the blob folder and flushes
     /// that folder; then, in ONE SQLite transaction, checks `condition` and
     /// inserts or replaces the index row. After the commit it removes the
-    /// replaced object's blob (unless a copy still uses it). If anything fails,
+    /// replaced object's blob or segments (unless a copy still uses them). If anything fails,
     /// the temporary or blob file is removed and nothing is visible.
     ///
     /// The sink is used up, whatever the outcome.
@@ -67,6 +67,7 @@ extension StorageEngine {
             try FileIO.syncDirectory(layout.shardDirectory(sink.blobName))
             let row = NewObjectRow(
                 blob: sink.blobName,
+                segments: nil,
                 size: size,
                 etag: digests.md5Hex,
                 sha256: digests.sha256,
@@ -79,7 +80,7 @@ extension StorageEngine {
                 return try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
             }
             eventGeneration.add(1, ordering: .releasing)
-            removeBlob(published.orphan)
+            removeBlobs(published.orphans)
             return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
         } catch {
             FileIO.removeIfExists(renamed ? blobPath : sink.tmpPath)
@@ -94,7 +95,7 @@ extension StorageEngine {
         sink.discard()
     }
 
-    /// Copies an object, sharing its immutable blob: no bytes are copied.
+    /// Copies an object, sharing its immutable blob (or segments): no bytes are copied.
     ///
     /// - Parameters:
     ///   - fromBucket: The source bucket.
@@ -121,7 +122,7 @@ extension StorageEngine {
         let now = currentSeconds()
         let replacement = try metadata.map { (metadata) throws(StoreError) in (metadata, try MetadataCoding.encode(metadata)) }
         let event = objectEvent("ObjectCreated:Copy")
-        let (info, orphan) = try write("copy the object") { db -> (ObjectInfo, String?) in
+        let (info, orphans) = try write("copy the object") { db -> (ObjectInfo, [String]) in
             let source: StoredObject
             do {
                 source = try Self.storedObject(db, bucket: fromBucket, key: fromKey, versionId: fromVersionId)
@@ -148,6 +149,7 @@ extension StorageEngine {
             }
             let row = NewObjectRow(
                 blob: source.blob,
+                segments: source.segments,
                 size: source.info.size,
                 etag: source.info.etag,
                 sha256: source.sha256,
@@ -155,10 +157,10 @@ extension StorageEngine {
                 metadata: encoded
             )
             let published = try Self.publishLatest(db, bucketID: toBucketID, key: toKey, row: row, condition: .none, event: event)
-            return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata, versionId: published.versionId), published.orphan)
+            return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata, versionId: published.versionId), published.orphans)
         }
         eventGeneration.add(1, ordering: .releasing)
-        removeBlob(orphan)
+        removeBlobs(orphans)
         return info
     }
 
@@ -181,14 +183,15 @@ extension StorageEngine {
         try ObjectKey.validate(key)
         try VersionID.validate(versionId)
         return try read("read the object") { db in
-            try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId)
+            try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId, withSegments: false)
         }.info
     }
 
-    /// Opens the object's bytes for reading.
+    /// Opens the object's bytes for reading: its blob, or every one of its segments.
     ///
     /// Blobs are immutable: an open reader keeps working if the object is
-    /// overwritten or deleted meanwhile.
+    /// overwritten or deleted meanwhile. Each file's size is checked against the
+    /// size the index records for it.
     ///
     /// - Returns: The object and a reader of its bytes; close the reader when done.
     /// - Parameter versionId: The version to read; `nil` for the latest.
@@ -197,34 +200,56 @@ extension StorageEngine {
     public func open(bucket: String, key: String, versionId: String? = nil) throws(StoreError) -> (ObjectInfo, ObjectReader) {
         try ObjectKey.validate(key)
         try VersionID.validate(versionId)
-        // The blob can be replaced and removed between reading the row and opening
-        // the file: then the row has changed too, so look again.
+        // The files can be replaced and removed between reading the row and opening
+        // them: then the row has changed too, so look again.
         for _ in 0..<8 {
             let object = try read("read the object") { db in
                 try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId)
             }
-            guard let descriptor = try FileIO.openForReadingIfExists(layout.blobPath(object.blob)) else { continue }
-            let fileSize: Int64
-            do throws(StoreError) {
-                fileSize = try FileIO.size(descriptor)
-            } catch {
-                FileIO.close(descriptor)
-                throw error
+            let segments = object.segments ?? [Segment(blob: object.blob, size: object.info.size)]
+            guard segments.reduce(0, { $0 + $1.size }) == object.info.size else {
+                throw StoreError(.internalError, "The object's segments do not add up to the size the index records.")
             }
-            guard fileSize == object.info.size else {
-                FileIO.close(descriptor)
-                throw StoreError(.internalError, "The object's data does not have the size the index records.")
+            if let files = try openSegments(segments) {
+                return (object.info, ObjectReader(files: files))
             }
-            return (object.info, ObjectReader(descriptor: descriptor, size: fileSize))
         }
         throw StoreError(.internalError, "The object's data is missing.")
+    }
+
+    /// Opens every segment's file and checks its size; `nil` (nothing left open) when a file is missing.
+    ///
+    /// - Throws: `InternalError` when a file cannot be opened or has another size than its segment.
+    private func openSegments(_ segments: [Segment]) throws(StoreError) -> [(descriptor: Int32, size: Int64)]? {
+        var files: [(descriptor: Int32, size: Int64)] = []
+        files.reserveCapacity(segments.count)
+        do throws(StoreError) {
+            for segment in segments {
+                guard let descriptor = try FileIO.openForReadingIfExists(layout.blobPath(segment.blob)) else {
+                    for file in files { FileIO.close(file.descriptor) }
+                    return nil
+                }
+                files.append((descriptor, segment.size))
+                guard try FileIO.size(descriptor) == segment.size else {
+                    throw StoreError(.internalError, "The object's data does not have the size the index records.")
+                }
+            }
+            return files
+        } catch {
+            for file in files { FileIO.close(file.descriptor) }
+            throw error
+        }
     }
 
     // MARK: The publishing transaction
 
     /// The values of a new object row.
     struct NewObjectRow: Sendable {
+        /// The blob holding the bytes; with `segments`, the first of them (it names the set:
+        /// rows sharing it share all the segments).
         let blob: String
+        /// The blobs holding the bytes in order, for a completed multipart upload; `nil` when `blob` holds them all.
+        let segments: [Segment]?
         let size: Int64
         let etag: String
         let sha256: [UInt8]?
@@ -246,8 +271,9 @@ extension StorageEngine {
 
     /// What ``publishLatest(_:bucketID:key:row:condition:event:)`` did.
     struct Published {
-        /// A blob no row references any more: the caller removes it after the commit.
-        let orphan: String?
+        /// Blob files no row references any more (the replaced object's blob or segments):
+        /// the caller removes them after the commit.
+        let orphans: [String]
         /// The new version's id (`null` when suspended); `nil` in a bucket never versioned.
         let versionId: String?
     }
@@ -265,8 +291,8 @@ extension StorageEngine {
     /// - With versioning `Suspended`, the previous latest stays (no longer latest) unless it
     ///   is the `null` version: the `null` version, wherever it is, is replaced by the new row.
     ///
-    /// - Returns: The replaced object's blob when no row references it any more (the caller
-    ///   removes that file after the transaction commits), and the new version's id.
+    /// - Returns: The replaced object's files when no row references them any more (the caller
+    ///   removes them after the transaction commits), and the new version's id.
     /// - Throws: `PreconditionFailed` when `condition` does not hold.
     static func publishLatest(
         _ db: Database,
@@ -278,7 +304,7 @@ extension StorageEngine {
     ) throws -> Published {
         let keyBytes = Data(key.utf8)
         let existing = try Row.fetchOne(db, sql: """
-            SELECT id, blob, etag, is_delete_marker FROM object WHERE bucket_id = ? AND key = ? AND is_latest = 1
+            SELECT id, blob, segments, etag, is_delete_marker FROM object WHERE bucket_id = ? AND key = ? AND is_latest = 1
             """, arguments: [bucketID, keyBytes])
         let currentETag: String? = try existing.flatMap { existing in
             try existing.decode(Bool.self, forColumn: "is_delete_marker") ? nil : try existing.decode(String.self, forColumn: "etag")
@@ -297,44 +323,48 @@ extension StorageEngine {
         }
         let status = try versioningStatus(db, bucketID: bucketID)
         let versionId = status == .enabled ? VersionID.make() : VersionID.null
-        var replacedBlob: String?
+        var replaced: Row?
         if status == nil {
             if let existing {
                 try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
-                replacedBlob = try existing.decode(String?.self, forColumn: "blob")
+                replaced = existing
             }
         } else {
             if let existing {
                 try db.execute(sql: "UPDATE object SET is_latest = 0 WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
             }
             if status == .suspended {
-                replacedBlob = try removeNullVersion(db, bucketID: bucketID, key: keyBytes)
+                replaced = try removeNullVersion(db, bucketID: bucketID, key: keyBytes)
             }
         }
         try db.execute(sql: """
-            INSERT INTO object (bucket_id, key, version_id, blob, size, etag, sha256, last_modified, metadata)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [bucketID, keyBytes, versionId, row.blob, row.size, row.etag, row.sha256.map { Data($0) },
-                             row.lastModified, row.metadata])
+            INSERT INTO object (bucket_id, key, version_id, blob, segments, size, etag, sha256, last_modified, metadata)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [bucketID, keyBytes, versionId, row.blob, row.segments.map(Segment.encode), row.size, row.etag,
+                             row.sha256.map { Data($0) }, row.lastModified, row.metadata])
         try emit(db, event, bucketID: bucketID, key: key, size: row.size, etag: row.etag, versionId: status == nil ? nil : versionId)
-        let orphan = replacedBlob == row.blob ? nil : try unreferencedBlob(db, replacedBlob)
-        return Published(orphan: orphan, versionId: status == nil ? nil : versionId)
+        return Published(orphans: try unreferencedFiles(db, of: replaced), versionId: status == nil ? nil : versionId)
     }
 
     /// Removes the `null` version of `key` (an object or a delete marker), if there is one.
     ///
-    /// - Returns: The removed row's blob (`nil` for a marker or no row); it may still be referenced.
-    static func removeNullVersion(_ db: Database, bucketID: Int64, key: Data) throws -> String? {
-        try String.fetchOne(db, sql: """
-            DELETE FROM object WHERE bucket_id = ? AND key = ? AND version_id = ? RETURNING blob
+    /// - Returns: The removed row's `blob` and `segments` columns (`nil` when there was no row);
+    ///   its files may still be referenced.
+    static func removeNullVersion(_ db: Database, bucketID: Int64, key: Data) throws -> Row? {
+        try Row.fetchOne(db, sql: """
+            DELETE FROM object WHERE bucket_id = ? AND key = ? AND version_id = ? RETURNING blob, segments
             """, arguments: [bucketID, key, VersionID.null])
     }
 
-    /// `blob` if no object row references it any more, else `nil`.
-    static func unreferencedBlob(_ db: Database, _ blob: String?) throws -> String? {
-        guard let blob else { return nil }
+    /// The files of a removed object row (read with its `blob` and `segments` columns) when no
+    /// object row references them any more, else none.
+    ///
+    /// Rows share files only by copying a whole row, so the `blob` column alone tells whether
+    /// they are in use: with segments it is the first one, a part blob that names the set.
+    static func unreferencedFiles(_ db: Database, of removed: Row?) throws -> [String] {
+        guard let removed, let blob = try removed.decode(String?.self, forColumn: "blob") else { return [] }
         let referenced = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM object WHERE blob = ?)", arguments: [blob]) ?? true
-        return referenced ? nil : blob
+        return referenced ? [] : try Segment.files(of: removed)
     }
 
     /// Removes a blob file that a committed transaction left unreferenced.
@@ -343,6 +373,11 @@ extension StorageEngine {
     func removeBlob(_ blob: String?) {
         guard let blob, StoreLayout.isBlobName(blob) else { return }
         FileIO.removeIfExists(layout.blobPath(blob))
+    }
+
+    /// Removes blob files that a committed transaction left unreferenced, like ``removeBlob(_:)``.
+    func removeBlobs(_ blobs: [String]) {
+        for blob in blobs { removeBlob(blob) }
     }
 
     /// The latest, non-deleted object at `bucket`/`key`.
@@ -354,10 +389,13 @@ extension StorageEngine {
 
     /// The object at `bucket`/`key`: the latest when `versionId` is `nil`, else that version.
     ///
+    /// - Parameter withSegments: Whether to read the segment list too (reading and copying need it, HEAD does not).
     /// - Throws: `NoSuchBucket`; `NoSuchKey` when there is no latest object or it is a
     ///   delete marker (flagged ``StoreError/isDeleteMarker``); `NoSuchVersion`; `MethodNotAllowed`
     ///   when the version asked for is a delete marker.
-    static func storedObject(_ db: Database, bucket: String, key: String, versionId: String?) throws -> StoredObject {
+    static func storedObject(
+        _ db: Database, bucket: String, key: String, versionId: String?, withSegments: Bool = true
+    ) throws -> StoredObject {
         // One row if the bucket exists; the object columns are NULL when the key (or version) does not.
         let match = versionId == nil ? "o.is_latest = 1" : "o.version_id = ?"
         var arguments: StatementArguments = [versioningName, Data(key.utf8)]
@@ -366,7 +404,7 @@ extension StorageEngine {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT b.id AS bucket_id, o.id AS object_id, o.is_delete_marker, o.version_id,
                    EXISTS (SELECT 1 FROM bucket_configuration c WHERE c.bucket_id = b.id AND c.name = ?) AS versioned,
-                   \(StoredObject.columns)
+                   \(withSegments ? StoredObject.columnsWithSegments : StoredObject.columns)
             FROM bucket b
             LEFT JOIN object o ON o.bucket_id = b.id AND o.key = ? AND \(match)
             WHERE b.name = ?

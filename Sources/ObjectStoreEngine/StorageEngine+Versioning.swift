@@ -122,14 +122,14 @@ extension StorageEngine {
         let markerEvent = objectEvent("ObjectRemoved:DeleteMarkerCreated")
         let now = currentSeconds()
         let keyBytes = Data(key.utf8)
-        let result = try write("delete the object") { db -> (outcome: DeleteOutcome, orphans: [String?]) in
+        let result = try write("delete the object") { db -> (outcome: DeleteOutcome, orphans: [String]) in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             let status = try Self.versioningStatus(db, bucketID: bucketID)
             let everVersioned = status != nil
 
             if let versionId {
                 guard let existing = try Row.fetchOne(db, sql: """
-                    SELECT id, blob, is_latest, is_delete_marker FROM object WHERE bucket_id = ? AND key = ? AND version_id = ?
+                    SELECT id, blob, segments, is_latest, is_delete_marker FROM object WHERE bucket_id = ? AND key = ? AND version_id = ?
                     """, arguments: [bucketID, keyBytes, versionId])
                 else { return (DeleteOutcome(removed: false, versionId: versionId, isDeleteMarker: false), []) }
                 try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
@@ -143,26 +143,26 @@ extension StorageEngine {
                               versionId: everVersioned ? versionId : nil)
                 let marker = try existing.decode(Bool.self, forColumn: "is_delete_marker")
                 return (DeleteOutcome(removed: true, versionId: versionId, isDeleteMarker: marker),
-                        [try Self.unreferencedBlob(db, try existing.decode(String?.self, forColumn: "blob"))])
+                        try Self.unreferencedFiles(db, of: existing))
             }
 
             guard let status else {
                 guard let existing = try Row.fetchOne(db, sql: """
-                    SELECT id, blob FROM object
+                    SELECT id, blob, segments FROM object
                     WHERE bucket_id = ? AND key = ? AND is_latest = 1 AND is_delete_marker = 0
                     """, arguments: [bucketID, keyBytes])
                 else { return (DeleteOutcome(removed: false, versionId: nil, isDeleteMarker: false), []) }
                 try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [try existing.decode(Int64.self, forColumn: "id")])
                 try Self.emit(db, removedEvent, bucketID: bucketID, key: key, size: nil, etag: nil, versionId: nil)
                 return (DeleteOutcome(removed: true, versionId: nil, isDeleteMarker: false),
-                        [try Self.unreferencedBlob(db, try existing.decode(String?.self, forColumn: "blob"))])
+                        try Self.unreferencedFiles(db, of: existing))
             }
             let markerId = try Self.addDeleteMarker(db, bucketID: bucketID, key: key, status: status, lastModified: now,
                                                     event: markerEvent)
-            return (DeleteOutcome(removed: true, versionId: markerId.id, isDeleteMarker: true), [markerId.orphan])
+            return (DeleteOutcome(removed: true, versionId: markerId.id, isDeleteMarker: true), markerId.orphans)
         }
         if result.outcome.removed { eventGeneration.add(1, ordering: .releasing) }
-        for orphan in result.orphans { removeBlob(orphan) }
+        removeBlobs(result.orphans)
         return result.outcome
     }
 
@@ -170,28 +170,28 @@ extension StorageEngine {
     ///
     /// `Suspended`: the marker is the `null` version, replacing the previous one.
     ///
-    /// - Returns: The marker's id and a blob left unreferenced (removed by the caller after the commit).
+    /// - Returns: The marker's id and the blob files left unreferenced (removed by the caller after the commit).
     static func addDeleteMarker(
         _ db: Database, bucketID: Int64, key: String, status: VersioningStatus, lastModified: Int64, event: ObjectEvent
-    ) throws -> (id: String, orphan: String?) {
+    ) throws -> (id: String, orphans: [String]) {
         let keyBytes = Data(key.utf8)
         try db.execute(sql: "UPDATE object SET is_latest = 0 WHERE bucket_id = ? AND key = ? AND is_latest = 1",
                        arguments: [bucketID, keyBytes])
-        var replacedBlob: String?
+        var replaced: Row?
         let id: String
         switch status {
         case .enabled:
             id = VersionID.make()
         case .suspended:
             id = VersionID.null
-            replacedBlob = try removeNullVersion(db, bucketID: bucketID, key: keyBytes)
+            replaced = try removeNullVersion(db, bucketID: bucketID, key: keyBytes)
         }
         try db.execute(sql: """
             INSERT INTO object (bucket_id, key, version_id, is_latest, is_delete_marker, blob, size, etag, last_modified, metadata)
             VALUES (?, ?, ?, 1, 1, NULL, 0, '', ?, '{}')
             """, arguments: [bucketID, keyBytes, id, lastModified])
         try emit(db, event, bucketID: bucketID, key: key, size: nil, etag: nil, versionId: id)
-        return (id, try unreferencedBlob(db, replacedBlob))
+        return (id, try unreferencedFiles(db, of: replaced))
     }
 
     // MARK: Listing versions

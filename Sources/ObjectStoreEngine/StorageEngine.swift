@@ -5,8 +5,9 @@ import Synchronization
 /// The embedded object store's storage engine: buckets and objects on the local disk.
 ///
 /// Bytes live in immutable blob files with generated names; a SQLite index
-/// (WAL, `synchronous=FULL`) maps (bucket, key) to a blob with the object's
-/// size, ETag and metadata (see ``StoreLayout`` and ``IndexSchema``). The
+/// (WAL, `synchronous=FULL`) maps (bucket, key) to a blob (or, for a completed
+/// multipart upload, to its parts' blobs in order) with the object's size, ETag
+/// and metadata (see ``StoreLayout`` and ``IndexSchema``). The
 /// engine knows nothing of HTTP: the S3 layer calls it and renders its
 /// ``StoreError``s.
 ///

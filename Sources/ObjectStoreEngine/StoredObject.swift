@@ -5,15 +5,20 @@ import GRDB
 struct StoredObject {
     /// The bucket's row id.
     let bucketID: Int64
-    /// The blob file holding the bytes.
+    /// The blob file holding the bytes; the first of ``segments`` when there are segments.
     let blob: String
+    /// The blob files holding the bytes in order, for a completed multipart upload; `nil` when
+    /// ``blob`` holds them all, or when the query did not select the column (listings do not).
+    let segments: [Segment]?
     /// The SHA-256 of the bytes, kept for every object so copies can vouch for a checksum.
     let sha256: [UInt8]?
     /// What `HEAD` shows.
     let info: ObjectInfo
 
-    /// The columns ``init(row:bucket:key:bucketID:decoder:)`` reads, with `o` the object table.
+    /// The columns ``init(row:bucket:key:bucketID:decoder:versionId:)`` needs, with `o` the object table.
     static let columns = "o.blob, o.size, o.etag, o.sha256, o.last_modified, o.metadata"
+    /// ``columns`` and the segment list: what reading or copying an object needs.
+    static let columnsWithSegments = columns + ", o.segments"
 
     /// Reads an object from a row holding ``columns``.
     ///
@@ -24,6 +29,11 @@ struct StoredObject {
         }
         self.bucketID = bucketID
         self.blob = blob
+        if row.hasColumn("segments"), let text = try row.decode(String?.self, forColumn: "segments") {
+            self.segments = try Segment.decode(text)
+        } else {
+            self.segments = nil
+        }
         self.sha256 = try row.decode(Data?.self, forColumn: "sha256").map(Array.init)
         self.info = ObjectInfo(
             bucket: bucket,

@@ -29,4 +29,59 @@ import ObjectStoreEngine
         reader.close()
         expectStoreError(.invalidArgument) { try reader.read(offset: 0, count: 1) }
     }
+
+    @Test func readsAcrossSegments() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let partSize = 5 * 1024 * 1024
+        let parts = [pseudoRandomBytes(partSize, seed: 1), pseudoRandomBytes(partSize + 3, seed: 2), pseudoRandomBytes(1000, seed: 3)]
+        let whole = Array(parts.joined())
+        try store.engine.putMultipart("bucket", "k", parts)
+        let (info, reader) = try store.engine.open(bucket: "bucket", key: "k")
+        defer { reader.close() }
+        #expect(info.size == Int64(whole.count))
+        #expect(reader.size == Int64(whole.count))
+        #expect(try reader.read(offset: 0, count: whole.count + 10) == whole)
+
+        let first = partSize, second = 2 * partSize + 3  // where the second and third segments start
+        let ranges: [(offset: Int, count: Int)] = [
+            (0, 10),                           // inside the first
+            (first - 10, 10),                  // ends at a boundary
+            (first, 10),                       // starts at a boundary
+            (first - 5, 10),                   // across the first boundary
+            (second - 1, 2),                   // across the second
+            (first - 1, second - first + 2),   // all of the middle segment and a byte either side
+            (10, whole.count - 20),            // across every boundary
+            (second, 1000),                    // exactly the last segment
+            (whole.count - 5, 100),            // cut short by the end
+        ]
+        for range in ranges {
+            let expected = Array(whole[range.offset..<min(whole.count, range.offset + range.count)])
+            #expect(try reader.read(offset: Int64(range.offset), count: range.count) == expected, "\(range)")
+        }
+        #expect(try reader.read(offset: Int64(whole.count), count: 10) == [])
+
+        // Odd-sized chunks, as a GET streams them, put the whole back together.
+        var chunks: [UInt8] = []
+        while chunks.count < whole.count {
+            let chunk = try reader.read(offset: Int64(chunks.count), count: 1_000_003)
+            #expect(!chunk.isEmpty)
+            if chunk.isEmpty { break }
+            chunks += chunk
+        }
+        #expect(chunks == whole)
+    }
+
+    @Test func aReaderKeepsItsSegmentsWhenTheObjectGoes() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let partSize = 5 * 1024 * 1024
+        let parts = [pseudoRandomBytes(partSize, seed: 4), pseudoRandomBytes(99, seed: 5)]
+        try store.engine.putMultipart("bucket", "k", parts)
+        let (_, reader) = try store.engine.open(bucket: "bucket", key: "k")
+        defer { reader.close() }
+        #expect(try store.engine.delete(bucket: "bucket", key: "k"))
+        #expect(try store.directory.blobFiles().isEmpty)
+        #expect(try reader.read(offset: Int64(partSize - 2), count: 4) == Array(Array(parts.joined())[(partSize - 2)..<(partSize + 2)]))
+    }
 }

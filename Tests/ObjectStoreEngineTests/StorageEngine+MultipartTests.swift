@@ -57,8 +57,8 @@ import Testing
         let head = try engine.head(bucket: "bucket", key: "big/file.bin")
         #expect(head.metadata == metadata)
         #expect(head.etag == expected)
-        // The parts are gone with the upload: one blob remains, the object's.
-        #expect(try store.directory.blobFiles().count == 1)
+        // The upload is gone; its parts' blobs are the object's segments now, nothing was copied.
+        #expect(try store.directory.blobFiles().count == 3)
         #expect(try store.directory.tmpFiles().isEmpty)
         expectStoreError(.noSuchUpload) { try engine.listParts(bucket: "bucket", key: "big/file.bin", uploadId: upload.uploadId) }
         #expect(try engine.listMultipartUploads(bucket: "bucket").uploads.isEmpty)
@@ -89,10 +89,11 @@ import Testing
         // Failures changed nothing: the parts are all still there.
         #expect(try engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId).parts.map(\.partNumber) == [1, 2, 3])
         #expect(try store.directory.tmpFiles().isEmpty)
-        // A subset of the parts is fine; the unused ones are removed too.
+        // A subset of the parts is fine; the unused one is removed, the others are the object's segments.
         let info = try complete([(2, big.etag), (3, tail.etag)])
         #expect(info.size == Int64(5 * Self.mib + 10))
-        #expect(try store.directory.blobFiles().count == 1)
+        #expect(try store.directory.blobFiles().count == 2)
+        #expect(try engine.bytes("bucket", "k") == Self.bytes(5 * Self.mib, seed: 2) + Self.bytes(10, seed: 3))
     }
 
     @Test func completionHonoursIfNoneMatch() throws {
@@ -107,8 +108,9 @@ import Testing
                                                parts: [CompletedPart(partNumber: 1, etag: part.etag)], condition: .ifNoneMatchAny)
         }
         #expect(try engine.text("bucket", "k") == "existing")
-        // The assembled blob of the refused completion is gone; the part and the old object remain.
+        // The refused completion changed nothing: the part and the old object remain, and so does the upload.
         #expect(try store.directory.blobFiles().count == 2)
+        #expect(try engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId).parts.count == 1)
     }
 
     @Test func partsAreCheckedAndNumbered() throws {
@@ -163,10 +165,10 @@ import Testing
         #expect(try store.directory.tmpFiles().isEmpty)
         expectStoreError(.noSuchUpload) { try engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId) }
         if results.contains("completed") {
-            // Completed first: the object is whole, and the abort found nothing.
+            // Completed first: the object is whole (its 16 segments), and the abort found nothing.
             let bytes = try engine.bytes("bucket", "k")
             #expect(bytes.count == 15 * 5 * Self.mib + 7)
-            #expect(try store.directory.blobFiles().count == 1)
+            #expect(try store.directory.blobFiles().count == 16)
         } else {
             #expect(results.contains("aborted"), "\(results)")
             expectStoreError(.noSuchKey) { try engine.head(bucket: "bucket", key: "k") }
@@ -333,5 +335,173 @@ import Testing
         #expect(try engine.text("bucket", "logs/b") == "b")
         #expect(try engine.text("bucket", "data/a") == "a")
         #expect(try store.directory.blobFiles().count == 2)
+    }
+
+    // MARK: Segmented objects
+
+    /// The blob names the index lists as the latest object's segments at `key`, in order (`[]` for a one-blob object).
+    static func segmentNames(_ engine: StorageEngine, _ key: String) throws -> [String] {
+        let text = try engine.database.read { db in
+            try String.fetchOne(db, sql: "SELECT segments FROM object WHERE key = ? AND is_latest = 1", arguments: [Data(key.utf8)])
+        }
+        guard let text else { return [] }
+        return try Segment.decode(text).map(\.blob)
+    }
+
+    @Test func completionCopiesNothingAndKeepsThePartsAsSegments() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let parts = [Self.bytes(5 * Self.mib, seed: 1), Self.bytes(5 * Self.mib + 1, seed: 2), Self.bytes(77, seed: 3)]
+        try engine.putMultipart("bucket", "k", parts)
+        let listed = try Self.segmentNames(engine, "k")
+        #expect(listed.count == 3)
+        #expect(try store.directory.blobNames() == Set(listed), "the segments are the files on disk, and nothing else is")
+        #expect(try engine.bytes("bucket", "k") == Array(parts.joined()))
+        #expect(try store.directory.tmpFiles().isEmpty)
+    }
+
+    @Test func overwritingOrDeletingASegmentedObjectRemovesEverySegment() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let parts = [Self.bytes(5 * Self.mib, seed: 1), Self.bytes(5 * Self.mib, seed: 2), Self.bytes(9, seed: 3)]
+        try engine.putMultipart("bucket", "k", parts)
+        #expect(try store.directory.blobFiles().count == 3)
+        try engine.put("bucket", "k", "plain")
+        #expect(try store.directory.blobFiles().count == 1, "the overwrite removed all three segments")
+        #expect(try engine.text("bucket", "k") == "plain")
+        try engine.putMultipart("bucket", "k", parts)
+        #expect(try store.directory.blobFiles().count == 3, "the plain blob is gone")
+        let reordered = [parts[1], parts[0], parts[2]]
+        try engine.putMultipart("bucket", "k", reordered)
+        #expect(try store.directory.blobNames() == Set(try Self.segmentNames(engine, "k")), "only the new segments remain")
+        #expect(try engine.bytes("bucket", "k") == Array(reordered.joined()))
+        #expect(try engine.delete(bucket: "bucket", key: "k"))
+        #expect(try store.directory.blobFiles().isEmpty)
+    }
+
+    @Test func aCopyKeepsTheSegmentsUntilTheLastRowGoes() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let parts = [Self.bytes(5 * Self.mib, seed: 4), Self.bytes(5 * Self.mib, seed: 5), Self.bytes(100, seed: 6)]
+        let whole = Array(parts.joined())
+        let original = try engine.putMultipart("bucket", "k", parts)
+        let copy = try engine.copy(fromBucket: "bucket", fromKey: "k", toBucket: "bucket", toKey: "copy",
+                                   metadata: ObjectMetadata(contentType: "text/plain"))
+        #expect(copy.etag == original.etag)
+        #expect(copy.size == original.size)
+        #expect(try Self.segmentNames(engine, "copy") == Self.segmentNames(engine, "k"), "the copy shares the row's segments")
+        #expect(try store.directory.blobFiles().count == 3, "no bytes were copied")
+        #expect(try engine.delete(bucket: "bucket", key: "k"))
+        #expect(try store.directory.blobFiles().count == 3, "the copy still uses every segment")
+        #expect(try engine.bytes("bucket", "copy") == whole)
+        // A copy onto itself (new metadata) replaces the row and keeps the files.
+        _ = try engine.copy(fromBucket: "bucket", fromKey: "copy", toBucket: "bucket", toKey: "copy",
+                            metadata: ObjectMetadata(contentType: "application/octet-stream"))
+        #expect(try store.directory.blobFiles().count == 3)
+        #expect(try engine.bytes("bucket", "copy") == whole)
+        #expect(try engine.delete(bucket: "bucket", key: "copy"))
+        #expect(try store.directory.blobFiles().isEmpty)
+    }
+
+    @Test func completingWithASubsetRemovesTheUnusedParts() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let data = (1...4).map { Self.bytes(5 * Self.mib, seed: UInt8($0)) }
+        var infos: [PartInfo] = []
+        for (index, bytes) in data.enumerated() { infos.append(try Self.upload(engine, upload, part: index + 1, bytes)) }
+        #expect(try store.directory.blobFiles().count == 4)
+        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, parts: [
+            CompletedPart(partNumber: 1, etag: infos[0].etag),
+            CompletedPart(partNumber: 3, etag: infos[2].etag),
+        ])
+        #expect(info.size == Int64(10 * Self.mib))
+        #expect(info.etag.hasSuffix("-2"))
+        let segments = try Self.segmentNames(engine, "k")
+        #expect(segments.count == 2)
+        #expect(try store.directory.blobNames() == Set(segments), "parts 2 and 4 are gone")
+        #expect(try engine.bytes("bucket", "k") == data[0] + data[2])
+    }
+
+    @Test func anEmptyLastPartIsAnEmptySegment() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let first = Self.bytes(5 * Self.mib, seed: 7)
+        let info = try engine.putMultipart("bucket", "k", [first, []])
+        #expect(info.size == Int64(first.count))
+        #expect(try Self.segmentNames(engine, "k").count == 2)
+        #expect(try engine.bytes("bucket", "k") == first)
+        let (_, reader) = try engine.open(bucket: "bucket", key: "k")
+        defer { reader.close() }
+        #expect(try reader.read(offset: Int64(first.count - 1), count: 10) == [first[first.count - 1]])
+        #expect(try reader.read(offset: Int64(first.count), count: 10) == [])
+    }
+
+    @Test func aOnePartUploadIsAnOrdinaryObject() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let info = try engine.putMultipart("bucket", "k", [Array("only".utf8)])
+        #expect(info.etag.hasSuffix("-1"))
+        #expect(try Self.segmentNames(engine, "k").isEmpty, "no segment list: the part's blob is the object's blob")
+        #expect(try engine.text("bucket", "k") == "only")
+        #expect(try store.directory.blobFiles().count == 1)
+    }
+
+    @Test func aMissingOrShortSegmentFailsTheOpen() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        try engine.putMultipart("bucket", "k", [Self.bytes(5 * Self.mib, seed: 8), Self.bytes(10, seed: 9)])
+        let segments = try Self.segmentNames(engine, "k")
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: store.directory.blobPath(segments[1])))
+        expectStoreError(.internalError) { try engine.open(bucket: "bucket", key: "k") }
+        FileIO.removeIfExists(store.directory.blobPath(segments[1]))
+        expectStoreError(.internalError) { try engine.open(bucket: "bucket", key: "k") }
+    }
+
+    @Test func copyPartReadsASegmentedSource() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let parts = [pseudoRandomBytes(5 * Self.mib, seed: 1), pseudoRandomBytes(5 * Self.mib, seed: 2), pseudoRandomBytes(1000, seed: 3)]
+        let whole = Array(parts.joined())
+        try engine.putMultipart("bucket", "source", parts)
+        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "copy", metadata: ObjectMetadata())
+        // Part 1 ends 100 bytes into the source's second segment; part 2 is the rest, across the last boundary.
+        let cut = 5 * Self.mib + 100
+        let first = try engine.copyPart(bucket: "bucket", key: "copy", uploadId: upload.uploadId, partNumber: 1,
+                                        fromBucket: "bucket", fromKey: "source", range: 0...Int64(cut - 1))
+        #expect(first.etag == Self.md5Hex(Array(whole[..<cut])))
+        let second = try engine.copyPart(bucket: "bucket", key: "copy", uploadId: upload.uploadId, partNumber: 2,
+                                         fromBucket: "bucket", fromKey: "source", range: Int64(cut)...Int64(whole.count - 1))
+        #expect(second.etag == Self.md5Hex(Array(whole[cut...])))
+        let entire = try engine.copyPart(bucket: "bucket", key: "copy", uploadId: upload.uploadId, partNumber: 3,
+                                         fromBucket: "bucket", fromKey: "source")
+        #expect(entire.size == Int64(whole.count))
+        #expect(entire.etag == Self.md5Hex(whole))
+        _ = try engine.completeMultipartUpload(bucket: "bucket", key: "copy", uploadId: upload.uploadId, parts: [
+            CompletedPart(partNumber: 1, etag: first.etag), CompletedPart(partNumber: 2, etag: second.etag),
+        ])
+        #expect(try engine.bytes("bucket", "copy") == whole)
+        #expect(try engine.bytes("bucket", "source") == whole)
+    }
+
+    @Test func lifecycleExpirationRemovesEverySegment() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        try engine.putMultipart("bucket", "logs/big", [Self.bytes(5 * Self.mib, seed: 1), Self.bytes(5, seed: 2)])
+        try engine.put("bucket", "keep", "x")
+        #expect(try store.directory.blobFiles().count == 3)
+        store.clock.advance(by: 3 * 86_400)
+        #expect(try engine.expireObjects(bucket: "bucket", prefix: "logs/", modifiedBefore: store.clock.now - 86_400) == 1)
+        #expect(try store.directory.blobFiles().count == 1)
+        #expect(try engine.text("bucket", "keep") == "x")
     }
 }

@@ -248,4 +248,32 @@ import Testing
         // The marker itself does not expire again.
         #expect(try engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now + 86_400) == 0)
     }
+
+    @Test func removingASegmentedVersionRemovesItsFiles() throws {
+        let store = try TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let parts = [[UInt8](repeating: 1, count: 5 * 1024 * 1024), [UInt8](repeating: 2, count: 5 * 1024 * 1024), [3, 3, 3]]
+        try engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try engine.putMultipart("bucket", "k", parts).versionId)
+        let v2 = try #require(try engine.put("bucket", "k", "small").versionId)
+        #expect(try store.directory.blobFiles().count == 4)
+        #expect(try engine.delete(bucket: "bucket", key: "k", versionId: nil).isDeleteMarker)
+        #expect(try store.directory.blobFiles().count == 4, "a delete marker removes nothing")
+        #expect(try engine.delete(bucket: "bucket", key: "k", versionId: v1).removed)
+        #expect(try store.directory.blobFiles().count == 1, "the segmented version's three files are gone")
+        #expect(try text(engine, "k", version: v2) == "small")
+
+        // Suspended: replacing the null version, by a write or a delete marker, removes its segments.
+        try engine.setVersioning("bucket", .suspended)
+        try engine.putMultipart("bucket", "n", parts)
+        #expect(try store.directory.blobFiles().count == 4)
+        try engine.put("bucket", "n", "x")
+        #expect(try store.directory.blobFiles().count == 2)
+        try engine.putMultipart("bucket", "n", parts)
+        #expect(try store.directory.blobFiles().count == 4)
+        #expect(try engine.bytes("bucket", "n") == Array(parts.joined()))
+        #expect(try engine.delete(bucket: "bucket", key: "n", versionId: nil).isDeleteMarker)
+        #expect(try store.directory.blobFiles().count == 1)
+    }
 }

@@ -48,6 +48,16 @@ struct TemporaryDirectory {
         }
     }
 
+    /// The names of the blob files, without their shard folders.
+    func blobNames() throws -> Set<String> {
+        Set(try blobFiles().map { String($0.split(separator: "/").last ?? "") })
+    }
+
+    /// The file of blob `name`.
+    func blobPath(_ name: String) -> String {
+        url.appendingPathComponent("blobs/\(name.prefix(2))/\(name)").path
+    }
+
     /// The files in the store's tmp folder.
     func tmpFiles() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: url.appendingPathComponent("tmp").path)
@@ -93,6 +103,20 @@ extension StorageEngine {
         try put(bucket, key, Array(text.utf8), condition: condition)
     }
 
+    /// Uploads `parts` as a multipart upload (parts numbered from 1) and completes it: an object in segments.
+    @discardableResult
+    func putMultipart(_ bucket: String, _ key: String, _ parts: [[UInt8]]) throws -> ObjectInfo {
+        let upload = try createMultipartUpload(bucket: bucket, key: key, metadata: ObjectMetadata())
+        var completed: [CompletedPart] = []
+        for (index, part) in parts.enumerated() {
+            let sink = try beginUpload(bucket: bucket)
+            try part.withUnsafeBytes { try sink.write($0) }
+            let info = try commitPart(sink, bucket: bucket, key: key, uploadId: upload.uploadId, partNumber: index + 1)
+            completed.append(CompletedPart(partNumber: index + 1, etag: info.etag))
+        }
+        return try completeMultipartUpload(bucket: bucket, key: key, uploadId: upload.uploadId, parts: completed)
+    }
+
     /// All of the object's bytes.
     func bytes(_ bucket: String, _ key: String) throws -> [UInt8] {
         let (_, reader) = try open(bucket: bucket, key: key)
@@ -117,6 +141,26 @@ extension StorageEngine {
             guard page.isTruncated, let last = page.entries.last else { return (names, pages) }
             after = last.name
         }
+    }
+}
+
+/// `count` bytes of a xorshift sequence: no period a misplaced read could hide in.
+func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        var index = 0
+        while index < count {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            var word = state
+            for _ in 0..<min(8, count - index) {
+                buffer[index] = UInt8(truncatingIfNeeded: word)
+                word >>= 8
+                index += 1
+            }
+        }
+        initialized = count
     }
 }
 

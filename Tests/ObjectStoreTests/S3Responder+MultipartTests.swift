@@ -85,6 +85,12 @@ struct S3ResponderMultipartTests {
             #expect(Array(get.body.readableBytesView) == one + two)
             #expect(get.headers[.eTag] == etag.replacingOccurrences(of: "&quot;", with: "\""))
             #expect(get.headers[.contentType] == "image/png")
+            // The object is its two parts' files: a range across the boundary reads from both.
+            let boundary = one.count
+            let ranged = try await T.send(client, .get, "/bkt/big.bin", headers: [("Range", "bytes=\(boundary - 3)-\(boundary + 2)")])
+            #expect(ranged.status == .partialContent)
+            #expect(Array(ranged.body.readableBytesView) == Array((one + two)[(boundary - 3)...(boundary + 2)]))
+            #expect(ranged.headers[.contentRange] == "bytes \(boundary - 3)-\(boundary + 2)/\(one.count + two.count)")
             let again = try await T.send(client, .post, "/bkt/big.bin", query: [("uploadId", uploadId)], body: completion([(1, e1), (2, e2)]))
             #expect(T.xmlCode(again) == "NoSuchUpload")
 
