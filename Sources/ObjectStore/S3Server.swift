@@ -44,9 +44,11 @@ public enum S3Server {
                            onServerRunning: onServerRunning)
     }
 
-    /// Opens the storage engine under `dataDirectory/store`.
+    /// Opens the storage engine under `dataDirectory/store`, first raising the process's
+    /// open-file limit (a GET holds one descriptor per segment of a multipart object).
     public static func openEngine(configuration: S3ServerConfiguration) throws -> StorageEngine {
-        try StorageEngine(directory: configuration.dataDirectory.appendingPathComponent("store"), region: configuration.region)
+        StorageEngine.raiseOpenFileLimit()
+        return try StorageEngine(directory: configuration.dataDirectory.appendingPathComponent("store"), region: configuration.region)
     }
 
     /// Builds the application over an engine the caller opened.

@@ -231,3 +231,30 @@ public final class StorageEngine: Sendable {
         }
     }
 }
+
+extension StorageEngine {
+    /// Raises this process's soft limit of open files to its hard limit.
+    ///
+    /// A reader holds one descriptor per segment of the object it reads (see
+    /// ``ObjectReader``), and an object completed from 10,000 parts has 10,000 segments:
+    /// the usual soft limit of 1,024 would fail the second such GET at once. Servers
+    /// call this once at start.
+    ///
+    /// - Returns: The soft limit now in force (`nil` if it could not be read).
+    @discardableResult
+    public static func raiseOpenFileLimit() -> UInt64? {
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return nil }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(resource, &raised) == 0 { return UInt64(raised.rlim_max) }
+        }
+        return UInt64(limit.rlim_cur)
+    }
+}

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import ObjectStoreEngine
 
@@ -29,5 +32,17 @@ private let b = "0123456789abcdef0123456789abcdef"
     ])
     func refusesMalformedText(_ text: String) {
         expectStoreError(.internalError) { try Segment.decode(text) }
+    }
+}
+
+@Suite("Process limits")
+struct OpenFileLimitTests {
+    @Test("the soft limit of open files is raised to the hard limit (a reader holds one per segment)")
+    func raised() {
+        let now = StorageEngine.raiseOpenFileLimit()
+        var limit = rlimit()
+        #expect(getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0)
+        #expect(limit.rlim_cur == limit.rlim_max)
+        #expect(now == UInt64(limit.rlim_cur))
     }
 }
