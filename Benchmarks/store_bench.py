@@ -576,8 +576,7 @@ def bench_complete(st: Store, bucket: str, parts: int, part_mib: int, parallel: 
     complete_s = time.monotonic() - t1
     total_mib = (parts - 1) * part_mib
     FIGURES["complete"] = {"parts": parts, "part_mib": part_mib, "object_mib": total_mib, "upload_seconds": round(upload_s, 2),
-                           "complete_seconds": round(complete_s, 3),
-                           "assembly_MB_per_s": round(total_mib * MIB / complete_s / 1e6, 1) if complete_s else None}
+                           "complete_seconds": round(complete_s, 3)}
     R.info(f"CompleteMultipartUpload of {parts} parts ({total_mib} MiB): {complete_s:.2f} s "
            f"(the parts' upload took {upload_s:.1f} s)")
     R.check(f"CompleteMultipartUpload of {parts} parts -> 200", r.status == 200, r.describe(300))
