@@ -101,6 +101,14 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
             try db.execute(sql: "PRAGMA cache_size = -16384")
         }
         database = try DatabasePool(path: path, configuration: configuration)
+        // An issued URL is an acknowledged write, so its record must survive a crash of the
+        // machine, not only of the process: GRDB turns WAL on with `synchronous = NORMAL`
+        // (no flush at commit); FULL flushes the WAL at each commit, that is once per group
+        // of records (see `record`). Measured: the same throughput, and a shorter tail, as
+        // the checkpoints then have less to write back.
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
@@ -170,6 +178,11 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
     }
 
     // GRDB's async reads and writes run on its own queues: no cooperative thread waits on SQLite.
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL); for tests.
+    func writerSynchronousMode() throws -> Int? {
+        try database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+    }
 
     public func owner(ofArticle id: String) async throws -> String? {
         if let known = owners[id] { return known }

@@ -37,6 +37,11 @@ struct SQLiteUploadRecordStoreTests {
         #expect(uploads.map(\.issuedAt) == uploads.map(\.issuedAt).sorted())
     }
 
+    @Test("records are flushed at each commit (synchronous = FULL on the writer), not left to the next checkpoint")
+    func durable() throws {
+        #expect(try Self.store().writerSynchronousMode() == 2)
+    }
+
     @Test("a record round-trips")
     func roundTrip() async throws {
         let store = try Self.store()
