@@ -6,7 +6,8 @@
   web) exist in the store, are valid WebP images no larger than their boxes, with the original's
   aspect ratio, and can be fetched through the pre-signed URLs the listing gives.
 - A text file uploaded as image/jpeg is `rejected` with a reason; the object is moved to
-  `quarantine/` (same bytes) and gone from its key.
+  `quarantine/` (same bytes), its key keeps an empty marker, and its still-valid upload URL
+  cannot write the key again (412).
 - /metrics counts the outcomes and the time-to-processed histogram.
 - Crash: 16 uploads, `hoist serve` killed with SIGKILL while the worker is busy, restarted on the
   same data folder: every record ends `processed`, with exactly its two derived images, nothing
@@ -101,6 +102,12 @@ def wait_for(api: APIClient, token: str, article: str, keys: list[str], timeout:
     return items
 
 
+def is_rejection_marker(head_response: dict | None) -> bool:
+    """Whether a HEAD answer is the empty object a rejected upload's key keeps."""
+    return (head_response is not None and head_response.get("ContentLength") == 0
+            and head_response.get("ContentType") == "application/x-hoist-rejected")
+
+
 def head(s3, key: str) -> dict | None:
     from botocore.exceptions import ClientError
 
@@ -170,7 +177,11 @@ def flow(R: Results, srv: HoistServerProcess) -> None:
 
     R.check("text as image/jpeg: rejected, with the reason", t.get("status") == "rejected"
             and "text, not an image" in (t.get("reason") or ""), str(t))
-    R.check("text as image/jpeg: gone from its key", head(s3, bogus["key"]) is None)
+    marker = head(s3, bogus["key"])
+    R.check("text as image/jpeg: its key keeps only the empty rejection marker", is_rejection_marker(marker), str(marker)[:300])
+    again = put_url(bogus["uploadUrl"], bogus["headers"], text)
+    R.check("text as image/jpeg: its still-valid upload URL cannot write the key again (412)", again.status == 412,
+            f"{again.status} {again.body[:200]!r}")
     quarantined = None
     try:
         quarantined = s3.get_object(Bucket=BUCKET, Key="quarantine/" + bogus["key"])["Body"].read()

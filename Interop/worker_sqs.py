@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_common import APIClient, HoistServerProcess, check_api_binary  # noqa: E402
 from interop_common import Results, clean_env, hoist_bin, temp_dir  # noqa: E402
 from store_common import free_port, port_open  # noqa: E402
-from worker_e2e import BUCKET, FAST, head, keys_under, picture, s3_client, upload, wait_for  # noqa: E402
+from worker_e2e import BUCKET, FAST, head, is_rejection_marker, keys_under, picture, s3_client, upload, wait_for  # noqa: E402
 
 
 def s3_key_encoding(key: str) -> str:
@@ -144,8 +144,8 @@ def main() -> int:
         derived = keys_under(s3, f"articles/{article}/processed/")
         R.check("JPEG via SQS: thumbnail and web copy written to the store over HTTP", len(derived) == 2, str(derived))
         R.check("text via SQS: rejected, with the reason", b.get("status") == "rejected" and "text" in (b.get("reason") or ""), str(b))
-        R.check("text via SQS: moved to quarantine/ over HTTP",
-                head(s3, bad["key"]) is None and head(s3, "quarantine/" + bad["key"]) is not None)
+        R.check("text via SQS: moved to quarantine/ over HTTP, the key keeps the empty marker",
+                is_rejection_marker(head(s3, bad["key"])) and head(s3, "quarantine/" + bad["key"]) is not None)
 
         # The same event again: nothing changes.
         before = g.get("processedAt")

@@ -4,8 +4,8 @@ import Logging
 import Uploads
 
 /// Takes storage events from a queue and brings each upload to its end state:
-/// `pending → uploaded → verified → processed`, or `rejected` with a reason
-/// and the object moved under `quarantine/`.
+/// `pending → uploaded → verified → processed`, or `rejected` with a reason,
+/// the object copied under `quarantine/` and its key left holding an empty marker.
 ///
 /// Idempotent: the record remembers the sequencer of the last event applied,
 /// so a repeated event changes nothing, an older one is ignored, and a
@@ -131,6 +131,8 @@ public struct ImageWorker: Sendable {
         metrics.objectsSeen.increment()
         guard let key = event.s3.object.decodedKey else { return .ignored("malformed key") }
         guard UploadKey(key) != nil else { return .ignored("not an upload key") }
+        // The worker's own write: the empty marker a rejected key keeps (see `reject`).
+        if event.s3.object.size == 0, try await isRejectionMarker(key) { return .ignored("the rejection marker") }
         guard var record = try await records.upload(key: key) else {
             logger.info("an object was created with no upload record; left alone", metadata: ["key": "\(key)"])
             return .ignored("no upload record")
@@ -155,8 +157,9 @@ public struct ImageWorker: Sendable {
     }
 
     private func verifyAndProcess(_ record: inout UploadRecord, key: String) async throws -> Outcome {
-        guard let head = try await objects.head(key) else {
-            // Gone: moved to quarantine by an earlier try that did not get to record it, or removed meanwhile.
+        guard let head = try await objects.head(key), !Self.isRejectionMarker(head) else {
+            // Gone or replaced by the marker: moved to quarantine by an earlier try that did not
+            // get to record it, or removed meanwhile.
             if try await objects.head(configuration.quarantinePrefix + key) != nil {
                 return try await finishRejection(&record, reason: record.reason ?? "The file was rejected.")
             }
@@ -235,11 +238,32 @@ public struct ImageWorker: Sendable {
         return verdict
     }
 
+    /// The content type of the empty object a rejected upload's key keeps.
+    public static let rejectionMarkerType = "application/x-hoist-rejected"
+
     /// Moves the object to quarantine and records why.
+    ///
+    /// The key is not left empty: an empty marker object replaces the file. Upload URLs
+    /// bind `If-None-Match: *`, so while the marker is there a URL still within its
+    /// lifetime cannot write the key again (an empty key would accept a second upload).
     private func reject(_ record: inout UploadRecord, key: String, reason: String) async throws -> Outcome {
         try await objects.copy(key, to: configuration.quarantinePrefix + key)
-        try await objects.delete(key)
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-marker-\(UUID().uuidString)").path
+        guard FileManager.default.createFile(atPath: empty, contents: Data()) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: empty])
+        }
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        try await objects.put(key, file: empty, contentType: Self.rejectionMarkerType)
         return try await finishRejection(&record, reason: reason)
+    }
+
+    static func isRejectionMarker(_ head: ObjectHead) -> Bool {
+        head.size == 0 && head.contentType == rejectionMarkerType
+    }
+
+    private func isRejectionMarker(_ key: String) async throws -> Bool {
+        guard let head = try await objects.head(key) else { return false }
+        return Self.isRejectionMarker(head)
     }
 
     private func finishRejection(_ record: inout UploadRecord, reason: String) async throws -> Outcome {

@@ -68,6 +68,24 @@ struct ImageWorkerOnStoreTests {
         func exists(_ key: String) -> Bool {
             (try? engine.head(bucket: "images", key: key)) != nil
         }
+
+        /// A rejected key holds the empty marker: a second upload with `If-None-Match: *` (what every
+        /// upload URL binds) is refused, and the marker's own event changes nothing.
+        func expectMarker(at key: String, reason: String) async throws {
+            let marker = try engine.head(bucket: "images", key: key)
+            #expect(marker.size == 0 && marker.metadata.contentType == ImageWorker.rejectionMarkerType)
+            let sink = try engine.beginUpload(bucket: "images")
+            try Array("second upload".utf8).withUnsafeBytes { try sink.write($0) }
+            #expect(throws: StoreError.self) {
+                try engine.commit(sink, bucket: "images", key: key, metadata: ObjectMetadata(contentType: "image/jpeg"),
+                                  condition: .ifNoneMatchAny)
+            }
+            let (_, markerEvent) = try await event(for: key)
+            #expect(markerEvent.s3.object.size == 0)
+            #expect(try await worker.apply(markerEvent) == .ignored("the rejection marker"))
+            let record = try await records.upload(key: key)
+            #expect(record?.status == "rejected" && record?.reason == reason)
+        }
     }
 
     @Test("a real image is verified and processed; the same event again changes nothing")
@@ -116,13 +134,31 @@ struct ImageWorkerOnStoreTests {
             let record = try #require(try await setup.records.upload(key: key))
             #expect(record.status == "rejected")
             #expect(record.reason == reason)
-            #expect(!setup.exists(key), "the original stays in place")
             #expect(setup.exists("quarantine/" + key), "not quarantined")
+            #expect(try setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(bytes.count))
+            try await setup.expectMarker(at: key, reason: reason)
             // A redelivery after the move finds the quarantined copy and keeps the verdict.
             var again = event
             again.s3.object.sequencer = event.s3.object.sequencer
             #expect(try await setup.worker.apply(again) == .ignored("already done"))
         }
+    }
+
+    @Test("a rejection interrupted after the marker was written is finished by the redelivery, with the quarantined bytes kept")
+    func rejectionResumes() async throws {
+        let setup = try Setup()
+        defer { setup.remove() }
+        let text = Array("plain text\n".utf8)
+        let key = try await setup.upload(text, declared: "image/jpeg")
+        let (_, event) = try await setup.event(for: key)
+        // The state a crash after the copy and the marker leaves: the record still says pending.
+        _ = try setup.engine.copy(fromBucket: "images", fromKey: key, toBucket: "images", toKey: "quarantine/" + key, metadata: nil)
+        let sink = try setup.engine.beginUpload(bucket: "images")
+        _ = try setup.engine.commit(sink, bucket: "images", key: key,
+                                    metadata: ObjectMetadata(contentType: ImageWorker.rejectionMarkerType))
+        #expect(try await setup.worker.apply(event) == .rejected("The file was rejected."))
+        #expect(try setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(text.count))
+        #expect(try await setup.records.upload(key: key)?.status == "rejected")
     }
 
     @Test("a redelivery after a crash between steps finishes the job")
@@ -194,7 +230,8 @@ struct ImageWorkerOnStoreTests {
             return
         }
         #expect(reason.hasPrefix("The image could not be decoded"))
-        #expect(setup.exists("quarantine/" + broken) && !setup.exists(broken))
+        #expect(setup.exists("quarantine/" + broken))
+        try await setup.expectMarker(at: broken, reason: reason)
     }
 
     @Test("pending records past their expiry and grace become expired")
