@@ -30,7 +30,7 @@ struct ServerOptions: ParsableArguments {
 }
 
 func makeLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
+    var logger = Logger(label: label, factory: { LineLogHandler(label: $0) })
     logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
     return logger
 }

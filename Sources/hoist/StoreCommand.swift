@@ -43,8 +43,7 @@ struct StoreCommand: AsyncParsableCommand {
     func run() async throws {
         let directory = URL(fileURLWithPath: data)
         let (credentials, origin) = try StoreCredentials.load(directory: directory)
-        var logger = Logger(label: "hoist.store")
-        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+        let logger = makeLogger("hoist.store")
         let host = host, port = port
         let app = try S3Server.application(
             configuration: S3ServerConfiguration(host: host, port: port, dataDirectory: directory, region: region),
