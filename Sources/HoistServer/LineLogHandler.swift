@@ -27,9 +27,10 @@ public struct LineLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        Self.write(render(level: level, message: message, metadata: explicit, source: source, time: Self.timestamp()))
+    public func log(event: LogEvent) {
+        var explicit = event.metadata
+        if let error = event.error { explicit = (explicit ?? [:]).merging(["error": "\(error)"]) { current, _ in current } }
+        Self.write(render(level: event.level, message: event.message, metadata: explicit, source: event.source, time: Self.timestamp()))
     }
 
     /// The line for a message: this logger's metadata with the message's own on top, sorted by key.
