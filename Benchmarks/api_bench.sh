@@ -13,7 +13,8 @@
 # (HOIST_RATE_PER_MINUTE=1000000, HOIST_RATE_BURST=1000000); it is stopped by its own pid at the end.
 # Every POST asks for a PNG URL in one article the bench user owns (made by a first request), as a client
 # uploading several images to one article does; each still writes its upload record to SQLite.
-# On a 2-core machine wrk and the server share the CPU: compare the two routes, not absolute numbers.
+# On a 2-core machine wrk and the server share the CPU: compare the two routes, not absolute numbers. The
+# server's CPU time per request of each route (from /proc) is printed too: it varies less between runs.
 # Not part of .ci/run. Exit: 0 when both runs completed without errors (the goal is reported, not enforced),
 # 1 on a failed run, 2 when it cannot run here.
 set -euo pipefail
