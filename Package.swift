@@ -85,8 +85,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FlatJSON",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Auth",
             dependencies: [
+                "FlatJSON",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -99,6 +104,7 @@ let package = Package(
         .target(
             name: "Uploads",
             dependencies: [
+                "FlatJSON",
                 "SigV4",
                 "S3",
                 "Auth",
@@ -181,6 +187,11 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlatJSONTests",
+            dependencies: ["FlatJSON"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import FlatJSON
 import Foundation
 
 /// What an upload may be: the allowed image types, the size limit, URL lifetimes

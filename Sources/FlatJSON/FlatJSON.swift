@@ -1,32 +1,35 @@
-/// A reader of the one JSON shape the API takes: an object whose fields the API
-/// knows are scalars. Nested values (of fields the API ignores) are checked and skipped.
+/// A reader of the one JSON shape Hoist's hot paths take: an object whose fields are
+/// scalars or arrays of strings (the `POST /upload-url` body, a JWT's header and claims).
+/// Other nested values (of fields the reader's user ignores) are checked and skipped.
 ///
-/// `POST /upload-url` parses a small body on every request; Foundation's
-/// `JSONSerialization` builds `NSDictionary`/`NSNumber` values and cost more than
-/// signing the URL. This reader works on the bytes and keeps only the top level.
+/// Those small documents are parsed on every request; Foundation's `JSONSerialization`
+/// and `JSONDecoder` build intermediate values and cost more than signing a URL. This
+/// reader works on the bytes and keeps only the top level.
 ///
 /// ```swift
-/// let fields = try FlatJSON.object(Array(#"{"size": 10, "tags": [1, 2]}"#.utf8))
-/// // fields["size"] == .number("10"), fields["tags"] == .nested
+/// let fields = try FlatJSON.object(Array(#"{"size": 10, "aud": ["a", "b"], "tags": [1, 2]}"#.utf8))
+/// // fields["size"] == .number("10"), fields["aud"] == .strings(["a", "b"]), fields["tags"] == .nested
 /// ```
 ///
 /// It follows RFC 8259: whitespace, string escapes (with `\u` surrogate pairs),
 /// number syntax and literals are checked as strictly as a general parser does.
 /// A repeated field keeps its last value.
-enum FlatJSON {
+public enum FlatJSON {
     /// A top-level field's value.
-    enum Value: Equatable {
+    public enum Value: Equatable, Sendable {
         case string(String)
         /// The number as written, already checked against JSON's grammar.
         case number(String)
         case bool(Bool)
         case null
-        /// An object or array.
+        /// An array whose elements are all strings (`[]` included).
+        case strings([String])
+        /// An object, or an array with an element that is not a string.
         case nested
     }
 
     /// Why the bytes were refused.
-    enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable, Sendable {
         /// Not JSON at all.
         case invalid
         /// Valid JSON, but not an object.
@@ -34,13 +37,13 @@ enum FlatJSON {
     }
 
     /// The deepest nesting accepted, for values that are skipped.
-    static let maximumDepth = 64
+    public static let maximumDepth = 64
 
     /// The fields of the JSON object in `bytes`.
     ///
     /// - Throws: ``Failure/invalid`` for malformed JSON (or nesting deeper than
     ///   ``maximumDepth``), ``Failure/notAnObject`` for a valid non-object.
-    static func object(_ bytes: [UInt8]) throws(Failure) -> [String: Value] {
+    public static func object(_ bytes: [UInt8]) throws(Failure) -> [String: Value] {
         var reader = Reader(bytes: bytes)
         reader.skipWhitespace()
         guard reader.peek == UInt8(ascii: "{") else {
@@ -102,7 +105,13 @@ enum FlatJSON {
             guard let byte = peek else { throw .invalid }
             switch byte {
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
+            case UInt8(ascii: "["):
+                let start = index
+                if let strings = try? stringArray() { return .strings(strings) }
+                index = start
+                try skipContainer()
+                return .nested
+            case UInt8(ascii: "{"):
                 try skipContainer()
                 return .nested
             case UInt8(ascii: "t"):
@@ -118,6 +127,28 @@ enum FlatJSON {
                 let start = index
                 try number()
                 return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+            }
+        }
+
+        /// `[ "…", "…" ]`; fails at the first element that is not a string (the caller then skips the array).
+        mutating func stringArray() throws(Failure) -> [String] {
+            try expect(UInt8(ascii: "["))
+            var strings: [String] = []
+            skipWhitespace()
+            if peek == UInt8(ascii: "]") {
+                index += 1
+                return strings
+            }
+            while true {
+                skipWhitespace()
+                strings.append(try string())
+                skipWhitespace()
+                if peek == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                try expect(UInt8(ascii: "]"))
+                return strings
             }
         }
 
