@@ -21,7 +21,6 @@ public final class JWKSTokenVerifier: TokenVerifier {
     private let claims: ClaimsValidator
     private let cache: JWKSCache
     private let clock: @Sendable () -> Date
-    private let decoder = JSONDecoder()
     private let verified = VerifiedTokenCache()
 
     /// Creates a verifier; no key is fetched until the first token arrives (or ``refreshKeys()``).
@@ -68,7 +67,7 @@ public final class JWKSTokenVerifier: TokenVerifier {
             cache.refreshInBackgroundIfStale(snapshot, now: now)
             return user
         }
-        let jws = try CompactJWS(token, decoder: decoder)
+        let jws = try CompactJWS(token)
         // RFC 8725 §3.1: only the algorithms we verify with; `none` and HMAC never.
         guard let algorithm = PinnedAlgorithm(rawValue: jws.header.alg) else {
             throw AuthError(.algorithmNotAllowed, "The token's algorithm is not accepted.")

@@ -1,23 +1,15 @@
+import FlatJSON
 import Foundation
 
 /// The claims verification reads (RFC 7519 §4.1, OIDC Core §2, Cognito's `token_use` and `client_id`).
 ///
 /// Other claims are ignored. A registered claim of the wrong JSON type makes the whole
-/// payload malformed rather than silently absent.
-struct TokenClaims: Decodable {
+/// payload malformed rather than silently absent; `null` counts as absent.
+struct TokenClaims {
     /// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
-    enum Audience: Decodable {
+    enum Audience {
         case one(String)
         case many([String])
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let one = try? container.decode(String.self) {
-                self = .one(one)
-            } else {
-                self = .many(try container.decode([String].self))
-            }
-        }
 
         func intersects(_ accepted: Set<String>) -> Bool {
             switch self {
@@ -39,10 +31,46 @@ struct TokenClaims: Decodable {
     /// Cognito access tokens: the app client id.
     var clientID: String?
 
-    private enum CodingKeys: String, CodingKey {
-        case iss, sub, aud, exp, nbf, iat
-        case tokenUse = "token_use"
-        case clientID = "client_id"
+    /// A claim whose JSON type is not the one its definition gives.
+    struct WrongType: Error {}
+
+    /// Reads the claims from the payload's JSON fields.
+    ///
+    /// - Throws: ``WrongType`` for a registered claim of the wrong type.
+    init(_ fields: [String: FlatJSON.Value]) throws(WrongType) {
+        iss = try Self.string(fields["iss"])
+        sub = try Self.string(fields["sub"])
+        switch fields["aud"] {
+        case nil, .null?: aud = nil
+        case .string(let one)?: aud = .one(one)
+        case .strings(let many)?: aud = .many(many)
+        default: throw WrongType()
+        }
+        exp = try Self.number(fields["exp"])
+        nbf = try Self.number(fields["nbf"])
+        iat = try Self.number(fields["iat"])
+        tokenUse = try Self.string(fields["token_use"])
+        clientID = try Self.string(fields["client_id"])
+    }
+
+    /// A string claim; `nil` when absent or `null`.
+    static func string(_ value: FlatJSON.Value?) throws(WrongType) -> String? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let text)?: return text
+        default: throw WrongType()
+        }
+    }
+
+    /// A number claim (finite); `nil` when absent or `null`.
+    static func number(_ value: FlatJSON.Value?) throws(WrongType) -> Double? {
+        switch value {
+        case nil, .null?: return nil
+        case .number(let text)?:
+            guard let number = Double(text), number.isFinite else { throw WrongType() }
+            return number
+        default: throw WrongType()
+        }
     }
 }
 

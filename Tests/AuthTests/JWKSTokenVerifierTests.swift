@@ -88,6 +88,30 @@ extension TokenCase {
         TokenCase(name: "exp is a string", expected: .malformedToken) { now in
             Fixtures.rawToken(header: rsaHeader, payload: #"{"iss":"\#(Fixtures.issuer)","sub":"a","exp":"tomorrow"}"#, signature: [1])
         },
+        TokenCase(name: "aud is a number", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: rsaHeader, payload: #"{"iss":"\#(Fixtures.issuer)","sub":"a","exp":4102444800,"aud":5}"#, signature: [1])
+        },
+        TokenCase(name: "aud array with a number", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: rsaHeader, payload: #"{"iss":"\#(Fixtures.issuer)","sub":"a","exp":4102444800,"aud":["x",5]}"#, signature: [1])
+        },
+        TokenCase(name: "exp out of range", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: rsaHeader, payload: #"{"iss":"\#(Fixtures.issuer)","sub":"a","exp":1e400}"#, signature: [1])
+        },
+        TokenCase(name: "sub is an object", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: rsaHeader, payload: #"{"iss":"\#(Fixtures.issuer)","sub":{"id":"a"},"exp":4102444800}"#, signature: [1])
+        },
+        TokenCase(name: "kid is a number", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: #"{"alg":"RS256","kid":7}"#, payload: goodPayload(now), signature: [1])
+        },
+        TokenCase(name: "alg is not a string", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: #"{"alg":["RS256"],"kid":"rsa-1"}"#, payload: goodPayload(now), signature: [1])
+        },
+        TokenCase(name: "payload is a JSON array", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: rsaHeader, payload: "[1]", signature: [1])
+        },
+        TokenCase(name: "empty crit header", expected: .malformedToken) { now in
+            Fixtures.rawToken(header: #"{"alg":"RS256","kid":"rsa-1","crit":[]}"#, payload: goodPayload(now), signature: [1])
+        },
         TokenCase(name: "crit header", expected: .malformedToken) { now in
             Fixtures.rawToken(header: #"{"alg":"RS256","kid":"rsa-1","crit":["b64"],"b64":false}"#, payload: goodPayload(now), signature: [1])
         },
