@@ -30,7 +30,7 @@ public struct LineLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var explicit = event.metadata
         if let error = event.error { explicit = (explicit ?? [:]).merging(["error": "\(error)"]) { current, _ in current } }
-        Self.write(render(level: event.level, message: event.message, metadata: explicit, source: event.source, time: Self.timestamp()))
+        Self.emit(render(level: event.level, message: event.message, metadata: explicit, source: event.source, time: Self.timestamp()))
     }
 
     /// The line for a message: this logger's metadata with the message's own on top, sorted by key.
@@ -57,13 +57,13 @@ public struct LineLogHandler: LogHandler {
     /// Whole lines from concurrent loggers never interleave.
     private static let output = Mutex(())
 
-    static func write(_ text: String) {
+    static func emit(_ text: String) {
         output.withLock { _ in
             var text = text
             text.withUTF8 { bytes in
                 var offset = 0
                 while offset < bytes.count {
-                    let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                    let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
                     if written < 0 {
                         if errno == EINTR { continue }
                         return
