@@ -40,10 +40,7 @@ extension S3Responder {
         let buckets = try engine.listBuckets()
         var x = XMLWriter()
         x.element("ListAllMyBucketsResult", namespace: true) { x in
-            x.element("Owner") { x in
-                x.leaf("ID", ownerId)
-                x.leaf("DisplayName", "hoist")
-            }
+            x.account("Owner", id: ownerId)
             x.element("Buckets") { x in
                 for bucket in buckets {
                     x.element("Bucket") { x in
@@ -182,23 +179,44 @@ extension S3Responder {
 
     // MARK: ListObjects (V1 and V2)
 
+    /// The query parameters ListObjects (V1, V2) and ListObjectVersions share.
+    struct ListingQuery {
+        let prefix: String
+        /// `nil` when absent or empty.
+        let delimiter: String?
+        /// At most 1000.
+        let maxKeys: Int
+        /// `encoding-type=url`: keys, prefixes and delimiters are answered URL-encoded.
+        let urlEncode: Bool
+
+        /// - Throws: `InvalidArgument` for a `max-keys` that is not a non-negative integer,
+        ///   or an `encoding-type` other than `url`.
+        init(_ s3: S3Request) throws {
+            prefix = s3.query["prefix"] ?? ""
+            delimiter = s3.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
+            var maxKeys = 1000
+            if let text = s3.query["max-keys"] {
+                guard let value = Int(text), value >= 0 else {
+                    throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range", resource: s3.resource)
+                }
+                maxKeys = min(value, 1000)
+            }
+            self.maxKeys = maxKeys
+            let encodingType = s3.query["encoding-type"]
+            if let encodingType, encodingType != "url" {
+                throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request", resource: s3.resource)
+            }
+            urlEncode = encodingType == "url"
+        }
+
+        func encode(_ text: String) -> String { urlEncode ? S3URIEncoding.encodePath(text) : text }
+    }
+
     func listObjects(_ s3: S3Request, bucket: String, version2: Bool) throws -> Response {
         let resource = s3.resource
-        let prefix = s3.query["prefix"] ?? ""
-        let delimiter = s3.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
-        var maxKeys = 1000
-        if let text = s3.query["max-keys"] {
-            guard let value = Int(text), value >= 0 else {
-                throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range", resource: resource)
-            }
-            maxKeys = min(value, 1000)
-        }
-        let encodingType = s3.query["encoding-type"]
-        if let encodingType, encodingType != "url" {
-            throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request", resource: resource)
-        }
-        let urlEncode = encodingType == "url"
-        func encode(_ text: String) -> String { urlEncode ? S3URIEncoding.encodePath(text) : text }
+        let listing = try ListingQuery(s3)
+        let prefix = listing.prefix, delimiter = listing.delimiter, maxKeys = listing.maxKeys, urlEncode = listing.urlEncode
+        func encode(_ text: String) -> String { listing.encode(text) }
 
         var after: String?
         var continuationToken: String?
@@ -244,10 +262,7 @@ extension S3Responder {
                         x.leaf("ETag", "\"\(info.etag)\"")
                         x.leaf("Size", String(info.size))
                         if fetchOwner {
-                            x.element("Owner") { x in
-                                x.leaf("ID", ownerId)
-                                x.leaf("DisplayName", "hoist")
-                            }
+                            x.account("Owner", id: ownerId)
                         }
                         x.leaf("StorageClass", "STANDARD")
                     }

@@ -147,14 +147,8 @@ extension S3Responder {
             }
             x.leaf("MaxParts", String(min(maxParts, 1000)))
             x.leaf("IsTruncated", listing.isTruncated ? "true" : "false")
-            x.element("Initiator") { x in
-                x.leaf("ID", ownerId)
-                x.leaf("DisplayName", "hoist")
-            }
-            x.element("Owner") { x in
-                x.leaf("ID", ownerId)
-                x.leaf("DisplayName", "hoist")
-            }
+            x.account("Initiator", id: ownerId)
+            x.account("Owner", id: ownerId)
             x.leaf("StorageClass", "STANDARD")
             for part in listing.parts {
                 x.element("Part") { x in
@@ -191,17 +185,7 @@ extension S3Responder {
             parts.append(CompletedPart(partNumber: number, etag: etag))
         }
         guard !parts.isEmpty, parts.count <= StorageEngine.partNumbers.upperBound else { throw malformed }
-        let condition: WriteCondition
-        if let match = s3.header("if-none-match") {
-            guard match.trimmingCharacters(in: .whitespaces) == "*" else {
-                throw S3Error(.notImplemented, "If-None-Match supports only '*'.", resource: resource)
-            }
-            condition = .ifNoneMatchAny
-        } else if let match = s3.header("if-match") {
-            condition = .ifMatch(Self.unquote(match))
-        } else {
-            condition = .none
-        }
+        let condition = try writeCondition(s3)
         let engine = engine, completed = parts
         let pending = PendingCompletion()
         Task {
@@ -316,14 +300,8 @@ extension S3Responder {
                 x.element("Upload") { x in
                     x.leaf("Key", text(upload.key))
                     x.leaf("UploadId", upload.uploadId)
-                    x.element("Initiator") { x in
-                        x.leaf("ID", ownerId)
-                        x.leaf("DisplayName", "hoist")
-                    }
-                    x.element("Owner") { x in
-                        x.leaf("ID", ownerId)
-                        x.leaf("DisplayName", "hoist")
-                    }
+                    x.account("Initiator", id: ownerId)
+                    x.account("Owner", id: ownerId)
                     x.leaf("StorageClass", "STANDARD")
                     x.leaf("Initiated", AMZDate(upload.initiated).xmlTimestamp)
                 }

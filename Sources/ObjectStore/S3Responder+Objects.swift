@@ -7,6 +7,22 @@ import ObjectStoreEngine
 import SigV4
 
 extension S3Responder {
+    /// The condition a write's `If-None-Match: *` or `If-Match: <etag>` header sets.
+    ///
+    /// - Parameter operation: Named in the error (`PUT`), or `nil`.
+    /// - Throws: `NotImplemented` for an `If-None-Match` other than `*`.
+    func writeCondition(_ s3: S3Request, operation: String? = nil) throws -> WriteCondition {
+        if let match = s3.header("if-none-match") {
+            guard match.trimmingCharacters(in: .whitespaces) == "*" else {
+                let on = operation.map { " on \($0)" } ?? ""
+                throw S3Error(.notImplemented, "If-None-Match\(on) supports only '*'.", resource: s3.resource)
+            }
+            return .ifNoneMatchAny
+        }
+        if let match = s3.header("if-match") { return .ifMatch(Self.unquote(match)) }
+        return .none
+    }
+
     // MARK: PutObject
 
     /// Streams the body to a temporary file, checks every digest the client
@@ -15,17 +31,7 @@ extension S3Responder {
         let resource = s3.resource
         var incoming = try IncomingBody(s3, auth: auth, maximumSize: Self.maximumPutSize, what: "5 GiB for a single PUT")
         let metadata = try objectMetadata(s3)
-        let condition: WriteCondition
-        if let match = s3.header("if-none-match") {
-            guard match.trimmingCharacters(in: .whitespaces) == "*" else {
-                throw S3Error(.notImplemented, "If-None-Match on PUT supports only '*'.", resource: resource)
-            }
-            condition = .ifNoneMatchAny
-        } else if let match = s3.header("if-match") {
-            condition = .ifMatch(Self.unquote(match))
-        } else {
-            condition = .none
-        }
+        let condition = try writeCondition(s3, operation: "PUT")
 
         let sink = try engine.beginUpload(bucket: bucket)
         do {

@@ -49,22 +49,9 @@ extension S3Responder {
 
     /// `GET /bucket?versions`: every version and delete marker, by key, newest first.
     func listObjectVersions(_ s3: S3Request, bucket: String) throws -> Response {
-        let resource = s3.resource
-        let prefix = s3.query["prefix"] ?? ""
-        let delimiter = s3.query["delimiter"].flatMap { $0.isEmpty ? nil : $0 }
-        var maxKeys = 1000
-        if let text = s3.query["max-keys"] {
-            guard let value = Int(text), value >= 0 else {
-                throw S3Error(.invalidArgument, "Provided max-keys not an integer or within integer range", resource: resource)
-            }
-            maxKeys = min(value, 1000)
-        }
-        let encodingType = s3.query["encoding-type"]
-        if let encodingType, encodingType != "url" {
-            throw S3Error(.invalidArgument, "Invalid Encoding Method specified in Request", resource: resource)
-        }
-        let urlEncode = encodingType == "url"
-        func encode(_ text: String) -> String { urlEncode ? S3URIEncoding.encodePath(text) : text }
+        let listing = try ListingQuery(s3)
+        let prefix = listing.prefix, delimiter = listing.delimiter, maxKeys = listing.maxKeys, urlEncode = listing.urlEncode
+        func encode(_ text: String) -> String { listing.encode(text) }
         let keyMarker = s3.query["key-marker"] ?? ""
         let versionIdMarker = s3.query["version-id-marker"] ?? ""
 
@@ -85,10 +72,7 @@ extension S3Responder {
             if urlEncode { x.leaf("EncodingType", "url") }
             x.leaf("IsTruncated", page.isTruncated ? "true" : "false")
             func owner(_ x: inout XMLWriter) {
-                x.element("Owner") { x in
-                    x.leaf("ID", ownerId)
-                    x.leaf("DisplayName", "hoist")
-                }
+                x.account("Owner", id: ownerId)
             }
             for entry in page.entries {
                 switch entry {

@@ -26,6 +26,15 @@ struct XMLWriter {
         body += "<\(name)>\(Self.escape(text))</\(name)>"
     }
 
+    /// Writes `<name><ID>id</ID><DisplayName>hoist</DisplayName></name>`: the store's one
+    /// account as an `Owner` or `Initiator`.
+    mutating func account(_ name: String, id: String) {
+        element(name) { x in
+            x.leaf("ID", id)
+            x.leaf("DisplayName", "hoist")
+        }
+    }
+
     /// Appends already-escaped text.
     mutating func appendRaw(_ text: String) { body += text }
 

@@ -68,7 +68,7 @@ struct UploadURLRequest: Sendable {
         }
         switch fields["contentType"] {
         case nil, .null?: break
-        case .string(let text)?: contentType = Self.trimmed(text).lowercased()
+        case .string(let text)?: contentType = UploadsAPI.trimmed(Substring(text)).lowercased()
         default: throw APIError.badRequest("contentType must be a string.")
         }
         guard policy.allowedTypes[contentType] != nil else {
@@ -108,12 +108,5 @@ struct UploadURLRequest: Sendable {
         if let exact = Int64(text) { return exact }
         guard let value = Double(text), value.isFinite, let whole = Int64(exactly: value) else { return nil }
         return whole
-    }
-
-    /// `text` without leading and trailing spaces and tabs.
-    static func trimmed(_ text: String) -> String {
-        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) }) else { return "" }
-        return String(text[first...last])
     }
 }

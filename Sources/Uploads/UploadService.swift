@@ -185,8 +185,8 @@ public struct UploadService: Sendable {
     func issueDownloadURL(for user: AuthenticatedUser, key: String?) async throws(APIError) -> DownloadURLResponse {
         guard let key, !key.isEmpty else { throw APIError.badRequest("The query parameter key is required.") }
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 3, parts[0] == "articles", let uuid = UUID(uuidString: String(parts[1])),
-              uuid.uuidString.lowercased() == parts[1], !key.contains("//"),
+        guard parts.count >= 3, parts[0] == "articles", UploadKey.isUUID(String(parts[1])),
+              parts[1] == parts[1].lowercased(), !key.contains("//"),
               !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
             throw APIError.forbidden("You can only download objects of your own articles (articles/<articleId>/…).")
         }
@@ -204,10 +204,10 @@ public struct UploadService: Sendable {
 
     /// The caller's uploads in one of their articles.
     func uploads(for user: AuthenticatedUser, articleId: String) async throws(APIError) -> [UploadRecord] {
-        guard let uuid = UUID(uuidString: articleId), uuid.uuidString.lowercased() == articleId.lowercased() else {
+        guard UploadKey.isUUID(articleId) else {
             throw APIError.badRequest("articleId must be a UUID.")
         }
-        let id = uuid.uuidString.lowercased()
+        let id = articleId.lowercased()
         do {
             guard let owner = try await records.owner(ofArticle: id) else { throw APIError.notFound("No article \(id).") }
             guard owner == user.subject else { throw APIError.forbidden("The article \(id) belongs to another user.") }
