@@ -9,7 +9,8 @@ import Logging
 /// (`kty`, `crv`, `alg`), so `alg: none`, HMAC tokens "signed" with a public key, and a
 /// header `alg` that differs from the key's are all refused.
 ///
-/// Verification reads the cached keys without waiting on any actor; only a token whose
+/// Keys are cached, verified tokens are not: every call checks the token's signature and
+/// claims afresh. Verification reads the cached keys without waiting on any actor; only a token whose
 /// `kid` is not cached waits, for a single shared fetch (at most one per
 /// ``JWTVerifierConfiguration/minimumRefreshInterval``).
 ///
@@ -21,7 +22,6 @@ public final class JWKSTokenVerifier: TokenVerifier {
     private let claims: ClaimsValidator
     private let cache: JWKSCache
     private let clock: @Sendable () -> Date
-    private let verified = VerifiedTokenCache()
 
     /// Creates a verifier; no key is fetched until the first token arrives (or ``refreshKeys()``).
     ///
@@ -59,19 +59,12 @@ public final class JWKSTokenVerifier: TokenVerifier {
     /// - Returns: The user the token proves.
     /// - Throws: ``AuthError`` saying why the token was refused.
     public func verify(_ token: String) async throws(AuthError) -> AuthenticatedUser {
-        // A token verified before, unexpired, whose key is still published: no signature check again.
-        let digest = VerifiedTokenCache.digest(token)
-        let now = clock()
-        let snapshot = cache.snapshot()
-        if let user = verified.user(for: digest, now: now, keyStillPublished: { snapshot.keys.key(for: $0) != nil }) {
-            cache.refreshInBackgroundIfStale(snapshot, now: now)
-            return user
-        }
         let jws = try CompactJWS(token)
         // RFC 8725 §3.1: only the algorithms we verify with; `none` and HMAC never.
         guard let algorithm = PinnedAlgorithm(rawValue: jws.header.alg) else {
             throw AuthError(.algorithmNotAllowed, "The token's algorithm is not accepted.")
         }
+        let now = clock()
         let key = try await key(for: jws.header.kid, now: now)
         // The key decides the algorithm; the header may only agree.
         guard key.algorithm == algorithm else {
@@ -80,9 +73,7 @@ public final class JWKSTokenVerifier: TokenVerifier {
         guard key.verifies(jws.signature, of: jws.signingInput) else {
             throw AuthError(.invalidSignature, "The token's signature is not valid.")
         }
-        let user = try claims.validate(jws.claims, now: now)
-        verified.insert(user, keyID: jws.header.kid, for: digest)
-        return user
+        return try claims.validate(jws.claims, now: now)
     }
 
     /// Fetches the key set now, ignoring the refresh rate limit (a fetch already running is joined).

@@ -111,6 +111,25 @@ struct JWKSCacheTests {
         }
     }
 
+    @Test("tokens are not cached: a kid published again with other key material refuses a token it accepted before")
+    func tokensNotCached() async throws {
+        let clock = TestClock()
+        let server = JWKSTestServer(document: Self.rsa1Only)
+        try await server.run { baseURL in
+            let verifier = Self.verifier(baseURL, clock: clock)
+            let token = try await Self.token(.rsa(Fixtures.rsa1), kid: "rsa-1", clock: clock)
+            #expect(try await verifier.verify(token).subject == "alice")
+            #expect(try await verifier.verify(token).subject == "alice")
+            // The issuer now publishes another key under the same kid.
+            server.serve(Fixtures.jwks([Fixtures.jwk(rsa: Fixtures.rsa2, kid: "rsa-1")]))
+            try await verifier.refreshKeys()
+            #expect(server.requests == 2)
+            #expect(await Self.code { () async throws(AuthError) in try await verifier.verify(token) } == .invalidSignature)
+            let renewed = try await Self.token(.rsa(Fixtures.rsa2), kid: "rsa-1", clock: clock)
+            #expect(try await verifier.verify(renewed).subject == "alice")
+        }
+    }
+
     @Test("two unknown kids within the refresh interval cause one fetch")
     func rateLimit() async throws {
         let clock = TestClock()
