@@ -169,6 +169,7 @@ let package = Package(
         .testTarget(
             name: "SigV4Tests",
             dependencies: ["SigV4"],
+            resources: [.copy("Resources/vectors")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

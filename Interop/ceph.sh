@@ -3,27 +3,23 @@
 #
 # Usage: Interop/ceph.sh start|stop|status
 #
-# It runs the shared peer scripts, $HOIST_SHARED/peers/ceph/start and stop
-# (HOIST_SHARED defaults to the folder `shared` beside the repository). When
-# they are missing it fails: it never skips quietly.
+# It runs the peer scripts kept in this repository, Interop/peers/ceph/start and stop.
 #
-# Env: HOIST_SHARED, CEPH_DIR (default /tmp/hoist-ceph-peer: wiped by start),
+# Env: CEPH_DIR (default /tmp/hoist-ceph-peer: wiped by start),
 #      RGW_PORT (default 7480), RGW_ACCESS_KEY / RGW_SECRET_KEY (start script's defaults).
 # Needs (Debian 12): apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd uuid-runtime curl
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-shared=${HOIST_SHARED:-$repo/../shared}
 export CEPH_DIR=${CEPH_DIR:-/tmp/hoist-ceph-peer}
 export RGW_PORT=${RGW_PORT:-7480}
-peer=$shared/peers/ceph
+peer=$repo/Interop/peers/ceph
 
 die() { echo "ceph.sh: $*" >&2; exit 1; }
 
 need_peer() {
-  [ -d "$shared" ] || die "shared folder not found at $shared (set HOIST_SHARED to the folder holding peers/ceph)"
   for s in start stop; do
-    [ -f "$peer/$s" ] || die "missing $peer/$s (set HOIST_SHARED to the folder holding peers/ceph)"
+    [ -f "$peer/$s" ] || die "missing $peer/$s"
   done
 }
 

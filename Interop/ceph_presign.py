@@ -7,7 +7,7 @@ URLs must be accepted (and a GET must return the exact bytes); tampered,
 expired, or misused ones (another Content-Type or Content-Length) must be
 refused with 403/400, and the S3 error code radosgw gave is printed.
 
-Needs a running radosgw: Interop/ceph.sh start (or ../shared/peers/ceph/start).
+Needs a running radosgw: Interop/ceph.sh start.
 Env: RGW_ENDPOINT (default http://127.0.0.1:7480), RGW_ACCESS_KEY / RGW_SECRET_KEY
 (default: the start script's), HOIST_BIN (default .build/debug/hoist),
 INTEROP_VERBOSE=1 to print passing checks too.

@@ -84,8 +84,7 @@ from botocore.exceptions import ClientError  # noqa: E402
 
 R = Results("store boto3")
 RUN = secrets.token_hex(3)
-VECTORS = os.path.join(os.environ.get("HOIST_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared")),
-                       "vectors", "s3")
+VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "SigV4Tests", "Resources", "vectors", "s3")
 
 
 def bname(tag: str) -> str:

@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// A bucket's CORS rules (PutBucketCors), and how a request is matched against them.
 public struct CORSConfiguration: Sendable, Hashable, Codable {
@@ -135,52 +132,5 @@ public struct CORSConfiguration: Sendable, Hashable, Codable {
             }
         }
         return x.document
-    }
-}
-
-/// A parsed XML element: enough of a DOM for S3's small request documents.
-struct XMLTree {
-    var name: String
-    var text: String
-    var children: [XMLTree]
-
-    func child(_ name: String) -> XMLTree? { children.first { $0.name == name } }
-    func children(named name: String) -> [XMLTree] { children.filter { $0.name == name } }
-
-    /// Parses a document (no DTDs, no external entities).
-    static func parse(_ data: Data) throws -> XMLTree {
-        let delegate = Builder()
-        let parser = XMLParser(data: data)
-        parser.shouldResolveExternalEntities = false
-        parser.shouldProcessNamespaces = true
-        parser.delegate = delegate
-        guard parser.parse(), let root = delegate.root else {
-            throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.")
-        }
-        return root
-    }
-
-    private final class Builder: NSObject, XMLParserDelegate {
-        var stack: [XMLTree] = []
-        var root: XMLTree?
-
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                    qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-            stack.append(XMLTree(name: elementName, text: "", children: []))
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) {
-            guard !stack.isEmpty else { return }
-            stack[stack.count - 1].text += string
-        }
-
-        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
-            guard let done = stack.popLast() else { return }
-            if stack.isEmpty {
-                root = done
-            } else {
-                stack[stack.count - 1].children.append(done)
-            }
-        }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import SigV4
 import Testing
 
-/// The worked examples of the Amazon S3 API Reference (`../shared/vectors/s3`),
+/// The worked examples of the Amazon S3 API Reference (`Resources/vectors/s3`),
 /// plus the derived path-style examples: exact canonical requests, strings to
 /// sign and signatures, and acceptance by our verifier.
 @Suite("S3 signature examples")

@@ -2,7 +2,7 @@ import Foundation
 import SigV4
 import Testing
 
-/// AWS's generic SigV4 test suite (`../shared/vectors/sigv4`, 38 cases, each
+/// AWS's generic SigV4 test suite (`Resources/vectors/sigv4`, 38 cases, each
 /// signed with an `Authorization` header and pre-signed): we must produce the
 /// same canonical request, string to sign and signature, and our verifier must
 /// accept the signed request.

@@ -1,16 +1,16 @@
 import Foundation
 import SigV4
 
-/// Finds and reads the shared SigV4 vectors (`../shared/vectors` beside the
-/// repository, or `HOIST_VECTORS_DIR`). They are never copied into the repo.
+/// Finds and reads the SigV4 vectors: AWS's SigV4 test suite and the S3 API
+/// Reference's worked examples, kept as this target's resources
+/// (`Resources/vectors`), or a folder named by `HOIST_VECTORS_DIR`.
 enum Vectors {
     static let directory: URL = {
         if let override = ProcessInfo.processInfo.environment["HOIST_VECTORS_DIR"], !override.isEmpty {
             return URL(fileURLWithPath: override)
         }
-        // Tests/SigV4Tests/Vectors.swift → repository root → ../shared/vectors
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.deletingLastPathComponent().appendingPathComponent("shared/vectors")
+        return Bundle.module.resourceURL?.appendingPathComponent("vectors")
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources/vectors")
     }()
 
     static var sigv4: URL { directory.appendingPathComponent("sigv4") }
