@@ -142,7 +142,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["openapi.yaml", "Web"],
+            exclude: ["Web/package.json"],
+            resources: [.embedInCode("Web/index.html"), .embedInCode("Web/hoist-upload.js"), .embedInCode("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -144,7 +144,7 @@ public enum HoistServer {
         WebUI.addRoutes(to: router)
         addHealthAndMetrics(to: router, registry: registry)
         router.get("openapi.yaml") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: WebAssets.openAPIYAML)))
         }
         if let devIssuer {
             let jwks = devIssuer.jwksDocument(), discovery = devIssuer.openIDConfiguration()

@@ -3,8 +3,8 @@ import Hummingbird
 
 /// The browser experience: the upload page at `/` and the client module at `/hoist-upload.js`.
 ///
-/// Both are compiled in (``WebAssets``, generated from `Sources/HoistServer/Web/`), so an installed
-/// binary serves them without a resource bundle. The page talks to the API of its own origin and
+/// Both are compiled in (``WebAssets``, SwiftPM resources from `Sources/HoistServer/Web/`), so an
+/// installed binary serves them without a resource bundle. The page talks to the API of its own origin and
 /// PUTs straight to storage, which must allow the page's origin in the bucket's CORS rules.
 ///
 /// ```swift
@@ -21,12 +21,12 @@ enum WebUI {
         router.get("hoist-upload.js") { _, _ in script }
     }
 
-    /// A response with the text, revalidated by browsers on every load (a new binary may serve new text).
-    static func response(_ text: String, type: String) -> Response {
+    /// A response with the bytes, revalidated by browsers on every load (a new binary may serve new text).
+    static func response(_ bytes: [UInt8], type: String) -> Response {
         var headers: HTTPFields = [.contentType: type, .cacheControl: "no-cache"]
         for (name, value) in [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")] {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }
