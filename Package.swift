@@ -29,15 +29,21 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
+        // Small helpers every target shares (hex, ETag text, JSON string literals), `package` access.
+        .target(
+            name: "HoistSupport",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SigV4",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["HoistSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "S3",
             dependencies: [
                 "SigV4",
+                "HoistSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -47,10 +53,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // S3 event notifications and the EventQueue protocol: no HTTP client.
         .target(
             name: "Events",
+            swiftSettings: swiftSettings
+        ),
+        // Amazon SQS as an EventQueue.
+        .target(
+            name: "SQS",
             dependencies: [
+                "Events",
                 "SigV4",
+                "HoistSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -71,6 +85,7 @@ let package = Package(
             name: "ObjectStore",
             dependencies: [
                 "SigV4",
+                "HoistSupport",
                 "Events",
                 "ObjectStoreEngine",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -101,15 +116,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The upload domain and its records: no HTTP, no Auth (the worker links it).
         .target(
             name: "Uploads",
             dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The upload API: the service that signs URLs, its routes, JSON errors.
+        .target(
+            name: "UploadsAPI",
+            dependencies: [
+                "Uploads",
                 "FlatJSON",
+                "HoistSupport",
                 "SigV4",
                 "S3",
                 "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -129,6 +155,8 @@ let package = Package(
             name: "HoistServer",
             dependencies: [
                 "Uploads",
+                "UploadsAPI",
+                "SQS",
                 "ImageWorker",
                 "Events",
                 "ObjectStoreEngine",
@@ -137,6 +165,7 @@ let package = Package(
                 "S3",
                 "SigV4",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -154,6 +183,8 @@ let package = Package(
                 "ObjectStore",
                 "HoistServer",
                 "Auth",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -169,13 +200,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SigV4Tests",
-            dependencies: ["SigV4"],
+            dependencies: ["SigV4", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Resources/vectors")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ObjectStoreEngineTests",
-            dependencies: ["ObjectStoreEngine", "Events"],
+            dependencies: ["ObjectStoreEngine", "Events", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -185,8 +217,12 @@ let package = Package(
                 "ObjectStoreEngine",
                 "Events",
                 "SigV4",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -210,14 +246,30 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HoistSupportTests",
+            dependencies: ["HoistSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "UploadsTests",
             dependencies: [
                 "Uploads",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UploadsAPITests",
+            dependencies: [
+                "UploadsAPI",
+                "Uploads",
                 "Auth",
+                "S3",
                 "SigV4",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
-                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -231,6 +283,9 @@ let package = Package(
             name: "HoistServerTests",
             dependencies: [
                 "HoistServer",
+                "Uploads",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -238,12 +293,13 @@ let package = Package(
         ),
         .testTarget(
             name: "S3Tests",
-            dependencies: ["S3"],
+            dependencies: ["S3", "SigV4"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "EventsTests",
+            name: "SQSTests",
             dependencies: [
+                "SQS",
                 "Events",
                 "SigV4",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JWTKit
 import Logging
@@ -16,6 +17,9 @@ struct VerificationKey: Sendable {
     let algorithm: PinnedAlgorithm
     /// jwt-kit's verifier for this key and algorithm.
     let verifier: any JWTAlgorithm
+    /// The SHA-256 of the algorithm and the public key's parameters: two keys with the
+    /// same fingerprint verify the same signatures, whatever their `kid`.
+    let fingerprint: SHA256.Digest
 
     /// Whether `signature` is this key's signature of `signingInput`.
     func verifies(_ signature: [UInt8], of signingInput: ArraySlice<UInt8>) -> Bool {
@@ -89,7 +93,7 @@ struct JWKSKeySet: Sendable {
                     }
                 }
                 let verifier = try await collection.getKey(for: collectionID)
-                keys.append(VerificationKey(id: kid, algorithm: algorithm, verifier: verifier))
+                keys.append(VerificationKey(id: kid, algorithm: algorithm, verifier: verifier, fingerprint: jwk.fingerprint(algorithm)))
             } catch {
                 logger.debug("JWKS key skipped: invalid key material", metadata: [
                     "auth.jwks.kid": "\(kid ?? "-")", "error": "\(error)",
@@ -134,6 +138,12 @@ struct JWKSKeySet: Sendable {
             x = string(.x)
             y = string(.y)
             keyOps = try? container.decodeIfPresent([String].self, forKey: .keyOps)
+        }
+
+        /// The SHA-256 of the algorithm and the key parameters (fields separated so none can run into another).
+        func fingerprint(_ algorithm: PinnedAlgorithm) -> SHA256.Digest {
+            let fields = [algorithm.rawValue, crv ?? "", n ?? "", e ?? "", x ?? "", y ?? ""]
+            return SHA256.hash(data: Array(fields.joined(separator: "\u{0}").utf8))
         }
 
         /// Adds the key to `collection` with its pinned algorithm, or returns `nil` if it is not one we verify with.

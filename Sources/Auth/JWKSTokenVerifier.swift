@@ -9,8 +9,9 @@ import Logging
 /// (`kty`, `crv`, `alg`), so `alg: none`, HMAC tokens "signed" with a public key, and a
 /// header `alg` that differs from the key's are all refused.
 ///
-/// Keys are cached, verified tokens are not: every call checks the token's signature and
-/// claims afresh. Verification reads the cached keys without waiting on any actor; only a token whose
+/// Keys are cached, and so are verified tokens (``VerifiedTokenCache``: by the token's
+/// SHA-256, until its `exp`, while the key that verified it is still published unchanged).
+/// Verification reads the cached keys without waiting on any actor; only a token whose
 /// `kid` is not cached waits, for a single shared fetch (at most one per
 /// ``JWTVerifierConfiguration/minimumRefreshInterval``).
 ///
@@ -22,6 +23,7 @@ public final class JWKSTokenVerifier: TokenVerifier {
     private let claims: ClaimsValidator
     private let cache: JWKSCache
     private let clock: @Sendable () -> Date
+    private let verified: VerifiedTokenCache?
 
     /// Creates a verifier; no key is fetched until the first token arrives (or ``refreshKeys()``).
     ///
@@ -29,15 +31,19 @@ public final class JWKSTokenVerifier: TokenVerifier {
     ///   - configuration: The issuer, key-set URL, audiences and timing.
     ///   - httpClient: The client the key set is fetched with (default: the shared one).
     ///   - clock: The current time; inject a fixed one in tests.
+    ///   - verifiedTokenCapacity: How many verified tokens to remember (0: none, every
+    ///     request checks its signature).
     ///   - logger: Where fetches and skipped keys are logged (never tokens).
     public init(
         configuration: JWTVerifierConfiguration,
         httpClient: HTTPClient = .shared,
         clock: @escaping @Sendable () -> Date = { Date() },
+        verifiedTokenCapacity: Int = 4096,
         logger: Logger = Logger(label: "hoist.auth")
     ) {
         self.claims = ClaimsValidator(configuration: configuration)
         self.clock = clock
+        self.verified = verifiedTokenCapacity > 0 ? VerifiedTokenCache(capacity: verifiedTokenCapacity) : nil
         var logger = logger
         logger[metadataKey: "auth.issuer"] = "\(configuration.issuer)"
         self.cache = JWKSCache(
@@ -59,12 +65,21 @@ public final class JWKSTokenVerifier: TokenVerifier {
     /// - Returns: The user the token proves.
     /// - Throws: ``AuthError`` saying why the token was refused.
     public func verify(_ token: String) async throws(AuthError) -> AuthenticatedUser {
+        let now = clock()
+        // A token verified before, unexpired, whose key is still published unchanged: no signature check again.
+        let digest = verified.map { _ in VerifiedTokenCache.digest(token) }
+        if let verified, let digest {
+            let snapshot = cache.snapshot()
+            if let user = verified.user(for: digest, now: now, keys: snapshot.keys) {
+                cache.refreshInBackgroundIfStale(snapshot, now: now)
+                return user
+            }
+        }
         let jws = try CompactJWS(token)
         // RFC 8725 §3.1: only the algorithms we verify with; `none` and HMAC never.
         guard let algorithm = PinnedAlgorithm(rawValue: jws.header.alg) else {
             throw AuthError(.algorithmNotAllowed, "The token's algorithm is not accepted.")
         }
-        let now = clock()
         let key = try await key(for: jws.header.kid, now: now)
         // The key decides the algorithm; the header may only agree.
         guard key.algorithm == algorithm else {
@@ -73,8 +88,13 @@ public final class JWKSTokenVerifier: TokenVerifier {
         guard key.verifies(jws.signature, of: jws.signingInput) else {
             throw AuthError(.invalidSignature, "The token's signature is not valid.")
         }
-        return try claims.validate(jws.claims, now: now)
+        let user = try claims.validate(jws.claims, now: now)
+        if let verified, let digest { verified.insert(user, key: key, keyID: jws.header.kid, for: digest) }
+        return user
     }
+
+    /// How many verified tokens are remembered now (for tests and metrics).
+    var cachedTokenCount: Int { verified?.count ?? 0 }
 
     /// Fetches the key set now, ignoring the refresh rate limit (a fetch already running is joined).
     ///

@@ -7,6 +7,7 @@ import Prometheus
 import S3
 import ServiceLifecycle
 import SigV4
+import SQS
 
 extension HoistServer {
     /// Runs only the image worker (`hoist worker`): events from an SQS queue, objects in

@@ -13,6 +13,7 @@ import S3
 import ServiceLifecycle
 import SigV4
 import Uploads
+import UploadsAPI
 
 /// Wiring: the upload API (and, for `hoist serve`, the embedded store) as
 /// services of one process, with metrics, health and the dev issuer's endpoints.
@@ -137,7 +138,7 @@ public enum HoistServer {
             devIssuer = issuer
             verifier = JWKSTokenVerifier(configuration: issuer.verifierConfiguration, logger: logger)
         }
-        let router = Router()
+        let router = Router(context: APIRequestContext.self)
         router.add(middleware: APICORSMiddleware(origins: configuration.effectiveCORSOrigins))
         router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: verifier).addRoutes(to: router)
@@ -161,7 +162,7 @@ public enum HoistServer {
                     throw APIError.badRequest("user must be 1–128 letters, digits, '-', '_', '.' or '@'.")
                 }
                 let token = try await devIssuer.token(for: user, ttl: .seconds(3600))
-                return try JSONResponse.make(["token": token, "user": user])
+                return try APIJSON.response(["token": token, "user": user])
             }
         }
         let app = Application(
@@ -171,14 +172,6 @@ public enum HoistServer {
             logger: logger
         )
         return (app, devIssuer)
-    }
-}
-
-enum JSONResponse {
-    static func make(_ object: [String: String]) throws -> Response {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

@@ -140,12 +140,12 @@ public struct ImageWorker: Sendable {
         let sequencer = event.s3.object.sequencer
         if let applied = record.sequencer {
             if S3EventNotification.sequencer(sequencer, isBefore: applied) { return .ignored("an older event") }
-            if applied == sequencer, record.status == "processed" || record.status == "rejected" {
+            if applied == sequencer, record.status == .processed || record.status == .rejected {
                 return .ignored("already done")
             }
         }
-        if record.status == "pending" || record.status == "expired" || record.sequencer != sequencer {
-            record.status = "uploaded"
+        if record.status == .pending || record.status == .expired || record.sequencer != sequencer {
+            record.status = .uploaded
             record.reason = nil
             record.sequencer = sequencer
             record.etag = event.s3.object.eTag
@@ -192,8 +192,8 @@ public struct ImageWorker: Sendable {
             return try await reject(&record, key: key,
                                     reason: "\(header.width)×\(header.height) pixels is over the limit of \(configuration.maximumPixels).")
         }
-        if record.status != "verified" {
-            record.status = "verified"
+        if record.status != .verified {
+            record.status = .verified
             record.width = header.width
             record.height = header.height
             try await records.update(record)
@@ -218,7 +218,7 @@ public struct ImageWorker: Sendable {
             }
         }
         record.derived = derived
-        record.status = "processed"
+        record.status = .processed
         record.processedAt = clock()
         try await records.update(record)
         metrics.succeeded.increment()
@@ -267,7 +267,7 @@ public struct ImageWorker: Sendable {
     }
 
     private func finishRejection(_ record: inout UploadRecord, reason: String) async throws -> Outcome {
-        record.status = "rejected"
+        record.status = .rejected
         record.reason = reason
         record.processedAt = clock()
         try await records.update(record)

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HoistSupport
 import HTTPTypes
 import Hummingbird
 import NIOPosix
@@ -19,7 +20,7 @@ extension S3Responder {
             }
             return .ifNoneMatchAny
         }
-        if let match = s3.header("if-match") { return .ifMatch(Self.unquote(match)) }
+        if let match = s3.header("if-match") { return .ifMatch(ETagText.unquote(match)) }
         return .none
     }
 
@@ -86,13 +87,6 @@ extension S3Responder {
             throw S3Error(.invalidArgument, "Your metadata headers exceed the maximum allowed metadata size (2 KB).", resource: s3.resource)
         }
         return metadata
-    }
-
-    static func unquote(_ etag: some StringProtocol) -> String {
-        var text = etag.trimmingCharacters(in: .whitespaces)
-        if text.hasPrefix("W/") { text.removeFirst(2) }
-        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { text = String(text.dropFirst().dropLast()) }
-        return text
     }
 
     // MARK: GetObject / HeadObject
@@ -174,7 +168,7 @@ extension S3Responder {
         func matches(_ list: String) -> Bool {
             list.split(separator: ",").contains { item in
                 let tag = item.trimmingCharacters(in: .whitespaces)
-                return tag == "*" || Self.unquote(tag) == info.etag
+                return tag == "*" || ETagText.unquote(tag) == info.etag
             }
         }
         let ifMatch = s3.header("if-match")
@@ -322,8 +316,8 @@ extension S3Responder {
     func checkCopyConditions(_ s3: S3Request, info: ObjectInfo, resource: String) throws {
         let failed = S3Error(.preconditionFailed, "At least one of the pre-conditions you specified did not hold", resource: resource)
         let lastModified = AMZDate(info.lastModified)
-        if let match = s3.header("x-amz-copy-source-if-match"), Self.unquote(match) != info.etag { throw failed }
-        if let match = s3.header("x-amz-copy-source-if-none-match"), Self.unquote(match) == info.etag || match == "*" { throw failed }
+        if let match = s3.header("x-amz-copy-source-if-match"), ETagText.unquote(match) != info.etag { throw failed }
+        if let match = s3.header("x-amz-copy-source-if-none-match"), ETagText.unquote(match) == info.etag || match == "*" { throw failed }
         if let text = s3.header("x-amz-copy-source-if-unmodified-since"), let since = AMZDate(httpDate: text), lastModified > since { throw failed }
         if let text = s3.header("x-amz-copy-source-if-modified-since"), let since = AMZDate(httpDate: text), lastModified <= since { throw failed }
     }

@@ -31,9 +31,10 @@ struct XMLTree: Sendable, Equatable {
 
     /// Nesting deeper than this is refused (S3's deepest document, lifecycle, needs 6).
     static let maximumDepth = 32
-    /// More elements than this in one document are refused (a delete-objects request
-    /// of 1,000 keys with versions needs about 3,000).
-    static let maximumElements = 20_000
+    /// More elements than this in one document are refused. The largest S3 allows is a
+    /// CompleteMultipartUpload of 10,000 parts, each with a number, an ETag and up to
+    /// five checksums: about 80,000.
+    static let maximumElements = 100_000
 
     /// Parses a document (no DTDs, no external entities).
     ///

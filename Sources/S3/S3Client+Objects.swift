@@ -1,10 +1,11 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import HoistSupport
 import NIOCore
+import _NIOFileSystem
 import NIOHTTP1
 import SigV4
-import _NIOFileSystem
 
 extension S3Client {
     /// Reads an object's size, `ETag`, type, metadata and stored checksum (S3 HeadObject).
@@ -151,7 +152,7 @@ extension S3Client {
         var headers = [("Content-Type", contentType), ("x-amz-checksum-sha256", Data(digest).base64EncodedString())]
         headers += try Self.metadataHeaders(metadata, operation: "PutObject", bucket: bucket, key: key)
         let request = Request(operation: "PutObject", method: .PUT, bucket: bucket, key: key, headers: headers,
-                              body: .bytes(ByteBuffer(bytes: bytes)), payloadHash: Self.hex(digest))
+                              body: .bytes(ByteBuffer(bytes: bytes)), payloadHash: Hex.encode(digest))
         return try await etag(of: try await execute(request), request: request)
     }
 
@@ -180,7 +181,7 @@ extension S3Client {
                                 status: Int(response.status.code), code: .invalidResponse,
                                 message: "The CopyObjectResult has no ETag.", requestId: response.headers.first(name: "x-amz-request-id"))
         }
-        return S3ObjectHead.unquote(tag)
+        return ETagText.unquote(tag)
     }
 
     /// Deletes an object (S3 DeleteObject); deleting a key that is not there succeeds, as in S3.
@@ -190,17 +191,6 @@ extension S3Client {
         let request = Request(operation: "DeleteObject", method: .DELETE, bucket: bucket, key: key)
         let response = try await execute(request)
         _ = try await response.body.collect(upTo: 64 * 1024)
-    }
-
-    /// Lowercase hex, by table (`String(format:)` is slow on Linux).
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Responses
@@ -222,6 +212,6 @@ extension S3Client {
                                 status: Int(response.status.code), code: .invalidResponse,
                                 message: "The response has no ETag.", requestId: response.headers.first(name: "x-amz-request-id"))
         }
-        return S3ObjectHead.unquote(tag)
+        return ETagText.unquote(tag)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 import NIOHTTP1
 import SigV4
 
@@ -45,17 +46,9 @@ public struct S3ObjectHead: Sendable, Equatable {
             let lower = name.lowercased()
             if lower.hasPrefix("x-amz-meta-") { metadata[String(lower.dropFirst("x-amz-meta-".count))] = value }
         }
-        self.init(size: size, etag: Self.unquote(rawTag), contentType: headers.first(name: "content-type"),
+        self.init(size: size, etag: ETagText.unquote(rawTag), contentType: headers.first(name: "content-type"),
                   lastModified: headers.first(name: "last-modified").flatMap { AMZDate(httpDate: $0)?.date },
                   metadata: metadata, checksumSHA256: headers.first(name: "x-amz-checksum-sha256"),
                   versionId: headers.first(name: "x-amz-version-id"))
-    }
-
-    /// `"abc"` → `abc`; `W/"abc"` → `abc`.
-    static func unquote(_ tag: String) -> String {
-        var t = Substring(tag)
-        if t.hasPrefix("W/") { t = t.dropFirst(2) }
-        if t.count >= 2, t.first == "\"", t.last == "\"" { t = t.dropFirst().dropLast() }
-        return String(t)
     }
 }

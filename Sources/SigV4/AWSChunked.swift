@@ -1,4 +1,5 @@
 import Crypto
+import HoistSupport
 
 /// Signs the chunks of an `aws-chunked` body (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`),
 /// each over the previous signature, starting from the request's seed signature.

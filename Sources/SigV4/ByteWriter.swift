@@ -1,4 +1,5 @@
 import Crypto
+import HoistSupport
 
 /// Writes bytes into memory the caller sized beforehand, without the
 /// per-append uniqueness and capacity checks of `Array.append`.

@@ -1,4 +1,5 @@
 import Crypto
+import HoistSupport
 
 /// Literal payload hashes that stand in for a body's SHA-256 in a canonical request.
 public enum PayloadHash {

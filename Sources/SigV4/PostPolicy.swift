@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 
 /// A browser POST policy: an expiration and the conditions a form upload must meet.
 ///
@@ -56,9 +57,9 @@ public struct PostPolicy: Sendable, Equatable {
             if i > 0 { out += "," }
             switch c {
             case let .eq(field, value):
-                out += "[\"eq\",\(jsonString("$" + field.trimmingDollar)),\(jsonString(value))]"
+                out += "[\"eq\",\(JSONText.quoted("$" + field.trimmingDollar)),\(JSONText.quoted(value))]"
             case let .startsWith(field, value):
-                out += "[\"starts-with\",\(jsonString("$" + field.trimmingDollar)),\(jsonString(value))]"
+                out += "[\"starts-with\",\(JSONText.quoted("$" + field.trimmingDollar)),\(JSONText.quoted(value))]"
             case let .contentLengthRange(low, high):
                 out += "[\"content-length-range\",\(low),\(high)]"
             }
@@ -131,24 +132,3 @@ extension String {
     var trimmingDollar: String { hasPrefix("$") ? String(dropFirst()) : self }
 }
 
-/// A JSON string literal for `text`.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}

@@ -1,3 +1,4 @@
+import HoistSupport
 /// S3's URI encoding rules for canonical requests and URLs.
 ///
 /// Every byte of the UTF-8 form is kept when it is unreserved

@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 
 extension SigV4Signer {
     /// Signs a browser POST policy and returns the form fields that carry it.

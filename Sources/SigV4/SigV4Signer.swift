@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 
 /// Signs requests with AWS Signature Version 4: `Authorization` headers,
 /// pre-signed URLs (``presign(method:scheme:host:path:query:headers:expires:date:payloadHash:)``)

@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 
 /// A browser POST form that passed verification.
 public struct POSTAuthorization: Sendable {
@@ -113,8 +114,8 @@ extension SigV4Verifier {
 
     static func describe(_ condition: PostPolicy.Condition) -> String {
         switch condition {
-        case let .eq(f, v): return "[\"eq\", \"$\(f.trimmingDollar)\", \(jsonString(v))]"
-        case let .startsWith(f, v): return "[\"starts-with\", \"$\(f.trimmingDollar)\", \(jsonString(v))]"
+        case let .eq(f, v): return "[\"eq\", \"$\(f.trimmingDollar)\", \(JSONText.quoted(v))]"
+        case let .startsWith(f, v): return "[\"starts-with\", \"$\(f.trimmingDollar)\", \(JSONText.quoted(v))]"
         case let .contentLengthRange(l, h): return "[\"content-length-range\", \(l), \(h)]"
         }
     }

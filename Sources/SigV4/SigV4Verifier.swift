@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 
 /// A request as it arrived on the wire, the verifier's input.
 ///

@@ -1,4 +1,5 @@
 import Crypto
+import HoistSupport
 
 /// An HMAC-SHA256 key with its inner and outer hash states prepared once.
 ///

@@ -20,9 +20,8 @@ public struct UploadRecord: Sendable, Hashable, Codable {
     public var issuedAt: Date
     /// When the URL expires.
     public var expiresAt: Date
-    /// `pending` until storage reports the object, then `uploaded`, `verified` and
-    /// `processed`, or `rejected` (see ``reason``); `expired` when no upload came.
-    public var status: String
+    /// Where the upload stands (see ``UploadStatus``).
+    public var status: UploadStatus
     /// Why the upload was rejected.
     public var reason: String? = nil
     /// The image's pixel size, once verified.
@@ -40,7 +39,7 @@ public struct UploadRecord: Sendable, Hashable, Codable {
 
     /// A record as issued: the processing fields start empty.
     public init(key: String, articleId: String, owner: String, contentType: String, size: Int64?, checksumSHA256: String?,
-                issuedAt: Date, expiresAt: Date, status: String) {
+                issuedAt: Date, expiresAt: Date, status: UploadStatus) {
         self.key = key
         self.articleId = articleId
         self.owner = owner
@@ -51,9 +50,22 @@ public struct UploadRecord: Sendable, Hashable, Codable {
         self.expiresAt = expiresAt
         self.status = status
     }
+}
 
-    /// The statuses a record moves through.
-    public static let statuses = ["pending", "uploaded", "verified", "processed", "rejected", "expired"]
+/// Where an upload stands: `pending` until storage reports the object, then
+/// `uploaded`, `verified` and `processed`, or `rejected` (see ``UploadRecord/reason``);
+/// `expired` when no upload came before the URL expired. Stored and served as the raw value.
+public enum UploadStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case pending, uploaded, verified, processed, rejected, expired
+
+    /// Whether the record has reached a final verdict (`processed` or `rejected`).
+    public var isFinal: Bool { self == .processed || self == .rejected }
+}
+
+/// A record store's failure that is not the database's own.
+public struct UploadRecordStoreError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public let description: String
 }
 
 /// Articles and upload records. SQLite here; PostgreSQL at scale implements the same protocol.
@@ -257,7 +269,7 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
             INSERT INTO upload (key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [record.key, record.articleId, record.owner, record.contentType, record.size, record.checksumSHA256,
-                                     record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status])
+                                     record.issuedAt.timeIntervalSince1970, record.expiresAt.timeIntervalSince1970, record.status.rawValue])
         return true
     }
 
@@ -266,11 +278,15 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
         reason, width, height, etag, sequencer, uploaded_at, processed_at, derived
         """
 
-    static func decode(_ row: Row) -> UploadRecord {
+    static func decode(_ row: Row) throws -> UploadRecord {
+        let text: String = row["status"]
+        guard let status = UploadStatus(rawValue: text) else {
+            throw UploadRecordStoreError(description: "The upload \(row["key"] as String) has an unknown status \(text).")
+        }
         var record = UploadRecord(key: row["key"], articleId: row["article_id"], owner: row["owner"], contentType: row["content_type"],
                                   size: row["size"], checksumSHA256: row["checksum_sha256"],
                                   issuedAt: Date(timeIntervalSince1970: row["issued_at"]),
-                                  expiresAt: Date(timeIntervalSince1970: row["expires_at"]), status: row["status"])
+                                  expiresAt: Date(timeIntervalSince1970: row["expires_at"]), status: status)
         record.reason = row["reason"]
         record.width = row["width"]
         record.height = row["height"]
@@ -307,7 +323,7 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
                 UPDATE upload SET status = ?, reason = ?, width = ?, height = ?, etag = ?, sequencer = ?,
                     uploaded_at = ?, processed_at = ?, derived = ?
                 WHERE key = ?
-                """, arguments: [record.status, record.reason, record.width, record.height, record.etag, record.sequencer,
+                """, arguments: [record.status.rawValue, record.reason, record.width, record.height, record.etag, record.sequencer,
                                  record.uploadedAt?.timeIntervalSince1970, record.processedAt?.timeIntervalSince1970, derived, record.key])
         }
     }

@@ -1,4 +1,4 @@
-import Auth
+@testable import Auth
 import Foundation
 import JWTKit
 import Logging
@@ -111,8 +111,8 @@ struct JWKSCacheTests {
         }
     }
 
-    @Test("tokens are not cached: a kid published again with other key material refuses a token it accepted before")
-    func tokensNotCached() async throws {
+    @Test("a verified token is cached, but a kid published again with other key material refuses it")
+    func cachedTokenNeedsSameKey() async throws {
         let clock = TestClock()
         let server = JWKSTestServer(document: Self.rsa1Only)
         try await server.run { baseURL in
@@ -120,6 +120,7 @@ struct JWKSCacheTests {
             let token = try await Self.token(.rsa(Fixtures.rsa1), kid: "rsa-1", clock: clock)
             #expect(try await verifier.verify(token).subject == "alice")
             #expect(try await verifier.verify(token).subject == "alice")
+            #expect(verifier.cachedTokenCount == 1)
             // The issuer now publishes another key under the same kid.
             server.serve(Fixtures.jwks([Fixtures.jwk(rsa: Fixtures.rsa2, kid: "rsa-1")]))
             try await verifier.refreshKeys()
@@ -127,6 +128,66 @@ struct JWKSCacheTests {
             #expect(await Self.code { () async throws(AuthError) in try await verifier.verify(token) } == .invalidSignature)
             let renewed = try await Self.token(.rsa(Fixtures.rsa2), kid: "rsa-1", clock: clock)
             #expect(try await verifier.verify(renewed).subject == "alice")
+        }
+    }
+
+    @Test("a cached token is refused once its key is withdrawn, and never outlives its exp")
+    func cachedTokenEnds() async throws {
+        let clock = TestClock()
+        let server = JWKSTestServer(document: Self.rotated)
+        try await server.run { baseURL in
+            let verifier = Self.verifier(baseURL, clock: clock)
+            let token = try await Self.token(.rsa(Fixtures.rsa2), kid: "rsa-2", clock: clock)
+            #expect(try await verifier.verify(token).subject == "alice")
+            #expect(verifier.cachedTokenCount == 1)
+            // Any changed byte misses the cache and fails the signature check.
+            var tampered = Array(token.utf8)
+            tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            #expect(await Self.code { () async throws(AuthError) in
+                try await verifier.verify(String(decoding: tampered, as: UTF8.self))
+            } == .invalidSignature)
+            // The issuer withdraws rsa-2: the cached token goes with it.
+            server.serve(Self.rsa1Only)
+            try await verifier.refreshKeys()
+            #expect(await Self.code { () async throws(AuthError) in try await verifier.verify(token) } == .unknownKey)
+            // A token cached under a published key answers until its exp, not a second more.
+            let strict = JWKSTokenVerifier(
+                configuration: JWTVerifierConfiguration(issuer: Fixtures.issuer, jwksURL: baseURL + "/.well-known/jwks.json",
+                                                        audiences: [Fixtures.audience], leeway: .zero),
+                clock: clock.date, logger: Self.quietLogger)
+            let other = try await Self.token(.rsa(Fixtures.rsa1), kid: "rsa-1", clock: clock)
+            #expect(try await strict.verify(other).subject == "alice")
+            clock.advance(seconds: 3599)
+            #expect(try await strict.verify(other).subject == "alice")
+            #expect(strict.cachedTokenCount == 1)
+            clock.advance(seconds: 2)
+            #expect(await Self.code { () async throws(AuthError) in try await strict.verify(other) } == .expired)
+            #expect(strict.cachedTokenCount == 0)
+        }
+    }
+
+    @Test("the verified-token cache is bounded, and can be turned off")
+    func cacheBounded() async throws {
+        let clock = TestClock()
+        let server = JWKSTestServer(document: Self.rsa1Only)
+        try await server.run { baseURL in
+            let small = JWKSTokenVerifier(
+                configuration: JWTVerifierConfiguration(issuer: Fixtures.issuer, jwksURL: baseURL + "/.well-known/jwks.json",
+                                                        audiences: [Fixtures.audience]),
+                clock: clock.date, verifiedTokenCapacity: 3, logger: Self.quietLogger)
+            let off = JWKSTokenVerifier(
+                configuration: JWTVerifierConfiguration(issuer: Fixtures.issuer, jwksURL: baseURL + "/.well-known/jwks.json",
+                                                        audiences: [Fixtures.audience]),
+                clock: clock.date, verifiedTokenCapacity: 0, logger: Self.quietLogger)
+            for i in 0..<7 {
+                var claims = TestClaims(now: clock.now)
+                claims.exp = clock.now.timeIntervalSince1970 + 3600 + Double(i)
+                let token = try await signToken(claims, with: .rsa(Fixtures.rsa1), kid: "rsa-1")
+                #expect(try await small.verify(token).subject == "alice")
+                #expect(try await off.verify(token).subject == "alice")
+                #expect(small.cachedTokenCount <= 3)
+            }
+            #expect(off.cachedTokenCount == 0)
         }
     }
 

@@ -43,7 +43,7 @@ struct ImageWorkerOnStoreTests {
             let now = Date()
             let record = UploadRecord(key: key, articleId: articleId, owner: "alice", contentType: type,
                                       size: declaredSize ?? Int64(bytes.count), checksumSHA256: nil, issuedAt: now,
-                                      expiresAt: now.addingTimeInterval(900), status: "pending")
+                                      expiresAt: now.addingTimeInterval(900), status: .pending)
             #expect(try await records.record(record))
             let sink = try engine.beginUpload(bucket: "images")
             try bytes.withUnsafeBytes { try sink.write($0) }
@@ -84,7 +84,7 @@ struct ImageWorkerOnStoreTests {
             #expect(markerEvent.s3.object.size == 0)
             #expect(try await worker.apply(markerEvent) == .ignored("the rejection marker"))
             let record = try await records.upload(key: key)
-            #expect(record?.status == "rejected" && record?.reason == reason)
+            #expect(record?.status == .rejected && record?.reason == reason)
         }
     }
 
@@ -96,7 +96,7 @@ struct ImageWorkerOnStoreTests {
         let (_, event) = try await setup.event(for: key)
         #expect(try await setup.worker.apply(event) == .processed)
         let first = try #require(try await setup.records.upload(key: key))
-        #expect(first.status == "processed")
+        #expect(first.status == .processed)
         #expect(first.width == 800 && first.height == 600)
         #expect(first.sequencer == event.s3.object.sequencer)
         #expect(first.etag == event.s3.object.eTag)
@@ -114,7 +114,7 @@ struct ImageWorkerOnStoreTests {
         older.s3.object.sequencer = String(repeating: "0", count: 16)
         #expect(try await setup.worker.apply(event) == .processed)
         #expect(try await setup.worker.apply(older) == .ignored("an older event"))
-        #expect(try await setup.records.upload(key: key)?.status == "processed")
+        #expect(try await setup.records.upload(key: key)?.status == .processed)
     }
 
     @Test("text declared as JPEG, a PNG declared as JPEG, a pixel bomb and a wrong size are rejected into quarantine")
@@ -132,7 +132,7 @@ struct ImageWorkerOnStoreTests {
             let (_, event) = try await setup.event(for: key)
             #expect(try await setup.worker.apply(event) == .rejected(reason))
             let record = try #require(try await setup.records.upload(key: key))
-            #expect(record.status == "rejected")
+            #expect(record.status == .rejected)
             #expect(record.reason == reason)
             #expect(setup.exists("quarantine/" + key), "not quarantined")
             #expect(try setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(bytes.count))
@@ -158,7 +158,7 @@ struct ImageWorkerOnStoreTests {
                                     metadata: ObjectMetadata(contentType: ImageWorker.rejectionMarkerType))
         #expect(try await setup.worker.apply(event) == .rejected("The file was rejected."))
         #expect(try setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(text.count))
-        #expect(try await setup.records.upload(key: key)?.status == "rejected")
+        #expect(try await setup.records.upload(key: key)?.status == .rejected)
     }
 
     @Test("a redelivery after a crash between steps finishes the job")
@@ -169,13 +169,13 @@ struct ImageWorkerOnStoreTests {
         let (_, event) = try await setup.event(for: key)
         // As if a first worker verified the image, then died before finishing.
         var record = try #require(try await setup.records.upload(key: key))
-        record.status = "verified"
+        record.status = .verified
         record.sequencer = event.s3.object.sequencer
         record.width = 300
         record.height = 200
         try await setup.records.update(record)
         #expect(try await setup.worker.apply(event) == .processed)
-        #expect(try await setup.records.upload(key: key)?.status == "processed")
+        #expect(try await setup.records.upload(key: key)?.status == .processed)
     }
 
     @Test("the loop consumes the outbox; an unreadable message is retried, then dead-lettered")
@@ -185,12 +185,12 @@ struct ImageWorkerOnStoreTests {
         let key = try await setup.upload(Samples.jpeg(width: 64, height: 48), declared: "image/jpeg", ext: "jpg")
         let running = Task { await setup.worker.run() }
         defer { running.cancel() }
-        var status = ""
-        for _ in 0..<100 where status != "processed" {
+        var status: UploadStatus?
+        for _ in 0..<100 where status != .processed {
             try await Task.sleep(for: .milliseconds(50))
-            status = try await setup.records.upload(key: key)?.status ?? ""
+            status = try await setup.records.upload(key: key)?.status
         }
-        #expect(status == "processed")
+        #expect(status == .processed)
         // Everything the loop took it deleted.
         #expect(try await setup.queue.statistics().depth == 0)
         await #expect(throws: ImageWorker.UnreadableMessage.self) { try await setup.worker.process("{\"not\":\"an event\"}") }
@@ -241,7 +241,7 @@ struct ImageWorkerOnStoreTests {
         let now = Date()
         let old = UploadRecord(key: "articles/\(setup.articleId)/raw/old.jpg", articleId: setup.articleId, owner: "alice",
                                contentType: "image/jpeg", size: 1, checksumSHA256: nil, issuedAt: now.addingTimeInterval(-2000),
-                               expiresAt: now.addingTimeInterval(-1100), status: "pending")
+                               expiresAt: now.addingTimeInterval(-1100), status: .pending)
         var fresh = old
         fresh.key = "articles/\(setup.articleId)/raw/fresh.jpg"
         fresh.expiresAt = now.addingTimeInterval(-100)  // expired, but within the grace period
@@ -250,7 +250,7 @@ struct ImageWorkerOnStoreTests {
         let housekeeping = Housekeeping(queue: setup.queue, records: setup.records, metrics: WorkerMetrics(), logger: Logger(label: "test"),
                                         grace: 300)
         await housekeeping.once()
-        #expect(try await setup.records.upload(key: old.key)?.status == "expired")
-        #expect(try await setup.records.upload(key: fresh.key)?.status == "pending")
+        #expect(try await setup.records.upload(key: old.key)?.status == .expired)
+        #expect(try await setup.records.upload(key: fresh.key)?.status == .pending)
     }
 }

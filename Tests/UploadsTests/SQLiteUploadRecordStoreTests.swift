@@ -13,7 +13,7 @@ struct SQLiteUploadRecordStoreTests {
     static func record(_ article: String, _ owner: String, _ n: Int) -> UploadRecord {
         UploadRecord(key: "articles/\(article)/raw/\(n).png", articleId: article, owner: owner, contentType: "image/png",
                      size: Int64(n + 1), checksumSHA256: nil, issuedAt: Date(timeIntervalSince1970: 1_800_000_000 + Double(n)),
-                     expiresAt: Date(timeIntervalSince1970: 1_800_000_900), status: "pending")
+                     expiresAt: Date(timeIntervalSince1970: 1_800_000_900), status: .pending)
     }
 
     @Test("concurrent records share group commits; every one is written, in one owner's article")
@@ -124,27 +124,11 @@ struct SQLiteUploadRecordLayoutTests {
         let uploads = try await store.uploads(inArticle: article)
         #expect(uploads.map(\.key) == ["articles/\(article)/raw/a.png", "articles/\(article)/raw/b.png"])
         let processed = try #require(uploads.last)
-        #expect(processed.status == "processed" && processed.width == 4 && processed.height == 3 && processed.etag == "abc")
+        #expect(processed.status == .processed && processed.width == 4 && processed.height == 3 && processed.etag == "abc")
         #expect(processed.derived == ["thumbnail": "articles/\(article)/processed/b/thumb.webp"])
         #expect(try await store.owner(ofArticle: article) == "alice")
         // The pending index came back: the expired pending record is found and marked.
         #expect(try await store.expirePending(before: Date(timeIntervalSince1970: 1_750_000_000)) == 1)
-        #expect(try await store.upload(key: "articles/\(article)/raw/a.png")?.status == "expired")
-    }
-}
-
-@Suite("Upload URL response JSON")
-struct UploadURLResponseJSONTests {
-    @Test("the hand-written JSON says what JSONEncoder says, escapes included")
-    func sameAsEncoder() throws {
-        let response = UploadURLResponse(uploadUrl: "http://127.0.0.1:9000/b/k?X-Amz-Signature=ab\"c\\d", key: "articles/x/raw/é\n.png",
-                                         articleId: "id\t1", expiresIn: 900, expiresAt: "2027-01-15T08:00:00Z", method: "PUT",
-                                         headers: ["Content-Type": "image/png", "If-None-Match": "*", "x-amz-checksum-sha256": "q/+=\u{1}"])
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let viaEncoder = try JSONSerialization.jsonObject(with: encoder.encode(response)) as? NSDictionary
-        let handWritten = try JSONSerialization.jsonObject(with: Data(response.jsonText.utf8)) as? NSDictionary
-        #expect(viaEncoder != nil && viaEncoder == handWritten)
-        #expect(try JSONDecoder().decode(UploadURLResponse.self, from: Data(response.jsonText.utf8)) == response)
+        #expect(try await store.upload(key: "articles/\(article)/raw/a.png")?.status == .expired)
     }
 }

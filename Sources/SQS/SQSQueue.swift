@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Crypto
+import Events
 import Foundation
+import HoistSupport
 import Logging
 import NIOCore
 import SigV4
@@ -209,13 +211,5 @@ public struct SQSQueue: EventQueue {
     }
 
     /// Lowercase hex MD5 of the UTF-8 bytes of `text`, as SQS computes `MD5OfBody`.
-    static func md5Hex(_ text: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in Insecure.MD5.hash(data: Array(text.utf8)) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func md5Hex(_ text: String) -> String { Hex.encode(Insecure.MD5.hash(data: Array(text.utf8))) }
 }

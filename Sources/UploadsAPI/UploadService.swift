@@ -1,9 +1,11 @@
 import Auth
 import Foundation
+import HoistSupport
 import Metrics
 import S3
 import SigV4
 import Synchronization
+import Uploads
 
 /// Where uploads go: an S3 endpoint, a bucket, and the credentials that sign.
 public struct StorageTarget: Sendable {
@@ -44,64 +46,29 @@ extension UploadURLResponse {
         var out = ""
         out.reserveCapacity(256 + uploadUrl.utf8.count + key.utf8.count)
         out += "{\"articleId\":"
-        appendJSONQuoted(articleId, to: &out)
+        JSONText.appendQuoted(articleId, to: &out)
         out += ",\"expiresAt\":"
-        appendJSONQuoted(expiresAt, to: &out)
+        JSONText.appendQuoted(expiresAt, to: &out)
         out += ",\"expiresIn\":"
         out += String(expiresIn)
         out += ",\"headers\":{"
         for (i, (name, value)) in headers.sorted(by: { $0.key < $1.key }).enumerated() {
             if i > 0 { out += "," }
-            appendJSONQuoted(name, to: &out)
+            JSONText.appendQuoted(name, to: &out)
             out += ":"
-            appendJSONQuoted(value, to: &out)
+            JSONText.appendQuoted(value, to: &out)
         }
         out += "},\"key\":"
-        appendJSONQuoted(key, to: &out)
+        JSONText.appendQuoted(key, to: &out)
         out += ",\"method\":"
-        appendJSONQuoted(method, to: &out)
+        JSONText.appendQuoted(method, to: &out)
         out += ",\"uploadUrl\":"
-        appendJSONQuoted(uploadUrl, to: &out)
+        JSONText.appendQuoted(uploadUrl, to: &out)
         out += "}"
         return out
     }
 }
 
-/// A JSON string literal for `text` (quotes, backslashes and control characters escaped).
-func jsonQuoted(_ text: String) -> String {
-    var out = ""
-    appendJSONQuoted(text, to: &out)
-    return out
-}
-
-/// Appends the JSON string literal for `text` to `out`.
-func appendJSONQuoted(_ text: String, to out: inout String) {
-    out += "\""
-    // Keys, URLs and ids need no escaping: copy them whole.
-    let plain: (UInt8) -> Bool = { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
-    if text.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(plain) }) ?? text.utf8.allSatisfy(plain) {
-        out += text
-        out += "\""
-        return
-    }
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    out += "\""
-}
 
 /// The answer to `GET /download-url`.
 public struct DownloadURLResponse: Codable, Sendable, Equatable {
@@ -151,7 +118,7 @@ public struct UploadService: Sendable {
         if let wait = limiter.acquire(user.subject, now: now) {
             metrics.rateLimited.increment()
             var error = APIError(.tooManyRequests, "rate_limited", "Too many upload URLs; try again in \(wait) s.")
-            error.headers = [("Retry-After", String(wait))]
+            error.headers[.retryAfter] = String(wait)
             throw error
         }
         let articleId = request.articleId ?? UploadKey.randomUUID()
@@ -166,7 +133,7 @@ public struct UploadService: Sendable {
 
         let record = UploadRecord(key: key, articleId: articleId, owner: user.subject, contentType: request.contentType,
                                   size: request.size, checksumSHA256: request.checksumSHA256, issuedAt: now,
-                                  expiresAt: presigned.expiresAt, status: "pending")
+                                  expiresAt: presigned.expiresAt, status: .pending)
         let recorded: Bool
         do {
             recorded = try await records.record(record)

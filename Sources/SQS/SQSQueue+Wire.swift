@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Crypto
+import Events
 import Foundation
+import HoistSupport
 import Logging
 import NIOCore
 import SigV4
@@ -129,14 +131,5 @@ extension SQSQueue {
     }
 
     /// Lowercase hex SHA-256, the payload hash SigV4 signs.
-    static func sha256Hex(_ data: Data) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in SHA256.hash(data: data) {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func sha256Hex(_ data: Data) -> String { Hex.encode(SHA256.hash(data: data)) }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Uploads
+import Uploads
+@testable import UploadsAPI
 
 @Suite("POST /upload-url body rules")
 struct UploadURLRequestTests {

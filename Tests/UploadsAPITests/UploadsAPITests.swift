@@ -6,7 +6,8 @@ import HummingbirdTesting
 import S3
 import SigV4
 import Testing
-@testable import Uploads
+import Uploads
+@testable import UploadsAPI
 
 /// A token verifier for route tests: fixed tokens name fixed users. The real
 /// JWT path (dev issuer → JWKS over HTTP → verifier) is tested end to end in
@@ -30,7 +31,7 @@ struct UploadsAPITests {
         let target = StorageTarget(endpoint: try S3Endpoint(url: "http://127.0.0.1:9000"), bucket: "article-images",
                                    region: "us-east-1", credentials: credentials)
         let service = UploadService(policy: policy, target: target, records: records, clock: { now })
-        let router = Router()
+        let router = Router(context: APIRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: FixedTokens(users: ["alice-token": "alice", "bob-token": "bob"])).addRoutes(to: router)
         return Application(router: router)

@@ -2,7 +2,8 @@ import Foundation
 import SigV4
 import Testing
 
-@testable import Events
+import Events
+@testable import SQS
 
 /// `SQSQueue` against moto's server (an SQS implementation no one here wrote),
 /// started by each test on a free port of 127.0.0.1.

@@ -12,7 +12,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     /// A human-readable message, safe to show to the caller.
     public let message: String
     /// Extra headers (`WWW-Authenticate`, `Retry-After`).
-    public var headers: [(String, String)] = []
+    public var headers: HTTPFields = [:]
 
     /// Creates an error.
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
@@ -27,19 +27,17 @@ public struct APIError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     public static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, "not_found", message) }
 
-    /// The JSON body.
-    var body: ByteBuffer {
-        let object: [String: Any] = ["error": ["code": code, "message": message]]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return ByteBuffer(bytes: data)
+    /// `{"error":{"code":…,"message":…}}`.
+    struct Envelope: Encodable {
+        struct Body: Encodable {
+            var code: String
+            var message: String
+        }
+        var error: Body
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var fields: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
-        for (name, value) in headers {
-            if let fieldName = HTTPField.Name(name) { fields[fieldName] = value }
-        }
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: body))
+        try APIJSON.response(Envelope(error: .init(code: code, message: message)), status: status, extraHeaders: headers)
     }
 }
 
