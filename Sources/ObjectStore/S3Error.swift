@@ -90,14 +90,33 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
 }
 
 extension S3Error {
+    /// The HTTP status S3 answers with for an engine error code.
+    static func status(of code: StoreError.Code) -> Int {
+        switch code {
+        case .noSuchBucket, .noSuchKey, .noSuchUpload, .noSuchVersion:
+            return 404
+        case .methodNotAllowed:
+            return 405
+        case .bucketAlreadyOwnedByYou, .bucketNotEmpty:
+            return 409
+        case .invalidBucketName, .keyTooLong, .invalidArgument, .invalidPart, .invalidPartOrder,
+             .entityTooSmall, .entityTooLarge, .badDigest, .invalidRequest:
+            return 400
+        case .preconditionFailed:
+            return 412
+        default:
+            return 500
+        }
+    }
+
     /// The store's error for a SigV4 failure (same code, same status).
     init(_ error: SigV4Error, resource: String?) {
         self.init(Code(error.code.rawValue, error.httpStatus), error.message, resource: resource)
     }
 
-    /// The store's error for an engine failure.
+    /// The store's error for an engine failure: the engine names S3's code, this layer its status.
     init(_ error: StoreError, resource: String?) {
-        self.init(Code(error.code.rawValue, error.httpStatus), error.message, resource: resource)
+        self.init(Code(error.code.rawValue, Self.status(of: error.code)), error.message, resource: resource)
         if error.isDeleteMarker { headers.append(("x-amz-delete-marker", "true")) }
         if let versionId = error.versionId { headers.append(("x-amz-version-id", versionId)) }
     }

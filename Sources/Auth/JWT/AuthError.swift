@@ -73,21 +73,6 @@ public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// The HTTP status an API answers with: 503 for ``Code/jwksUnavailable``, 401 otherwise.
-    public var httpStatus: Int {
-        code == .jwksUnavailable ? 503 : 401
-    }
-
-    /// The `WWW-Authenticate` value to send with a 401 (RFC 6750 §3), or `nil` for a 503.
-    ///
-    /// `Bearer` alone for a missing token, `Bearer error="invalid_token"` otherwise.
-    public var wwwAuthenticate: String? {
-        switch code {
-        case .jwksUnavailable: return nil
-        case .missingToken: return "Bearer"
-        default: return #"Bearer error="invalid_token""#
-        }
-    }
 
     /// `code: message`.
     public var description: String { "\(code.rawValue): \(message)" }
