@@ -1,13 +1,12 @@
-#!/usr/bin/env python3
 """`hoist store` (or any S3 endpoint) driven by boto3, and by raw HTTP where boto3 cannot say it.
 
-Without S3_ENDPOINT it starts `hoist store --data <temp> --port <free> --host 127.0.0.1` itself
-(HOIST_BIN, default .build/debug/hoist; credentials through HOIST_STORE_ACCESS_KEY /
+Without S3_ENDPOINT the suite's `s3_target` fixture starts `hoist store --data <temp> --port <free>
+--host 127.0.0.1` (HOIST_BIN, default .build/debug/hoist; credentials through HOIST_STORE_ACCESS_KEY /
 HOIST_STORE_SECRET_KEY) and stops it with SIGTERM at the end (after a restart check).
 With S3_ENDPOINT (and S3_ACCESS_KEY / S3_SECRET_KEY, default the AWS documentation pair) it
 runs against that endpoint instead, e.g. the Ceph Object Gateway from Interop/ceph.sh:
 
-    S3_ENDPOINT=http://127.0.0.1:7480 python3 Interop/store_boto3.py
+    S3_ENDPOINT=http://127.0.0.1:7480 pytest Interop/test_store_boto3.py
 
 Every expectation is what Amazon S3 does; where another S3 (radosgw) differs, its check fails
 and that is the peer's difference, not a reason to change the expectation.
@@ -27,9 +26,8 @@ wrong Content-Type, expired, tampered and uncovered fields refused); versioning 
 version ids on writes, reads, copies and deletes by version, delete markers, ListObjectVersions paged
 with key and version-id markers, the null version).
 
-Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, INTEROP_VERBOSE=1 (print passes too),
-STORE_ONLY=section,section (run only these sections; for debugging).
-Last line: `store boto3: N passed, N failed`; exit status 1 on any failure.
+Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, INTEROP_VERBOSE=1 (with -s: print passes too).
+One test per section: `pytest Interop/test_store_boto3.py -k "listing or cors"` runs only those.
 """
 
 from __future__ import annotations
@@ -47,16 +45,15 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from interop_common import Results, flip_one, frozen_botocore_clock, utcnow  # noqa: E402
+from interop_common import fail_check, flip_one, frozen_botocore_clock, hoist_bin, tally, temp_dir, utcnow  # noqa: E402
+from processes import StoreProcess, free_port  # noqa: E402
 from store_common import (  # noqa: E402
     EMPTY_SHA256,
     REGION,
@@ -74,7 +71,6 @@ from store_common import (  # noqa: E402
     sha256_b64,
     sign_headers,
     signing_key,
-    target,
 )
 
 import boto3  # noqa: E402
@@ -82,7 +78,7 @@ import botocore  # noqa: E402
 import requests  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-R = Results("store boto3")
+R = tally(__file__)
 RUN = secrets.token_hex(3)
 VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "SigV4Tests", "Resources", "vectors", "s3")
 
@@ -1483,9 +1479,6 @@ def sec_restart(c: Ctx, b: str) -> None:
 def sec_generated_credentials(c: Ctx) -> None:
     """Without HOIST_STORE_* variables the store makes credentials on first start, keeps them in the data
     folder, prints them, and uses the same ones after a restart."""
-    from interop_common import hoist_bin, temp_dir
-    from store_common import StoreProcess, free_port
-
     data = temp_dir("hoist-store-gen-")
     st = StoreProcess(hoist_bin(), data, free_port(), access_key=None, secret_key=None)
     why = st.start()
@@ -1904,64 +1897,59 @@ def cleanup(c: Ctx) -> None:
             R.info(f"cleanup of {b} failed: {err_text(e)}")
 
 
-def main() -> int:
-    t, why = target()
-    if t is None:
-        R.check("start hoist store", False, why or "")
-        return R.finish()
-    R.info(f"target {t.name} at {t.endpoint}; boto3 {boto3.__version__}, botocore {botocore.__version__}")
-    c = Ctx(t)
-    only = {s for s in os.environ.get("STORE_ONLY", "").split(",") if s}
+@pytest.fixture(scope="module")
+def c(s3_target):
+    """The endpoint's clients and the buckets made for the tests (emptied and deleted after)."""
+    R.info(f"target {s3_target.name} at {s3_target.endpoint}; boto3 {boto3.__version__}, botocore {botocore.__version__}")
+    ctx = Ctx(s3_target)
     try:
-        main_bucket = c.bucket("main")
+        ctx.main_bucket = ctx.bucket("main")
     except Exception as e:  # noqa: BLE001
-        R.check("CreateBucket for the tests", False, err_text(e))
-        return R.finish()
-    sections = [
-        ("buckets", lambda: sec_buckets(c)),
-        ("objects", lambda: sec_objects(c, main_bucket)),
-        ("ranges", lambda: sec_ranges(c, main_bucket)),
-        ("conditional", lambda: sec_conditional(c, main_bucket)),
-        ("integrity", lambda: sec_integrity(c, main_bucket)),
-        ("listing", lambda: sec_listing(c, c.bucket("list"))),
-        ("pagination", lambda: sec_pagination(c, c.bucket("pages"))),
-        ("multidelete", lambda: sec_multidelete(c, main_bucket)),
-        ("cors", lambda: sec_cors(c, c.bucket("cors"))),
-        ("presigned", lambda: sec_presigned(c, main_bucket)),
-        ("auth", lambda: sec_auth(c, main_bucket)),
-        ("errors", lambda: sec_errors(c, main_bucket)),
-        ("keys", lambda: sec_keys(c, c.bucket("keys"))),
-        ("large", lambda: sec_large(c, main_bucket)),
-        ("upload_paths", lambda: sec_upload_paths(c, main_bucket)),
-        ("multipart", lambda: sec_multipart(c, c.bucket("multipart"))),
-        ("lifecycle", lambda: sec_lifecycle(c, c.bucket("lifecycle"))),
-        ("post_object", lambda: sec_post_object(c, c.bucket("post"))),
-        ("versioning", lambda: sec_versioning(c, c.bucket("versions"))),
-    ]
-    if t.store is not None:
-        sections.append(("restart", lambda: sec_restart(c, main_bucket)))
-        sections.append(("credentials", lambda: sec_generated_credentials(c)))
-    for name, fn in sections:
-        if only and name not in only:
-            continue
-        t0 = time.monotonic()
-        before = (R.passed, R.failed)
-        try:
-            fn()
-        except Exception:  # noqa: BLE001
-            R.check(f"section {name} ran to the end", False, traceback.format_exc())
-        R.info(f"section {name}: {R.passed - before[0]} passed, {R.failed - before[1]} failed, "
-               f"{time.monotonic() - t0:.1f} s")
+        fail_check(R, "CreateBucket for the tests", err_text(e))
+    yield ctx
+    cleanup(ctx)
+
+
+SECTIONS = [
+    ("buckets", lambda c: sec_buckets(c)),
+    ("objects", lambda c: sec_objects(c, c.main_bucket)),
+    ("ranges", lambda c: sec_ranges(c, c.main_bucket)),
+    ("conditional", lambda c: sec_conditional(c, c.main_bucket)),
+    ("integrity", lambda c: sec_integrity(c, c.main_bucket)),
+    ("listing", lambda c: sec_listing(c, c.bucket("list"))),
+    ("pagination", lambda c: sec_pagination(c, c.bucket("pages"))),
+    ("multidelete", lambda c: sec_multidelete(c, c.main_bucket)),
+    ("cors", lambda c: sec_cors(c, c.bucket("cors"))),
+    ("presigned", lambda c: sec_presigned(c, c.main_bucket)),
+    ("auth", lambda c: sec_auth(c, c.main_bucket)),
+    ("errors", lambda c: sec_errors(c, c.main_bucket)),
+    ("keys", lambda c: sec_keys(c, c.bucket("keys"))),
+    ("large", lambda c: sec_large(c, c.main_bucket)),
+    ("upload_paths", lambda c: sec_upload_paths(c, c.main_bucket)),
+    ("multipart", lambda c: sec_multipart(c, c.bucket("multipart"))),
+    ("lifecycle", lambda c: sec_lifecycle(c, c.bucket("lifecycle"))),
+    ("post_object", lambda c: sec_post_object(c, c.bucket("post"))),
+    ("versioning", lambda c: sec_versioning(c, c.bucket("versions"))),
+]
+
+
+@pytest.mark.parametrize("section", [run for _, run in SECTIONS], ids=[name for name, _ in SECTIONS])
+def test_section(c, section) -> None:
+    section(c)
+
+
+def test_restart(c) -> None:
+    if c.t.store is None:
+        pytest.skip("the suite did not start this endpoint (S3_ENDPOINT)")
+    sec_restart(c, c.main_bucket)
+
+
+def test_generated_credentials(c) -> None:
+    if c.t.store is None:
+        pytest.skip("the suite did not start this endpoint (S3_ENDPOINT)")
+    sec_generated_credentials(c)
+
+
+def test_request_id_on_every_response(c) -> None:
     R.check(f"x-amz-request-id on every response ({c.responses} seen)", not c.missing_request_id,
             f"{len(c.missing_request_id)} without it, e.g.:\n" + "\n".join(c.missing_request_id[:15]))
-    if t.store is not None and not t.store.alive():
-        R.check("hoist store still running at the end", False, t.store.log_tail())
-    cleanup(c)
-    if t.store is not None:
-        rc, graceful = t.store.stop()
-        R.info(f"hoist store stopped: exit status {rc}{'' if graceful else ' (had to be killed)'}")
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

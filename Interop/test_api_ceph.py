@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`hoist api` with the Ceph Object Gateway (radosgw) as its S3: the proof that the upload API works
 against a real S3 nobody here wrote.
 
@@ -17,10 +16,9 @@ HOIST_AUTH=dev, a temporary data folder, a free port), then over real HTTP:
   S3's flexible checksums): both are checked against the behaviour observed on Debian 12's Ceph
   16.2, so a change shows up as a failure to look at.
 
-Needs a running radosgw: Interop/ceph.sh start (.ci/run does it).
-Env: RGW_ENDPOINT (default http://127.0.0.1:7480), RGW_ACCESS_KEY / RGW_SECRET_KEY (default: the
-start script's), HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 to print passing checks.
-Last line: `api ceph: N passed, N failed`; exit status 1 on any failure.
+The gateway is the suite's `ceph` fixture (Interop/ceph.sh start, or RGW_ENDPOINT when given).
+Env: RGW_ACCESS_KEY / RGW_SECRET_KEY (default: the start script's), HOIST_BIN (default
+.build/debug/hoist), INTEROP_VERBOSE=1 (with -s) to print passing checks.
 """
 
 from __future__ import annotations
@@ -30,16 +28,14 @@ import hashlib
 import os
 import re
 import secrets
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
 from api_common import (  # noqa: E402
     UUID_RE,
     APIClient,
     HoistServerProcess,
-    check_api_binary,
     describe,
     error_of,
     get_url,
@@ -47,10 +43,10 @@ from api_common import (  # noqa: E402
     signed_headers_of,
     tiny_jpeg,
 )
-from interop_common import EXAMPLE_ACCESS_KEY, EXAMPLE_SECRET_KEY, Results, flip_one  # noqa: E402
+from interop_common import EXAMPLE_ACCESS_KEY, EXAMPLE_SECRET_KEY, Results, fail_check, flip_one, tally  # noqa: E402
 from store_common import s3_error  # noqa: E402
 
-ENDPOINT = os.environ.get("RGW_ENDPOINT", "http://127.0.0.1:7480").rstrip("/")
+ENDPOINT = "http://127.0.0.1:7480"  # the `ceph` fixture's gateway, set by `rgw`
 AK = os.environ.get("RGW_ACCESS_KEY", EXAMPLE_ACCESS_KEY)
 SK = os.environ.get("RGW_SECRET_KEY", EXAMPLE_SECRET_KEY)
 REGION = "us-east-1"
@@ -318,73 +314,53 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
                 resp.status == 412 and ceph.read(key) == b"written first", resp.describe())
 
 
-def expired(R: Results, bucket: str, ceph: Ceph) -> None:
-    srv = HoistServerProcess("api", env=api_env(bucket, HOIST_URL_EXPIRY="1"))
-    why = srv.start()
-    if not R.check("hoist api (HOIST_URL_EXPIRY=1) starts", why is None, why or ""):
-        return
-    try:
-        api = APIClient(srv.api)
-        jpeg = tiny_jpeg(64, 48, seed=8)
-        r = expect_ok(R, "expiry: POST /upload-url", api.upload_url(srv.token("erin"), {"contentType": "image/jpeg",
-                                                                                      "size": len(jpeg)}))
-        if r:
-            R.check("expiry: expiresIn 1", r.get("expiresIn") == 1, str(r))
-            time.sleep(2.5)
-            refused(R, ceph, "an expired URL", put_url(r["uploadUrl"], r["headers"], jpeg), r["key"], 403,
-                    ("AccessDenied",))
-    finally:
-        srv.stop()
-
-
-def main() -> int:
-    R = Results("api ceph")
-    why = check_api_binary()
-    if why:
-        R.check("hoist binary with serve, api and token", False, why)
-        return R.finish()
-    import requests
-
-    try:
-        requests.get(ENDPOINT + "/", timeout=5)
-    except requests.RequestException as exc:
-        R.check(f"radosgw answers at {ENDPOINT}", False, f"{exc} (start it: bash Interop/ceph.sh start)")
-        return R.finish()
+@pytest.fixture(scope="module")
+def rgw(ceph):
+    """A fresh bucket on the suite's gateway (emptied and deleted after), and the codes radosgw gave."""
+    global ENDPOINT
+    ENDPOINT = ceph.endpoint
+    R = tally(__file__)
     bucket = f"hoist-api-{secrets.token_hex(4)}"
-    ceph = Ceph(bucket)
+    gw = Ceph(bucket)
     try:
-        ceph.s3.create_bucket(Bucket=bucket)
+        gw.s3.create_bucket(Bucket=bucket)
     except Exception as exc:  # noqa: BLE001
-        R.check(f"create bucket {bucket} on radosgw (boto3)", False, str(exc))
-        return R.finish()
+        fail_check(R, f"create bucket {bucket} on radosgw (boto3)", str(exc))
     R.info(f"radosgw {ENDPOINT}, bucket {bucket}")
-    srv = HoistServerProcess("api", env=api_env(bucket))
+    yield gw
     try:
-        why = srv.start()
-        if R.check("hoist api (HOIST_S3_ENDPOINT=radosgw) starts", why is None, why or ""):
-            for section in (flow, bad_puts):
-                try:
-                    section(R, srv, ceph)
-                except Exception:  # noqa: BLE001 - one broken section must not hide the others
-                    import traceback
-                    R.check(f"section {section.__name__} ran to the end", False, traceback.format_exc()[-2000:])
-            rc, graceful = srv.stop()
-            R.check("hoist api stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}, graceful {graceful}")
-        try:
-            expired(R, bucket, ceph)
-        except Exception:  # noqa: BLE001
-            import traceback
-            R.check("section expired ran to the end", False, traceback.format_exc()[-2000:])
-    finally:
-        srv.stop()
-        try:
-            ceph.empty_and_delete()
-        except Exception as exc:  # noqa: BLE001
-            R.info(f"could not delete bucket {bucket}: {exc}")
+        gw.empty_and_delete()
+    except Exception as exc:  # noqa: BLE001
+        R.info(f"could not delete bucket {bucket}: {exc}")
     for row, got in CODES.items():
         R.info(f"radosgw answered {got} to: {row}")
-    return R.finish()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.fixture(scope="module")
+def api_on_ceph(rgw, module_servers):
+    """`hoist api` signing for radosgw (HOIST_S3_ENDPOINT), its start and its stop counted as checks."""
+    srv = module_servers.start("api", env=api_env(rgw.bucket), check="hoist api (HOIST_S3_ENDPOINT=radosgw) starts")
+    yield srv
+    module_servers.stop(srv, check="hoist api stops on SIGTERM with status 0")
+
+
+def test_flow(checks, api_on_ceph, rgw):
+    flow(checks, api_on_ceph, rgw)
+
+
+def test_bad_puts(checks, api_on_ceph, rgw):
+    bad_puts(checks, api_on_ceph, rgw)
+
+
+def test_expired(checks, rgw, servers):
+    srv = servers.start("api", env=api_env(rgw.bucket, HOIST_URL_EXPIRY="1"), check="hoist api (HOIST_URL_EXPIRY=1) starts")
+    R = checks
+    api = APIClient(srv.api)
+    jpeg = tiny_jpeg(64, 48, seed=8)
+    r = expect_ok(R, "expiry: POST /upload-url", api.upload_url(srv.token("erin"), {"contentType": "image/jpeg",
+                                                                                  "size": len(jpeg)}))
+    if r:
+        R.check("expiry: expiresIn 1", r.get("expiresIn") == 1, str(r))
+        time.sleep(2.5)
+        refused(R, rgw, "an expired URL", put_url(r["uploadUrl"], r["headers"], jpeg), r["key"], 403,
+                ("AccessDenied",))

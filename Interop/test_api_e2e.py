@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The upload API end to end over real HTTP, and its attack and bad-input table.
 
 Starts `hoist serve` ($HOIST_BIN) with a temporary data folder on free ports of 127.0.0.1, then:
@@ -23,8 +22,8 @@ Starts `hoist serve` ($HOIST_BIN) with a temporary data folder on free ports of 
 7. `hoist api` with HOIST_AUTH=oidc, verifying the first server's dev tokens through its JWKS URL
    and signing for its embedded store; and a JWKS URL nobody answers (503 jwks_unavailable).
 
-Env: HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 to print passing checks too.
-Last line: `api e2e: N passed, N failed`; exit status 1 on any failure.
+Every server is started by the suite's fixtures (conftest.py) and stopped by them.
+Env: HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 (with -s) to print passing checks too.
 """
 
 from __future__ import annotations
@@ -34,11 +33,10 @@ import hashlib
 import json
 import os
 import re
-import sys
 import time
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
 from api_common import (  # noqa: E402
     ISO8601_RE,
@@ -47,7 +45,6 @@ from api_common import (  # noqa: E402
     HoistServerProcess,
     b64url,
     b64url_json,
-    check_api_binary,
     describe,
     dev_claims,
     error_of,
@@ -64,7 +61,7 @@ from api_common import (  # noqa: E402
     signed_headers_of,
     tiny_jpeg,
 )
-from interop_common import Results, flip_one  # noqa: E402
+from interop_common import Results, flip_one, tally  # noqa: E402
 from store_common import raw_request, s3_error  # noqa: E402
 
 BUCKET = "article-images"
@@ -611,13 +608,48 @@ def metrics(R: Results, ctx: Ctx) -> None:
             str(m.get("hoist_rate_limited_total")))
 
 
+@pytest.fixture(scope="module")
+def ctx(module_servers):
+    """The main `hoist serve` (rate limit out of the way, a 1 MiB size limit), its tokens and its store."""
+    R = tally(__file__)
+    srv = module_servers.start("serve", env={"HOIST_RATE_PER_MINUTE": "1000000", "HOIST_RATE_BURST": "1000000",
+                                             "HOIST_MAX_SIZE": str(MAX_SIZE)}, check="hoist serve starts")
+    R.info(f"hoist serve: API {srv.api}, store {srv.store}")
+    yield Ctx(srv)
+    module_servers.stop(srv, check="hoist serve stops on SIGTERM with status 0")
+    for row, got in STORE_CODES.items():
+        R.info(f"store answered {got} to: {row}")
+
+
+def test_flow(checks, ctx):
+    flow(checks, ctx)
+
+
+def test_tokens(checks, ctx):
+    tokens(checks, ctx)
+
+
+def test_inputs(checks, ctx):
+    inputs(checks, ctx)
+
+
+def test_bad_puts(checks, ctx):
+    bad_puts(checks, ctx)
+
+
+def test_metrics(checks, ctx):
+    metrics(checks, ctx)
+
+
+def test_oidc(checks, ctx, servers):
+    oidc(checks, ctx, servers)
+
+
 # --- the other servers -------------------------------------------------------------------------------
 
-def expired_url(R: Results) -> None:
-    srv = HoistServerProcess("serve", env={"HOIST_URL_EXPIRY": "1"})
-    why = srv.start()
-    if not R.check("hoist serve (HOIST_URL_EXPIRY=1) starts", why is None, why or ""):
-        return
+def test_expired_url(checks, servers) -> None:
+    R = checks
+    srv = servers.start("serve", env={"HOIST_URL_EXPIRY": "1"}, check="hoist serve (HOIST_URL_EXPIRY=1) starts")
     try:
         api = APIClient(srv.api)
         token = srv.token("erin")
@@ -638,15 +670,13 @@ def expired_url(R: Results) -> None:
             ctx_s3.s3 = Ctx._s3(ctx_s3)
             R.check("an expired URL: no object written", ctx_s3.head(r["key"]) is None, r["key"])
     finally:
-        rc, graceful = srv.stop()
-        R.check("expiry server stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}, graceful {graceful}")
+        servers.stop(srv, check="expiry server stops on SIGTERM with status 0")
 
 
-def rate_limit(R: Results) -> None:
-    srv = HoistServerProcess("serve", env={"HOIST_RATE_BURST": "3", "HOIST_RATE_PER_MINUTE": "1"})
-    why = srv.start()
-    if not R.check("hoist serve (HOIST_RATE_BURST=3) starts", why is None, why or ""):
-        return
+def test_rate_limit(checks, servers) -> None:
+    R = checks
+    srv = servers.start("serve", env={"HOIST_RATE_BURST": "3", "HOIST_RATE_PER_MINUTE": "1"},
+                        check="hoist serve (HOIST_RATE_BURST=3) starts")
     try:
         api = APIClient(srv.api)
         carol, dave = srv.token("carol"), srv.token("dave")
@@ -665,19 +695,15 @@ def rate_limit(R: Results) -> None:
         R.check("rate limit: outcome rate_limited counted once",
                 m.get('hoist_upload_url_requests_total{outcome="rate_limited"}') == 1.0, str(m))
     finally:
-        rc, graceful = srv.stop()
-        R.check("rate-limit server stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}, graceful {graceful}")
+        servers.stop(srv, check="rate-limit server stops on SIGTERM with status 0")
 
 
-def oidc(R: Results, ctx: Ctx) -> None:
+def oidc(R: Results, ctx: Ctx, servers) -> None:
     """`hoist api` with HOIST_AUTH=oidc: the first server is its issuer (JWKS over HTTP) and its S3."""
     env = {"HOIST_AUTH": "oidc", "HOIST_OIDC_ISSUER": ctx.srv.api, "HOIST_OIDC_AUDIENCES": "hoist-dev",
            "HOIST_S3_ENDPOINT": ctx.srv.store, "HOIST_BUCKET": BUCKET, "HOIST_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": ctx.access_key, "AWS_SECRET_ACCESS_KEY": ctx.secret_key}
-    srv = HoistServerProcess("api", env=env)
-    why = srv.start()
-    if not R.check("hoist api (HOIST_AUTH=oidc, issuer = hoist serve) starts", why is None, why or ""):
-        return
+    srv = servers.start("api", env=env, check="hoist api (HOIST_AUTH=oidc, issuer = hoist serve) starts")
     try:
         api = APIClient(srv.api)
         jpeg = tiny_jpeg(64, 48, seed=4)
@@ -705,56 +731,13 @@ def oidc(R: Results, ctx: Ctx) -> None:
         srv.stop()
 
     # A JWKS URL nobody answers: the server's fault, 503 jwks_unavailable, not a 401.
-    from store_common import free_port
+    from processes import free_port
 
     env2 = {**env, "HOIST_OIDC_JWKS_URL": f"http://127.0.0.1:{free_port()}/.well-known/jwks.json"}
-    srv = HoistServerProcess("api", env=env2)
-    why = srv.start()
-    if not R.check("hoist api (JWKS URL with nobody listening) starts", why is None, why or ""):
-        return
+    srv = servers.start("api", env=env2, check="hoist api (JWKS URL with nobody listening) starts")
     try:
         api = APIClient(srv.api)
         expect_error(R, "oidc: JWKS unreachable", api.upload_url(ctx.alice, {"contentType": "image/png", "size": 1}),
                      503, "jwks_unavailable")
     finally:
         srv.stop()
-
-
-def main() -> int:
-    R = Results("api e2e")
-    why = check_api_binary()
-    if why:
-        R.check("hoist binary with serve, api and token", False, why)
-        return R.finish()
-    srv = HoistServerProcess("serve", env={"HOIST_RATE_PER_MINUTE": "1000000", "HOIST_RATE_BURST": "1000000",
-                                           "HOIST_MAX_SIZE": str(MAX_SIZE)})
-    why = srv.start()
-    if not R.check("hoist serve starts", why is None, why or ""):
-        return R.finish()
-    R.info(f"hoist serve: API {srv.api}, store {srv.store}, data {srv.data_dir}")
-    try:
-        ctx = Ctx(srv)
-        for section in (flow, tokens, inputs, bad_puts, metrics, oidc):
-            try:
-                section(R, ctx)
-            except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others
-                import traceback
-                R.check(f"section {section.__name__} ran to the end", False, traceback.format_exc()[-2000:])
-                _ = exc
-    finally:
-        rc, graceful = srv.stop()
-        R.check("hoist serve stops on SIGTERM with status 0", graceful and rc == 0,
-                f"rc {rc}, graceful {graceful}; log: {srv.log_tail(800)!r}")
-    for section in (expired_url, rate_limit):
-        try:
-            section(R)
-        except Exception:  # noqa: BLE001
-            import traceback
-            R.check(f"section {section.__name__} ran to the end", False, traceback.format_exc()[-2000:])
-    for row, got in STORE_CODES.items():
-        R.info(f"store answered {got} to: {row}")
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
