@@ -28,7 +28,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from interop_common import check_binary  # noqa: E402
+from interop_common import check_binary, flip_one, overlay  # noqa: E402
 from processes import HoistServerProcess  # noqa: E402, F401 - where the benchmarks look for it
 from store_common import RawResponse, raw_request  # noqa: E402
 
@@ -184,12 +184,7 @@ def dev_claims(issuer: str, subject: str, audience: str = "hoist-dev", now: int 
     now = int(time.time()) if now is None else now
     claims = {"iss": issuer, "sub": subject, "aud": audience, "iat": now, "nbf": now, "exp": now + ttl,
               "jti": f"interop-{now}-{subject}"}
-    for key, value in overrides.items():
-        if value is None:
-            claims.pop(key, None)
-        else:
-            claims[key] = value
-    return claims
+    return overlay(claims, overrides)
 
 
 # --- the API over HTTP -----------------------------------------------------------------------------
@@ -275,6 +270,85 @@ def get_url(url: str, headers: dict | None = None) -> RawResponse:
 def signed_headers_of(url: str) -> list[str]:
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     return sorted(query.get("X-Amz-SignedHeaders", [""])[0].split(";"))
+
+
+def without(headers: dict, name: str) -> dict:
+    return {k: v for k, v in headers.items() if k.lower() != name.lower()}
+
+
+def one_bit_flipped(data: bytes) -> bytes:
+    """DATA with one bit of its middle byte flipped: same length, another SHA-256."""
+    altered = bytearray(data)
+    altered[len(altered) // 2] ^= 0x01
+    return bytes(altered)
+
+
+def bad_put_table(jpeg: bytes) -> dict:
+    """The bad PUTs of the attack table, by label: (whether the URL signs a checksum of JPEG,
+    (url, headers) -> (url, headers, body) sent instead of what was signed)."""
+    altered = one_bit_flipped(jpeg)
+    sha = lambda data: base64.b64encode(hashlib.sha256(data).digest()).decode()  # noqa: E731
+    tampered = lambda u: re.sub(r"X-Amz-Signature=([0-9a-f]+)",  # noqa: E731
+                                lambda m: "X-Amz-Signature=" + flip_one(m.group(1), True), u)
+    return {
+        "a shorter body (length not as signed)": (True, lambda u, h: (
+            u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1])),
+        "a longer body (length not as signed)": (True, lambda u, h: (
+            u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) + 1)}, jpeg + b"\0")),
+        "another Content-Type (image/png)": (True, lambda u, h: (
+            u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg)),
+        "another Content-Type (text/html)": (True, lambda u, h: (
+            u, {**without(h, "Content-Type"), "Content-Type": "text/html"}, jpeg)),
+        "no Content-Type": (True, lambda u, h: (u, without(h, "Content-Type"), jpeg)),
+        "another body with the signed checksum": (True, lambda u, h: (u, h, altered)),
+        "another checksum header than was signed": (True, lambda u, h: (
+            u, {**without(h, "x-amz-checksum-sha256"), "x-amz-checksum-sha256": sha(altered)}, altered)),
+        "no checksum header": (True, lambda u, h: (u, without(h, "x-amz-checksum-sha256"), jpeg)),
+        "no If-None-Match": (True, lambda u, h: (u, without(h, "If-None-Match"), jpeg)),
+        "If-None-Match other than *": (True, lambda u, h: (
+            u, {**without(h, "If-None-Match"), "If-None-Match": '"abc"'}, jpeg)),
+        "a tampered signature": (True, lambda u, h: (tampered(u), h, jpeg)),
+        "a longer X-Amz-Expires": (True, lambda u, h: (u.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"), h, jpeg)),
+        "a shorter body, no checksum in the URL": (False, lambda u, h: (
+            u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1])),
+        "another Content-Type, no checksum in the URL": (False, lambda u, h: (
+            u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg)),
+    }
+
+
+def try_bad_puts(R, jpeg: bytes, rows: list, fresh, refused, head) -> None:
+    """Each row (label, status, codes) of bad_put_table on a fresh upload URL, then the URL used for
+    another key. `fresh(label, with_checksum)` -> (url, key, headers) or None;
+    `refused(label, response, key, status, codes)` checks the store's answer and that nothing was written."""
+    table = bad_put_table(jpeg)
+    for label, status, codes in rows:
+        with_checksum, mutate = table[label]
+        got = fresh(label, with_checksum)
+        if not got:
+            continue
+        url, key, headers = got
+        u2, h2, body = mutate(url, headers)
+        refused(label, put_url(u2, h2, body), key, status, codes)
+    # Another key than was signed: the signature does not hold for it, and neither key gets an object.
+    got = fresh("another key", True)
+    if got:
+        url, key, headers = got
+        other_key = key.replace(".jpg", ".png")
+        refused("the URL with another key", put_url(url.replace(key, other_key), headers, jpeg), other_key, 403,
+                ("SignatureDoesNotMatch",))
+        R.check("the URL with another key: nothing under the signed key either", head(key) is None, key)
+
+
+def put_twice(R, fresh, jpeg: bytes):
+    """One upload URL (If-None-Match: * signed) used twice with the same bytes: (key, the second PUT's
+    answer), or None when no URL was issued."""
+    got = fresh("twice", True)
+    if not got:
+        return None
+    url, key, headers = got
+    first = put_url(url, headers, jpeg)
+    R.check("second-PUT row: the first PUT -> 200", first.status == 200, first.describe())
+    return key, put_url(url, headers, jpeg)
 
 
 def store_s3_client(srv: HoistServerProcess):

@@ -45,12 +45,17 @@ def clean_env(**extra: str | None) -> dict[str, str]:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["HOME"] = _empty_home()
-    for key, value in extra.items():
+    return overlay(env, extra)
+
+
+def overlay(base: dict, changes: dict) -> dict:
+    """BASE with CHANGES applied in place: a value replaces, None removes. Returns BASE."""
+    for key, value in changes.items():
         if value is None:
-            env.pop(key, None)
+            base.pop(key, None)
         else:
-            env[key] = value
-    return env
+            base[key] = value
+    return base
 
 
 _EMPTY_HOME: str | None = None

@@ -256,6 +256,11 @@ def moto_process() -> ManagedProcess | None:
     return proc
 
 
+# The Ceph peer's credentials: the start script's defaults, or RGW_ACCESS_KEY / RGW_SECRET_KEY.
+RGW_ACCESS_KEY = os.environ.get("RGW_ACCESS_KEY", EXAMPLE_ACCESS_KEY)
+RGW_SECRET_KEY = os.environ.get("RGW_SECRET_KEY", EXAMPLE_SECRET_KEY)
+
+
 class CephGateway:
     """The throwaway Ceph Object Gateway of Interop/ceph.sh (Interop/peers/ceph): radosgw on 127.0.0.1.
 
@@ -267,8 +272,8 @@ class CephGateway:
     SCRIPT = str(REPO_ROOT / "Interop" / "ceph.sh")
 
     def __init__(self, ceph_dir: str | None = None, port: int | None = None, endpoint: str | None = None):
-        self.access_key = os.environ.get("RGW_ACCESS_KEY", EXAMPLE_ACCESS_KEY)
-        self.secret_key = os.environ.get("RGW_SECRET_KEY", EXAMPLE_SECRET_KEY)
+        self.access_key = RGW_ACCESS_KEY
+        self.secret_key = RGW_SECRET_KEY
         self.external = endpoint is not None
         self.ceph_dir = ceph_dir or temp_dir("hoist-ceph-peer-")
         self.port = port or free_port()

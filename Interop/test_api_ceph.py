@@ -39,17 +39,18 @@ from api_common import (  # noqa: E402
     describe,
     error_of,
     get_url,
+    one_bit_flipped,
+    put_twice,
     put_url,
     signed_headers_of,
     tiny_jpeg,
+    try_bad_puts,
 )
-from interop_common import EXAMPLE_ACCESS_KEY, EXAMPLE_SECRET_KEY, Results, fail_check, flip_one, tally  # noqa: E402
-from store_common import s3_error  # noqa: E402
+from interop_common import Results, fail_check, flip_one, tally  # noqa: E402
+from processes import RGW_ACCESS_KEY as AK, RGW_SECRET_KEY as SK  # noqa: E402
+from store_common import REGION, s3_error  # noqa: E402
 
 ENDPOINT = "http://127.0.0.1:7480"  # the `ceph` fixture's gateway, set by `rgw`
-AK = os.environ.get("RGW_ACCESS_KEY", EXAMPLE_ACCESS_KEY)
-SK = os.environ.get("RGW_SECRET_KEY", EXAMPLE_SECRET_KEY)
-REGION = "us-east-1"
 CODES: dict[str, str] = {}
 
 
@@ -192,9 +193,7 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
     alice = srv.token("alice")
     jpeg = tiny_jpeg(64, 48, seed=7)
     digest = sha256_b64(jpeg)
-    altered = bytearray(jpeg)
-    altered[len(altered) // 2] ^= 0x01
-    altered = bytes(altered)
+    altered = one_bit_flipped(jpeg)
 
     def fresh(label: str, with_checksum: bool = True):
         body = {"contentType": "image/jpeg", "size": len(jpeg)}
@@ -203,50 +202,14 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
         r = expect_ok(R, f"POST /upload-url for the '{label}' PUT", api.upload_url(alice, body))
         return (r["uploadUrl"], r["key"], dict(r["headers"])) if r else None
 
-    def without(headers: dict, name: str) -> dict:
-        return {k: v for k, v in headers.items() if k.lower() != name.lower()}
-
     sig = ("SignatureDoesNotMatch",)
-    rows = [
-        ("a shorter body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]), 403, sig),
-        ("a longer body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) + 1)}, jpeg + b"\0"), 403, sig),
-        ("another Content-Type (image/png)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg), 403, sig),
-        ("another Content-Type (text/html)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "text/html"}, jpeg), 403, sig),
-        ("another checksum header than was signed", True,
-         lambda u, h: (u, {**without(h, "x-amz-checksum-sha256"), "x-amz-checksum-sha256": sha256_b64(altered)}, altered),
-         403, sig),
-        ("no checksum header", True, lambda u, h: (u, without(h, "x-amz-checksum-sha256"), jpeg), 403, sig),
-        ("no If-None-Match", True, lambda u, h: (u, without(h, "If-None-Match"), jpeg), 403, sig),
-        ("If-None-Match other than *", True,
-         lambda u, h: (u, {**without(h, "If-None-Match"), "If-None-Match": '"abc"'}, jpeg), 403, sig),
-        ("a tampered signature", True,
-         lambda u, h: (re.sub(r"X-Amz-Signature=([0-9a-f]+)", lambda m: "X-Amz-Signature=" + flip_one(m.group(1), True), u),
-                       h, jpeg), 403, sig),
-        ("a longer X-Amz-Expires", True,
-         lambda u, h: (u.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"), h, jpeg), 403, sig),
-        ("a shorter body, no checksum in the URL", False,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]), 403, sig),
-        ("another Content-Type, no checksum in the URL", False,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg), 403, sig),
-    ]
-    for label, with_checksum, mutate, status, codes in rows:
-        got = fresh(label, with_checksum)
-        if not got:
-            continue
-        url, key, headers = got
-        u2, h2, body = mutate(url, headers)
-        refused(R, ceph, label, put_url(u2, h2, body), key, status, codes)
-
-    got = fresh("another key")
-    if got:
-        url, key, headers = got
-        other_key = key.replace(".jpg", ".png")
-        refused(R, ceph, "the URL with another key", put_url(url.replace(key, other_key), headers, jpeg), other_key, 403, sig)
-        R.check("the URL with another key: nothing under the signed key either", ceph.head(key) is None, key)
+    labels = ["a shorter body (length not as signed)", "a longer body (length not as signed)",
+              "another Content-Type (image/png)", "another Content-Type (text/html)",
+              "another checksum header than was signed", "no checksum header", "no If-None-Match",
+              "If-None-Match other than *", "a tampered signature", "a longer X-Amz-Expires",
+              "a shorter body, no checksum in the URL", "another Content-Type, no checksum in the URL"]
+    try_bad_puts(R, jpeg, [(label, 403, sig) for label in labels], fresh,
+                 lambda label, resp, key, status, codes: refused(R, ceph, label, resp, key, status, codes), ceph.head)
 
     got = fresh("GET instead of PUT")
     if got:
@@ -278,12 +241,9 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
                     resp.status == 200 and stored == altered, resp.describe())
 
     # If-None-Match: * on a pre-signed PUT: a second PUT to the same URL.
-    got = fresh("twice")
-    if got:
-        url, key, headers = got
-        first = put_url(url, headers, jpeg)
-        R.check("second-PUT row: the first PUT -> 200", first.status == 200, first.describe())
-        again = put_url(url, headers, jpeg)
+    twice = put_twice(R, fresh, jpeg)
+    if twice:
+        key, again = twice
         err = s3_error(again.body) or {}
         CODES["a second PUT to the same URL (If-None-Match: *)"] = f"{again.status} {err.get('Code')}"
         R.check("radosgw enforces the signed If-None-Match: * -> 412 PreconditionFailed on a second PUT",

@@ -54,12 +54,14 @@ from api_common import (  # noqa: E402
     make_jwt,
     new_rsa_key,
     parse_metrics,
+    put_twice,
     put_url,
     rs256_jwt,
     rsa_jwk_thumbprint,
     sign_rs,
     signed_headers_of,
     tiny_jpeg,
+    try_bad_puts,
 )
 from interop_common import Results, flip_one, tally  # noqa: E402
 from store_common import raw_request, s3_error  # noqa: E402
@@ -495,67 +497,16 @@ def bad_puts(R: Results, ctx: Ctx) -> None:
             return None
         return r["uploadUrl"], r["key"], dict(r["headers"])
 
-    def without(headers: dict, name: str) -> dict:
-        return {k: v for k, v in headers.items() if k.lower() != name.lower()}
-
-    altered = bytearray(jpeg)
-    altered[len(altered) // 2] ^= 0x01
-    altered = bytes(altered)
-
-    rows = [
-        # label, with checksum, (url, headers) -> (url, headers, body), status, codes
-        ("a shorter body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]),
-         403, ("SignatureDoesNotMatch",)),
-        ("a longer body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) + 1)}, jpeg + b"\0"),
-         403, ("SignatureDoesNotMatch",)),
-        ("another Content-Type (image/png)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("another Content-Type (text/html)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "text/html"}, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("no Content-Type", True, lambda u, h: (u, without(h, "Content-Type"), jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("another body with the signed checksum", True, lambda u, h: (u, h, altered),
-         400, ("BadDigest",)),
-        ("another checksum header than was signed", True,
-         lambda u, h: (u, {**without(h, "x-amz-checksum-sha256"), "x-amz-checksum-sha256": sha256_b64(altered)}, altered),
-         403, ("SignatureDoesNotMatch",)),
-        ("no checksum header", True, lambda u, h: (u, without(h, "x-amz-checksum-sha256"), jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("no If-None-Match", True, lambda u, h: (u, without(h, "If-None-Match"), jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("If-None-Match other than *", True,
-         lambda u, h: (u, {**without(h, "If-None-Match"), "If-None-Match": '"abc"'}, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("a tampered signature", True,
-         lambda u, h: (re.sub(r"X-Amz-Signature=([0-9a-f]+)", lambda m: "X-Amz-Signature=" + flip_one(m.group(1), True), u),
-                       h, jpeg), 403, ("SignatureDoesNotMatch",)),
-        ("a longer X-Amz-Expires", True, lambda u, h: (u.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"), h, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("a shorter body, no checksum in the URL", False,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]),
-         403, ("SignatureDoesNotMatch",)),
-    ]
-    for label, with_checksum, mutate, status, codes in rows:
-        got = fresh(label, with_checksum)
-        if not got:
-            continue
-        url, key, headers = got
-        u2, h2, body = mutate(url, headers)
-        resp = put_url(u2, h2, body)
-        store_refuses(R, ctx, label, resp, key, status, codes)
-
-    # Another key than was signed: the signature does not hold for it, and neither key gets an object.
-    got = fresh("another key")
-    if got:
-        url, key, headers = got
-        other_key = key.replace(".jpg", ".png")
-        resp = put_url(url.replace(key, other_key), headers, jpeg)
-        store_refuses(R, ctx, "the URL with another key", resp, other_key, 403, ("SignatureDoesNotMatch",))
-        R.check("the URL with another key: nothing under the signed key either", ctx.head(key) is None, key)
+    sig = ("SignatureDoesNotMatch",)
+    rows = [(label, 403, sig) for label in (
+        "a shorter body (length not as signed)", "a longer body (length not as signed)",
+        "another Content-Type (image/png)", "another Content-Type (text/html)", "no Content-Type")]
+    rows.append(("another body with the signed checksum", 400, ("BadDigest",)))
+    rows += [(label, 403, sig) for label in (
+        "another checksum header than was signed", "no checksum header", "no If-None-Match", "If-None-Match other than *",
+        "a tampered signature", "a longer X-Amz-Expires", "a shorter body, no checksum in the URL")]
+    try_bad_puts(R, jpeg, rows, fresh,
+                 lambda label, resp, key, status, codes: store_refuses(R, ctx, label, resp, key, status, codes), ctx.head)
 
     # The upload URL used for a GET: the method is signed.
     got = fresh("GET instead of PUT")
@@ -568,12 +519,9 @@ def bad_puts(R: Results, ctx: Ctx) -> None:
                 resp.status == 403 and code == "SignatureDoesNotMatch", resp.describe())
 
     # A second PUT to the same URL: If-None-Match: * (signed) keeps it from overwriting.
-    got = fresh("twice")
-    if got:
-        url, key, headers = got
-        first = put_url(url, headers, jpeg)
-        R.check("second-PUT row: the first PUT -> 200", first.status == 200, first.describe())
-        again = put_url(url, headers, jpeg)
+    twice = put_twice(R, fresh, jpeg)
+    if twice:
+        key, again = twice
         code = (s3_error(again.body) or {}).get("Code")
         STORE_CODES["a second PUT to the same URL"] = f"{again.status} {code}"
         R.check("store refuses a second PUT to the same URL -> 412 PreconditionFailed",

@@ -450,34 +450,6 @@ def verifiers():
         verifier.close()
 
 
-def test_a_header_client(checks, verifiers):
-    _a_header_client(checks, verifiers["now"])
-
-
-def test_a_header_direct(checks, verifiers):
-    _a_header_direct(checks, verifiers["now"], verifiers["t0"])
-
-
-def test_a_query_client(checks, verifiers):
-    _a_query_client(checks, verifiers["now"], verifiers["t0"])
-
-
-def test_a_query_direct(checks, verifiers):
-    _a_query_direct(checks, verifiers["now"])
-
-
-def test_a_post(checks, verifiers):
-    _a_post(checks, verifiers["now"], verifiers["t0"])
-
-
-def test_a_session_tokens(checks, verifiers):
-    _a_session_tokens(checks, verifiers["now"], verifiers["tok"])
-
-
-def test_a_profile(checks):
-    _a_profile(checks)
-
-
 def _a_header_client(R: Results, v: Verifier) -> None:
     """Requests exactly as boto3's client would send them (captured before sending)."""
     c = s3_client()
@@ -791,6 +763,23 @@ def _a_profile(R: Results) -> None:
                    t_signature(presigned(c, "get_object", {"Bucket": BUCKET, "Key": "a"})), SIG)
         finally:
             v.close()
+
+
+# Part (a) in sections, each with the verifiers it uses.
+PART_A = [
+    ("header_client", _a_header_client, ("now",)),
+    ("header_direct", _a_header_direct, ("now", "t0")),
+    ("query_client", _a_query_client, ("now", "t0")),
+    ("query_direct", _a_query_direct, ("now",)),
+    ("post", _a_post, ("now", "t0")),
+    ("session_tokens", _a_session_tokens, ("now", "tok")),
+    ("profile", _a_profile, ()),
+]
+
+
+@pytest.mark.parametrize("section, uses", [(f, u) for _, f, u in PART_A], ids=[name for name, _, _ in PART_A])
+def test_a_botocore_signs_hoist_verifies(checks, verifiers, section, uses):
+    section(checks, *(verifiers[name] for name in uses))
 
 
 # --------------------------------------------------------------------------------------------

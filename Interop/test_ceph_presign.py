@@ -25,23 +25,11 @@ import urllib.parse
 
 import pytest
 
-from interop_common import (  # noqa: E402
-    EXAMPLE_ACCESS_KEY,
-    EXAMPLE_SECRET_KEY,
-    Results,
-    amz_date,
-    clean_env,
-    fail_check,
-    flip_one,
-    run_hoist,
-    tally,
-    utcnow,
-)
+from interop_common import Results, amz_date, clean_env, fail_check, flip_one, run_hoist, tally, utcnow  # noqa: E402
+from processes import RGW_ACCESS_KEY as AK, RGW_SECRET_KEY as SK  # noqa: E402
+from store_common import REGION  # noqa: E402
 
 ENDPOINT = "http://127.0.0.1:7480"  # the `ceph` fixture's gateway, set by `rgw`
-AK = os.environ.get("RGW_ACCESS_KEY", EXAMPLE_ACCESS_KEY)
-SK = os.environ.get("RGW_SECRET_KEY", EXAMPLE_SECRET_KEY)
-REGION = "us-east-1"
 
 KEYS = [
     "photo.png",

@@ -488,14 +488,18 @@ def sec_integrity(c: Ctx, b: str) -> None:
     s3r, s3 = c.s3r, c.s3
     data = b"integrity payload " * 50
     other = b"something else"
+
+    def bad_digest(name: str, key: str, req: str, **checksum) -> None:
+        """A PUT whose digest header is of other bytes: 400 BadDigest, and nothing stored."""
+        err(name, lambda: s3r.put_object(Bucket=b, Key=key, Body=data, **checksum), f"PUT /{b}/{key} {req}", 400,
+            "BadDigest")
+        err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key=key), f"HEAD /{b}/{key}", 404, None)
+
     ok("PutObject with correct Content-MD5", lambda: s3r.put_object(Bucket=b, Key="int/md5-ok", Body=data,
                                                                      ContentMD5=md5_b64(data)),
        f"PUT /{b}/int/md5-ok Content-MD5: right")
-    err("PutObject Content-MD5 mismatch -> 400 BadDigest",
-        lambda: s3r.put_object(Bucket=b, Key="int/md5-bad", Body=data, ContentMD5=md5_b64(other)),
-        f"PUT /{b}/int/md5-bad Content-MD5: md5 of other bytes", 400, "BadDigest")
-    err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key="int/md5-bad"),
-        f"HEAD /{b}/int/md5-bad", 404, None)
+    bad_digest("PutObject Content-MD5 mismatch -> 400 BadDigest", "int/md5-bad", "Content-MD5: md5 of other bytes",
+               ContentMD5=md5_b64(other))
     err("PutObject Content-MD5 not base64 of 16 bytes -> 400 InvalidDigest",
         lambda: s3r.put_object(Bucket=b, Key="int/md5-junk", Body=data, ContentMD5="bm90IGFuIG1kNQ=="),
         f"PUT /{b}/int/md5-junk Content-MD5: base64('not an md5')", 400, "InvalidDigest")
@@ -507,17 +511,10 @@ def sec_integrity(c: Ctx, b: str) -> None:
                 f"request: PUT /{b}/int/sha-ok x-amz-checksum-sha256: {sha256_b64(data)}\n"
                 f"expected the response header x-amz-checksum-sha256: {sha256_b64(data)} (as S3 sends)\n"
                 f"got {put.get('ChecksumSHA256')!r}")
-    err("PutObject ChecksumSHA256 mismatch -> 400 BadDigest",
-        lambda: s3r.put_object(Bucket=b, Key="int/sha-bad", Body=data, ChecksumSHA256=sha256_b64(other)),
-        f"PUT /{b}/int/sha-bad x-amz-checksum-sha256: sha256 of other bytes", 400, "BadDigest")
-    err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key="int/sha-bad"),
-        f"HEAD /{b}/int/sha-bad", 404, None)
-    crc_other = b64(zlib.crc32(other).to_bytes(4, "big"))
-    err("PutObject ChecksumCRC32 mismatch -> 400 BadDigest",
-        lambda: s3r.put_object(Bucket=b, Key="int/crc-bad", Body=data, ChecksumCRC32=crc_other),
-        f"PUT /{b}/int/crc-bad x-amz-checksum-crc32: crc32 of other bytes", 400, "BadDigest")
-    err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key="int/crc-bad"),
-        f"HEAD /{b}/int/crc-bad", 404, None)
+    bad_digest("PutObject ChecksumSHA256 mismatch -> 400 BadDigest", "int/sha-bad",
+               "x-amz-checksum-sha256: sha256 of other bytes", ChecksumSHA256=sha256_b64(other))
+    bad_digest("PutObject ChecksumCRC32 mismatch -> 400 BadDigest", "int/crc-bad",
+               "x-amz-checksum-crc32: crc32 of other bytes", ChecksumCRC32=b64(zlib.crc32(other).to_bytes(4, "big")))
     # x-amz-content-sha256 (the signed payload hash) must match the body.
     path = f"/{b}/int/content-sha-bad"
     r = c.signed("PUT", path, {"Content-Type": "text/plain"}, data,
@@ -1698,15 +1695,23 @@ def all_versions(c: Ctx, b: str, **kw) -> list[tuple[str, str, bool, bool]]:
 
 def sec_versioning(c: Ctx, b: str) -> None:
     req = f"PUT /{b}?versioning"
+
+    def versioning(status: str) -> None:
+        """PutBucketVersioning STATUS; GetBucketVersioning then says so."""
+        ok(f"PutBucketVersioning {status}", lambda: c.s3.put_bucket_versioning(
+            Bucket=b, VersioningConfiguration={"Status": status}), req)
+        ok(f"GetBucketVersioning: {status}", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
+           lambda r: eq("Status", r.get("Status"), status))
+
+    def two_writes(first: bytes, second: bytes) -> tuple:
+        """The VersionIds of two writes of photo.png."""
+        return tuple(c.s3.put_object(Bucket=b, Key="photo.png", Body=body).get("VersionId") for body in (first, second))
+
     ok("GetBucketVersioning of a bucket never versioned: no Status",
        lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
        lambda r: eq("Status", r.get("Status"), None))
-    ok("PutBucketVersioning Enabled", lambda: c.s3.put_bucket_versioning(
-        Bucket=b, VersioningConfiguration={"Status": "Enabled"}), req)
-    ok("GetBucketVersioning: Enabled", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
-       lambda r: eq("Status", r.get("Status"), "Enabled"))
-    v1 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"first").get("VersionId")
-    v2 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"second").get("VersionId")
+    versioning("Enabled")
+    v1, v2 = two_writes(b"first", b"second")
     R.check("put_object twice: two different VersionIds", bool(v1) and bool(v2) and v1 != v2 and "null" not in (v1, v2),
             f"got {v1!r}, {v2!r}")
     ok("get_object: the latest bytes and its VersionId", lambda: c.s3.get_object(Bucket=b, Key="photo.png"), f"GET /{b}/photo.png",
@@ -1779,12 +1784,8 @@ def sec_versioning(c: Ctx, b: str) -> None:
     ok("now the first version is the latest", lambda: c.s3.get_object(Bucket=b, Key="photo.png"), f"GET /{b}/photo.png",
        lambda r: eq("body", body_of(r), b"first") + eq("VersionId", r.get("VersionId"), v1))
 
-    ok("PutBucketVersioning Suspended", lambda: c.s3.put_bucket_versioning(
-        Bucket=b, VersioningConfiguration={"Status": "Suspended"}), req)
-    ok("GetBucketVersioning: Suspended", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
-       lambda r: eq("Status", r.get("Status"), "Suspended"))
-    n1 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"null 1").get("VersionId")
-    n2 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"null 2").get("VersionId")
+    versioning("Suspended")
+    n1, n2 = two_writes(b"null 1", b"null 2")
     R.check("suspended: writes get the null version", n1 == "null" and n2 == "null", f"got {n1!r}, {n2!r}")
     try:
         versions = [x[:4] for page in all_versions(c, b, Prefix="photo.png") for x in page]
