@@ -277,12 +277,14 @@ class CephGateway:
         self.external = endpoint is not None
         self.ceph_dir = ceph_dir or temp_dir("hoist-ceph-peer-")
         self.port = port or free_port()
+        self.mon_ports = (free_port(), free_port())  # msgr2, msgr1
         self.endpoint = (endpoint or f"http://127.0.0.1:{self.port}").rstrip("/")
         self.started = False
         self.output = ""
 
     def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
-        env = dict(os.environ, CEPH_DIR=self.ceph_dir, RGW_PORT=str(self.port))
+        env = dict(os.environ, CEPH_DIR=self.ceph_dir, RGW_PORT=str(self.port),
+                   MON_V2_PORT=str(self.mon_ports[0]), MON_V1_PORT=str(self.mon_ports[1]))
         return subprocess.run(["bash", self.SCRIPT, action], env=env, stdin=subprocess.DEVNULL, capture_output=True,
                               encoding="utf-8", errors="replace", timeout=timeout)
 
