@@ -57,7 +57,9 @@ def pytest_runtest_makereport(item, call):
     """A test or fixture that broke off (not a failed check) counts as one failed check."""
     outcome = yield
     report = outcome.get_result()
-    if report.failed and call.excinfo is not None and not call.excinfo.errisinstance(ChecksFailed):
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance(ChecksFailed):
+        report.longrepr = str(call.excinfo.value)  # the failed checks; their details are in the captured output
+    elif report.failed and call.excinfo is not None:
         _tally_of(item).check(f"{item.name} ran to the end ({call.when})", False,
                               "".join(traceback.format_exception_only(call.excinfo.type, call.excinfo.value))[-1500:])
 
@@ -77,6 +79,8 @@ def pytest_terminal_summary(terminalreporter):
     if notes:
         tr.write_line("")
     for name, t in sorted(TALLIES.items()):
+        if t.passed + t.failed == 0:
+            continue
         tr.write_line(f"{name:<28} {t.passed:>5} checks passed, {t.failed} failed")
     passed = sum(t.passed for t in TALLIES.values())
     failed = sum(t.failed for t in TALLIES.values())
