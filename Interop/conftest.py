@@ -12,8 +12,8 @@ A test module is a table of checks more than a handful of asserts: each check is
 `Results` per module, the `checks` fixture), a failing check prints its details and fails its test
 at the end, and the session closes with the count per module and the line
 `interop checks: N passed, N failed` that .ci/run adds up. A test that breaks off (an exception, a
-fixture that cannot start its server) counts as one more failed check, as the scripts' "ran to the
-end" checks did.
+fixture that cannot start its server) counts as one more failed check ("… ran to the end"), so that
+a crash can never pass for fewer checks.
 """
 
 from __future__ import annotations

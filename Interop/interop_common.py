@@ -62,7 +62,7 @@ _EMPTY_HOME: str | None = None
 
 
 def temp_dir(prefix: str) -> str:
-    """A temporary folder, removed when the script exits."""
+    """A temporary folder, removed when the run (pytest, a benchmark) exits."""
     path = tempfile.mkdtemp(prefix=prefix)
     atexit.register(shutil.rmtree, path, True)
     return path
@@ -196,8 +196,8 @@ class ChecksFailed(AssertionError):
 class Results:
     """Counts checks; prints every failure with its details, passes only when INTEROP_VERBOSE=1.
 
-    Under pytest there is one per test module (`tally`), so that a module's count of checks can be
-    compared with the scripts it replaced; `finish()` is the closing line of a script (the benchmarks).
+    Under pytest there is one per test module (`tally`), so that each module's count of checks shows
+    in the run's summary (coverage that drops is seen); `finish()` is a benchmark's closing line.
     """
 
     def __init__(self, label: str):

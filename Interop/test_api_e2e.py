@@ -18,7 +18,7 @@ Starts `hoist serve` ($HOIST_BIN) with a temporary data folder on free ports of 
    headers, a tampered signature or key, a second PUT to the same URL (If-None-Match: *), and an
    expired URL (a second `hoist serve` with HOIST_URL_EXPIRY=1);
 5. rate limit (a third `hoist serve` with HOIST_RATE_BURST=3): the 4th request is 429 with Retry-After;
-6. /metrics: the upload-url counters equal this script's own tally of what it got;
+6. /metrics: the upload-url counters equal this module's own tally of what it got;
 7. `hoist api` with HOIST_AUTH=oidc, verifying the first server's dev tokens through its JWKS URL
    and signing for its embedded store; and a JWKS URL nobody answers (503 jwks_unavailable).
 

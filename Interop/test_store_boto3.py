@@ -1458,7 +1458,7 @@ def sec_upload_paths(c: Ctx, b: str) -> None:
 
 
 def sec_restart(c: Ctx, b: str) -> None:
-    """Only when this script started the store: stop gracefully, start again, data still there."""
+    """Only when the suite started the store: stop gracefully, start again, data still there."""
     st = c.t.store
     c.s3.put_object(Bucket=b, Key="restart/obj", Body=b"persist me", Metadata={"k": "v"})
     rc, graceful = st.stop(timeout=20)
