@@ -1,38 +1,36 @@
-"""Helpers for the upload-API interop scripts (api_e2e.py, api_ceph.py).
+"""Helpers for the upload-API interop tests (test_api_e2e.py, test_api_ceph.py, the worker and web tests).
 
-- HoistServerProcess runs `hoist serve` or `hoist api` with a temporary data folder on free ports
-  of 127.0.0.1, waits for its "… on http://…" line, reads the dev token it prints, and stops it by
-  its own pid (SIGTERM, then SIGKILL if it hangs).
+- HoistServerProcess (processes.py, re-exported here for the benchmarks) is `hoist serve` or `hoist api`.
 - tiny_jpeg() makes a small, valid baseline JPEG (grayscale, flat 8x8 blocks) without any imaging
   library, so the bytes uploaded are a real image.
 - JWT helpers forge tokens: RS256 with the dev issuer's own key (read from the data folder with the
   `cryptography` package) for the claim attacks, and the `alg: none`, HS256-with-the-public-key
   and unknown-`kid` attacks.
 - APIClient is a thin `requests` wrapper that records the outcome of every POST /upload-url, so a
-  script can compare its own tally with /metrics.
+  test can compare its own tally with /metrics.
+- picture(), upload(), wait_for(), head() serve the image-worker tests (in `hoist serve` and on SQS).
 
 Everything talks to 127.0.0.1 only (or to the endpoints given by the caller's environment).
 """
 
 from __future__ import annotations
 
-import atexit
 import base64
 import collections
 import hashlib
+import io
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from interop_common import clean_env, hoist_bin, temp_dir  # noqa: E402
-from store_common import RawResponse, free_port, port_open, raw_request  # noqa: E402
+from interop_common import check_binary, flip_one, overlay  # noqa: E402
+from processes import HoistServerProcess  # noqa: E402, F401 - where the benchmarks look for it
+from store_common import RawResponse, raw_request  # noqa: E402
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ISO8601_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
@@ -42,130 +40,7 @@ ISO8601_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{
 
 def check_api_binary(binary: str | None = None) -> str | None:
     """None when the hoist binary has `serve`, `api` and `token`, else why not."""
-    path = binary or hoist_bin()
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        return f"hoist binary not found or not executable at {path} (set HOIST_BIN, or run `swift build`)"
-    for sub in ("serve", "api", "token"):
-        try:
-            proc = subprocess.run([path, sub, "--help"], env=clean_env(), stdin=subprocess.DEVNULL,
-                                  capture_output=True, encoding="utf-8", errors="replace", timeout=30)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"`hoist {sub} --help` failed to run: {exc}"
-        if proc.returncode != 0 or "--data" not in proc.stdout:
-            return f"this hoist has no `{sub}` subcommand (exit {proc.returncode}): {path}"
-    return None
-
-
-class HoistServerProcess:
-    """One `hoist serve` or `hoist api` child process with its own data folder and ports.
-
-    Only ever signals its own pid. `env` adds to (or, with None, removes from) a clean environment
-    (no AWS_* variables unless given, HOME an empty folder).
-    """
-
-    READY = {"serve": re.compile(r"^hoist serve: API on (\S+)"), "api": re.compile(r"^hoist api on (\S+),")}
-    TOKEN = {"serve": re.compile(r"export TOKEN=(\S+)"), "api": re.compile(r"dev token for 'dev': (\S+)")}
-
-    def __init__(self, mode: str, env: dict | None = None, data_dir: str | None = None, binary: str | None = None):
-        assert mode in ("serve", "api")
-        self.mode = mode
-        self.binary = binary or hoist_bin()
-        self.data_dir = data_dir or temp_dir(f"hoist-{mode}-data-")
-        self.api_port = free_port()
-        self.store_port = free_port() if mode == "serve" else None
-        self.extra_env = dict(env or {})
-        self.log_path = os.path.join(temp_dir(f"hoist-{mode}-log-"), f"{mode}.log")
-        self.proc: subprocess.Popen | None = None
-        self.dev_token: str | None = None
-        atexit.register(self._atexit)
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
-    def store(self) -> str | None:
-        return f"http://127.0.0.1:{self.store_port}" if self.store_port else None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def env(self) -> dict:
-        base = {"HOIST_DATA": self.data_dir, "HOIST_API_PORT": str(self.api_port)}
-        if self.store_port:
-            base["HOIST_STORE_PORT"] = str(self.store_port)
-        base.update(self.extra_env)
-        return clean_env(**base)
-
-    def start(self, timeout: float = 60.0) -> str | None:
-        """Start and wait for the ready line and the ports. None when up, else why not."""
-        log = open(self.log_path, "w", encoding="utf-8")
-        self.proc = subprocess.Popen([self.binary, self.mode], env=self.env(), stdin=subprocess.DEVNULL,
-                                     stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            text = self.log_text()
-            ready = any(self.READY[self.mode].match(line) for line in text.splitlines())
-            ports = [self.api_port] + ([self.store_port] if self.store_port else [])
-            if ready and all(port_open(p) for p in ports):
-                m = self.TOKEN[self.mode].search(text)
-                self.dev_token = m.group(1) if m else None
-                return None
-            if self.proc.poll() is not None:
-                return f"hoist {self.mode} exited with status {self.proc.returncode} before it was ready; log: {self.log_tail()!r}"
-            time.sleep(0.1)
-        return f"hoist {self.mode} was not ready within {timeout:.0f} s; log: {self.log_tail()!r}"
-
-    def token(self, user: str, ttl: int | None = None) -> str:
-        """`hoist token USER --data DIR` with the same HOIST_API_PORT (so the issuer matches)."""
-        args = [self.binary, "token", user, "--data", self.data_dir]
-        if ttl is not None:
-            args += ["--ttl", str(ttl)]
-        proc = subprocess.run(args, env=self.env(), stdin=subprocess.DEVNULL, capture_output=True,
-                              encoding="utf-8", errors="replace", timeout=60)
-        if proc.returncode != 0 or not proc.stdout.strip():
-            raise RuntimeError(f"hoist token {user} failed ({proc.returncode}): {proc.stderr.strip()[:500]}")
-        return proc.stdout.strip().splitlines()[-1].strip()
-
-    def store_credentials(self) -> tuple[str, str]:
-        with open(os.path.join(self.data_dir, "credentials.json"), encoding="utf-8") as f:
-            creds = json.load(f)
-        return creds["accessKeyId"], creds["secretAccessKey"]
-
-    def stop(self, timeout: float = 20.0) -> tuple[int | None, bool]:
-        """SIGTERM, wait. Returns (exit status, stopped within timeout). Falls back to SIGKILL."""
-        if self.proc is None:
-            return None, True
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-            graceful = True
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-            graceful = False
-        self.proc = None
-        return rc, graceful
-
-    def log_text(self) -> str:
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def log_tail(self, limit: int = 1500) -> str:
-        return self.log_text()[-limit:]
-
-    def _atexit(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                self.stop(timeout=10)
-            except Exception:  # noqa: BLE001 - best effort at exit
-                pass
+    return check_binary("serve", "api", "token", must_mention=("--data",), binary=binary)
 
 
 # --- a real JPEG, no imaging library ---------------------------------------------------------------
@@ -309,12 +184,7 @@ def dev_claims(issuer: str, subject: str, audience: str = "hoist-dev", now: int 
     now = int(time.time()) if now is None else now
     claims = {"iss": issuer, "sub": subject, "aud": audience, "iat": now, "nbf": now, "exp": now + ttl,
               "jti": f"interop-{now}-{subject}"}
-    for key, value in overrides.items():
-        if value is None:
-            claims.pop(key, None)
-        else:
-            claims[key] = value
-    return claims
+    return overlay(claims, overrides)
 
 
 # --- the API over HTTP -----------------------------------------------------------------------------
@@ -402,6 +272,85 @@ def signed_headers_of(url: str) -> list[str]:
     return sorted(query.get("X-Amz-SignedHeaders", [""])[0].split(";"))
 
 
+def without(headers: dict, name: str) -> dict:
+    return {k: v for k, v in headers.items() if k.lower() != name.lower()}
+
+
+def one_bit_flipped(data: bytes) -> bytes:
+    """DATA with one bit of its middle byte flipped: same length, another SHA-256."""
+    altered = bytearray(data)
+    altered[len(altered) // 2] ^= 0x01
+    return bytes(altered)
+
+
+def bad_put_table(jpeg: bytes) -> dict:
+    """The bad PUTs of the attack table, by label: (whether the URL signs a checksum of JPEG,
+    (url, headers) -> (url, headers, body) sent instead of what was signed)."""
+    altered = one_bit_flipped(jpeg)
+    sha = lambda data: base64.b64encode(hashlib.sha256(data).digest()).decode()  # noqa: E731
+    tampered = lambda u: re.sub(r"X-Amz-Signature=([0-9a-f]+)",  # noqa: E731
+                                lambda m: "X-Amz-Signature=" + flip_one(m.group(1), True), u)
+    return {
+        "a shorter body (length not as signed)": (True, lambda u, h: (
+            u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1])),
+        "a longer body (length not as signed)": (True, lambda u, h: (
+            u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) + 1)}, jpeg + b"\0")),
+        "another Content-Type (image/png)": (True, lambda u, h: (
+            u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg)),
+        "another Content-Type (text/html)": (True, lambda u, h: (
+            u, {**without(h, "Content-Type"), "Content-Type": "text/html"}, jpeg)),
+        "no Content-Type": (True, lambda u, h: (u, without(h, "Content-Type"), jpeg)),
+        "another body with the signed checksum": (True, lambda u, h: (u, h, altered)),
+        "another checksum header than was signed": (True, lambda u, h: (
+            u, {**without(h, "x-amz-checksum-sha256"), "x-amz-checksum-sha256": sha(altered)}, altered)),
+        "no checksum header": (True, lambda u, h: (u, without(h, "x-amz-checksum-sha256"), jpeg)),
+        "no If-None-Match": (True, lambda u, h: (u, without(h, "If-None-Match"), jpeg)),
+        "If-None-Match other than *": (True, lambda u, h: (
+            u, {**without(h, "If-None-Match"), "If-None-Match": '"abc"'}, jpeg)),
+        "a tampered signature": (True, lambda u, h: (tampered(u), h, jpeg)),
+        "a longer X-Amz-Expires": (True, lambda u, h: (u.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"), h, jpeg)),
+        "a shorter body, no checksum in the URL": (False, lambda u, h: (
+            u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1])),
+        "another Content-Type, no checksum in the URL": (False, lambda u, h: (
+            u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg)),
+    }
+
+
+def try_bad_puts(R, jpeg: bytes, rows: list, fresh, refused, head) -> None:
+    """Each row (label, status, codes) of bad_put_table on a fresh upload URL, then the URL used for
+    another key. `fresh(label, with_checksum)` -> (url, key, headers) or None;
+    `refused(label, response, key, status, codes)` checks the store's answer and that nothing was written."""
+    table = bad_put_table(jpeg)
+    for label, status, codes in rows:
+        with_checksum, mutate = table[label]
+        got = fresh(label, with_checksum)
+        if not got:
+            continue
+        url, key, headers = got
+        u2, h2, body = mutate(url, headers)
+        refused(label, put_url(u2, h2, body), key, status, codes)
+    # Another key than was signed: the signature does not hold for it, and neither key gets an object.
+    got = fresh("another key", True)
+    if got:
+        url, key, headers = got
+        other_key = key.replace(".jpg", ".png")
+        refused("the URL with another key", put_url(url.replace(key, other_key), headers, jpeg), other_key, 403,
+                ("SignatureDoesNotMatch",))
+        R.check("the URL with another key: nothing under the signed key either", head(key) is None, key)
+
+
+def put_twice(R, fresh, jpeg: bytes):
+    """One upload URL (If-None-Match: * signed) used twice with the same bytes: (key, the second PUT's
+    answer), or None when no URL was issued."""
+    got = fresh("twice", True)
+    if not got:
+        return None
+    url, key, headers = got
+    first = put_url(url, headers, jpeg)
+    R.check("second-PUT row: the first PUT -> 200", first.status == 200, first.describe())
+    return key, put_url(url, headers, jpeg)
+
+
 def store_s3_client(srv: HoistServerProcess):
     """boto3 for the store of a running `hoist serve` (path-style, its own access key, no retries)."""
     import boto3
@@ -440,6 +389,93 @@ def parse_metrics(text: str) -> dict[str, float]:
             except ValueError:
                 pass
     return out
+
+
+# --- the image worker ---------------------------------------------------------------------------
+
+BUCKET = "article-images"
+# The rate limit out of the way of tests that upload many files.
+FAST = {"HOIST_RATE_PER_MINUTE": "1000000", "HOIST_RATE_BURST": "1000000"}
+
+
+def picture(fmt: str, width: int, height: int, seed: int = 0) -> bytes:
+    """A real image with some structure (a gradient and a few bars), encoded by Pillow."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height))
+    pixels = image.load()
+    for y in range(0, height, 4):
+        for x in range(0, width, 4):
+            colour = ((x * 255 // width + seed * 40) % 256, (y * 255 // height) % 256, (seed * 70) % 256)
+            for dy in range(4):
+                for dx in range(4):
+                    if x + dx < width and y + dy < height:
+                        pixels[x + dx, y + dy] = colour
+    draw = ImageDraw.Draw(image)
+    for i in range(5):
+        draw.rectangle([i * width // 6, 0, i * width // 6 + width // 20, height], fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format=fmt, quality=85) if fmt == "JPEG" else image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def noisy_picture(fmt: str, width: int, height: int) -> bytes:
+    """A large, busy image (noise): slow to decode and shrink, so the worker is busy for a while."""
+    from PIL import Image
+
+    image = Image.merge("RGB", [Image.effect_noise((width, height), 60 + 20 * i) for i in range(3)])
+    out = io.BytesIO()
+    image.save(out, format=fmt, quality=90) if fmt == "JPEG" else image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def upload(api: APIClient, token: str, body: bytes, content_type: str, article: str | None = None) -> dict:
+    """POST /upload-url with type, size and SHA-256, then the pre-signed PUT. Returns the API's answer."""
+    request = {"contentType": content_type, "size": len(body),
+               "checksumSHA256": base64.b64encode(hashlib.sha256(body).digest()).decode()}
+    if article:
+        request["articleId"] = article
+    resp = api.upload_url(token, request)
+    if resp.status_code != 200:
+        raise RuntimeError(f"POST /upload-url -> {resp.status_code}: {resp.text[:300]}")
+    issued = resp.json()
+    put = put_url(issued["uploadUrl"], issued["headers"], body)
+    if put.status != 200:
+        raise RuntimeError(f"PUT -> {put.status}: {put.body[:300]!r}")
+    return issued
+
+
+def wait_for(api: APIClient, token: str, article: str, keys: list[str], timeout: float = 60.0,
+             done=("processed", "rejected")) -> dict[str, dict]:
+    """Polls the article's listing until every key has a status in `done` (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    items: dict[str, dict] = {}
+    while time.monotonic() < deadline:
+        resp = api.get(f"/articles/{article}/uploads", token)
+        if resp.status_code == 200:
+            items = {u["key"]: u for u in resp.json().get("uploads", [])}
+            if all(items.get(k, {}).get("status") in done for k in keys):
+                return items
+        time.sleep(0.1)
+    return items
+
+
+def is_rejection_marker(head_response: dict | None) -> bool:
+    """Whether a HEAD answer is the empty object a rejected upload's key keeps."""
+    return (head_response is not None and head_response.get("ContentLength") == 0
+            and head_response.get("ContentType") == "application/x-hoist-rejected")
+
+
+def head(s3, key: str) -> dict | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return s3.head_object(Bucket=BUCKET, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
 
 
 __all__ = [name for name in dir() if not name.startswith("_")]

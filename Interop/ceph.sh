@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Start or stop the throwaway Ceph Object Gateway (radosgw) that Interop/ceph_presign.py talks to.
+# Start or stop the throwaway Ceph Object Gateway (radosgw) that the interop suite's `ceph` fixture
+# (Interop/conftest.py) starts for test_ceph_presign.py and test_api_ceph.py.
 #
 # Usage: Interop/ceph.sh start|stop|status
 #
 # It runs the peer scripts kept in this repository, Interop/peers/ceph/start and stop.
 #
 # Env: CEPH_DIR (default /tmp/hoist-ceph-peer: wiped by start),
-#      RGW_PORT (default 7480), RGW_ACCESS_KEY / RGW_SECRET_KEY (start script's defaults).
+#      RGW_PORT (default 7480), MON_V2_PORT / MON_V1_PORT (the monitor's, default 3300 / 6789),
+#      RGW_ACCESS_KEY / RGW_SECRET_KEY (start script's defaults).
 # Needs (Debian 12): apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd uuid-runtime curl
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CEPH_DIR=${CEPH_DIR:-/tmp/hoist-ceph-peer}
 export RGW_PORT=${RGW_PORT:-7480}
+export MON_V2_PORT=${MON_V2_PORT:-3300}
+export MON_V1_PORT=${MON_V1_PORT:-6789}
 peer=$repo/Interop/peers/ceph
 
 die() { echo "ceph.sh: $*" >&2; exit 1; }
@@ -33,7 +37,7 @@ case "${1:-}" in
     need_peer
     # Re-runnable: an earlier cluster of ours in the same CEPH_DIR is stopped first.
     if [ -d "$CEPH_DIR/run" ]; then bash "$peer/stop" || true; fi
-    for port in "$RGW_PORT" 3300 6789; do
+    for port in "$RGW_PORT" "$MON_V2_PORT" "$MON_V1_PORT"; do
       if listening "$port"; then
         die "port $port on 127.0.0.1 is already in use (another Ceph? stop it first: CEPH_DIR=<its dir> $peer/stop)"
       fi

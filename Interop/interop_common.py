@@ -1,7 +1,7 @@
-"""Shared helpers for Hoist's interop scripts (botocore_sigv4.py, ceph_presign.py).
+"""Shared helpers of Hoist's interop suite (and of the benchmarks in Benchmarks/).
 
 Nothing here signs anything: it finds the `hoist` binary, runs it, talks to a
-long-lived `hoist verify` process, freezes botocore's clock and counts results.
+long-lived `hoist verify` process, freezes botocore's clock and counts checks.
 """
 
 from __future__ import annotations
@@ -45,19 +45,24 @@ def clean_env(**extra: str | None) -> dict[str, str]:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["HOME"] = _empty_home()
-    for key, value in extra.items():
+    return overlay(env, extra)
+
+
+def overlay(base: dict, changes: dict) -> dict:
+    """BASE with CHANGES applied in place: a value replaces, None removes. Returns BASE."""
+    for key, value in changes.items():
         if value is None:
-            env.pop(key, None)
+            base.pop(key, None)
         else:
-            env[key] = value
-    return env
+            base[key] = value
+    return base
 
 
 _EMPTY_HOME: str | None = None
 
 
 def temp_dir(prefix: str) -> str:
-    """A temporary folder, removed when the script exits."""
+    """A temporary folder, removed when the run (pytest, a benchmark) exits."""
     path = tempfile.mkdtemp(prefix=prefix)
     atexit.register(shutil.rmtree, path, True)
     return path
@@ -83,18 +88,26 @@ def run_hoist(args: list[str], env: dict[str, str], timeout: float = 30.0) -> su
     )
 
 
-def check_binary() -> str | None:
-    """None when the hoist binary exists and `presign --help` / `verify --help` work, else why not."""
-    path = hoist_bin()
+def check_binary(*subcommands: str, must_mention: tuple[str, ...] = (), binary: str | None = None) -> str | None:
+    """None when the hoist binary exists and `hoist SUB --help` works for each subcommand, else why not.
+
+    An older hoist prints its top-level help (exit 0) for an unknown subcommand, so `must_mention`
+    lists options the subcommand's own help must show.
+    """
+    path = binary or hoist_bin()
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         return f"hoist binary not found or not executable at {path} (set HOIST_BIN, or run `swift build`)"
-    for sub in ("presign", "verify"):
+    for sub in subcommands or ("presign", "verify"):
         try:
-            proc = run_hoist([sub, "--help"], clean_env(), timeout=30)
+            proc = subprocess.run([path, sub, "--help"], env=clean_env(), stdin=subprocess.DEVNULL,
+                                  capture_output=True, encoding="utf-8", errors="replace", timeout=30)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"`hoist {sub} --help` failed to run: {exc}"
         if proc.returncode != 0:
-            return f"`hoist {sub} --help` exited {proc.returncode}: {proc.stderr.strip()[:500]}"
+            return f"`hoist {sub} --help` exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[:500]}"
+        missing = [m for m in must_mention if m not in proc.stdout]
+        if missing:
+            return f"this hoist has no `{sub}` subcommand (its help shows no {', '.join(missing)}): {path}"
     return None
 
 
@@ -176,14 +189,23 @@ class Verifier:
         self.proc = None
 
 
+class ChecksFailed(AssertionError):
+    """Raised at the end of a test whose checks failed (each failure is printed with its details)."""
+
+
 class Results:
-    """Counts checks; prints every failure with its details, passes only when INTEROP_VERBOSE=1."""
+    """Counts checks; prints every failure with its details, passes only when INTEROP_VERBOSE=1.
+
+    Under pytest there is one per test module (`tally`), so that each module's count of checks shows
+    in the run's summary (coverage that drops is seen); `finish()` is a benchmark's closing line.
+    """
 
     def __init__(self, label: str):
         self.label = label
         self.passed = 0
         self.failed = 0
         self.failures: list[str] = []
+        self.notes: list[str] = []
 
     def check(self, name: str, ok: bool, detail: str = "") -> bool:
         if ok:
@@ -201,6 +223,7 @@ class Results:
         return ok
 
     def info(self, text: str) -> None:
+        self.notes.append(text)
         print(f"INFO {text}")
         sys.stdout.flush()
 
@@ -208,6 +231,23 @@ class Results:
         print(f"{self.label}: {self.passed} passed, {self.failed} failed")
         sys.stdout.flush()
         return 0 if self.failed == 0 else 1
+
+
+TALLIES: dict[str, Results] = {}
+
+
+def fail_check(results: Results, name: str, why: str):
+    """Record a failed check and stop the fixture or test that made it."""
+    results.check(name, False, why)
+    raise ChecksFailed(f"{name}: {why[:500]}")
+
+
+def tally(module: str) -> Results:
+    """The one Results of a test module (by its file name, e.g. test_store_boto3.py)."""
+    name = os.path.basename(module)
+    if name not in TALLIES:
+        TALLIES[name] = Results(name)
+    return TALLIES[name]
 
 
 @contextlib.contextmanager

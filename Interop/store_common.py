@@ -1,9 +1,8 @@
-"""Helpers for the interop scripts and benchmarks that talk to an S3 endpoint (`hoist store` or another S3).
+"""Helpers for the interop tests and benchmarks that talk to an S3 endpoint (`hoist store` or another S3).
 
-- StoreProcess runs `hoist store --data DIR --port PORT --host 127.0.0.1` with fixed credentials
-  (HOIST_STORE_ACCESS_KEY / HOIST_STORE_SECRET_KEY), waits for its port, and stops it by its own pid.
-- target() picks the endpoint: $S3_ENDPOINT (with $S3_ACCESS_KEY / $S3_SECRET_KEY) when given, else
-  a fresh `hoist store` on a free port with a temporary data folder.
+- Target is the endpoint under test: $S3_ENDPOINT (with $S3_ACCESS_KEY / $S3_SECRET_KEY) when given
+  (external_target()), else the `hoist store` that the suite's fixture started (processes.StoreProcess,
+  re-exported here with free_port for the benchmarks).
 - raw_request() sends one HTTP request exactly as given (http.client: no path normalisation, only
   the headers we pass); sign_headers() signs such a request with botocore's SigV4 (header auth)
   without touching the path; aws_chunked_body() builds aws-chunked bodies with chunk signatures.
@@ -14,17 +13,12 @@ Everything here only talks to 127.0.0.1 unless S3_ENDPOINT says otherwise.
 
 from __future__ import annotations
 
-import atexit
 import base64
 import hashlib
 import hmac
 import http.client
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -32,140 +26,15 @@ from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from interop_common import (  # noqa: E402
-    EXAMPLE_ACCESS_KEY,
-    EXAMPLE_SECRET_KEY,
-    clean_env,
-    hoist_bin,
-    temp_dir,
-)
+from interop_common import EXAMPLE_ACCESS_KEY, EXAMPLE_SECRET_KEY, check_binary  # noqa: E402
+from processes import TEST_ACCESS_KEY, TEST_SECRET_KEY, StoreProcess, free_port, port_open  # noqa: E402, F401
 
 REGION = "us-east-1"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
-# Credentials handed to `hoist store` through its environment in the tests (any non-empty strings work;
-# these are not the AWS documentation pair so that a store that ignores the variables is noticed).
-TEST_ACCESS_KEY = "HOISTTESTACCESSKEY01"
-TEST_SECRET_KEY = "hoist/test+Secret/Key0123456789abcdefGHIJ"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def check_store_binary(binary: str | None = None) -> str | None:
-    """None when BINARY (default: hoist_bin()) exists and `hoist store --help` exits 0, else why not."""
-    path = binary or hoist_bin()
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        return f"hoist binary not found or not executable at {path} (set HOIST_BIN, or run `swift build`)"
-    try:
-        proc = subprocess.run([path, "store", "--help"], env=clean_env(), stdin=subprocess.DEVNULL,
-                              capture_output=True, encoding="utf-8", errors="replace", timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"`hoist store --help` failed to run: {exc}"
-    if proc.returncode != 0:
-        return f"`hoist store --help` exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[:500]}"
-    if "--data" not in proc.stdout or "--port" not in proc.stdout:
-        # An older hoist prints its top-level help (exit 0) for an unknown subcommand.
-        return f"this hoist has no `store` subcommand (`hoist store --help` shows no --data/--port): {path}"
-    return None
-
-
-class StoreProcess:
-    """One `hoist store` child process. Only ever signals its own pid."""
-
-    def __init__(self, binary: str, data_dir: str, port: int, access_key: str | None = TEST_ACCESS_KEY,
-                 secret_key: str | None = TEST_SECRET_KEY, log_path: str | None = None):
-        self.binary = binary
-        self.data_dir = data_dir
-        self.port = port
-        self.access_key = access_key
-        self.secret_key = secret_key
-        self.log_path = log_path or os.path.join(temp_dir("hoist-store-log-"), "store.log")
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-        atexit.register(self._atexit)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def start(self, timeout: float = 60.0) -> str | None:
-        """Start and wait until the port accepts connections. None when up, else why not."""
-        env = clean_env(HOIST_STORE_ACCESS_KEY=self.access_key, HOIST_STORE_SECRET_KEY=self.secret_key)
-        self.starts += 1
-        log = open(self.log_path, "a", encoding="utf-8")
-        log.write(f"\n--- start #{self.starts} at {time.strftime('%H:%M:%S')} ---\n")
-        log.flush()
-        self.proc = subprocess.Popen(
-            [self.binary, "store", "--data", self.data_dir, "--port", str(self.port), "--host", "127.0.0.1"],
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return f"hoist store exited with status {self.proc.returncode} before listening; log: {self.log_tail()!r}"
-            if port_open(self.port):
-                return None
-            time.sleep(0.1)
-        return f"hoist store did not listen on 127.0.0.1:{self.port} within {timeout:.0f} s; log: {self.log_tail()!r}"
-
-    def stop(self, timeout: float = 20.0) -> tuple[int | None, bool]:
-        """SIGTERM, wait. Returns (exit status, stopped within timeout). Falls back to SIGKILL."""
-        if self.proc is None:
-            return None, True
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-            graceful = True
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-            graceful = False
-        self.proc = None
-        return rc, graceful
-
-    def kill9(self) -> None:
-        """SIGKILL our own child and reap it."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
-        self.proc = None
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, limit: int = 1500) -> str:
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()[-limit:]
-        except OSError:
-            return ""
-
-    def _atexit(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                self.stop(timeout=10)
-            except Exception:  # noqa: BLE001 - best effort at exit
-                pass
+    """None when BINARY (default: hoist_bin()) has a `store` subcommand, else why not."""
+    return check_binary("store", must_mention=("--data", "--port"), binary=binary)
 
 
 @dataclass
@@ -173,24 +42,17 @@ class Target:
     endpoint: str
     access_key: str
     secret_key: str
-    store: StoreProcess | None = None  # set when this script started `hoist store` itself
+    store: StoreProcess | None = None  # set when the suite started `hoist store` itself
     name: str = "hoist store"
 
 
-def target(need_binary_msg: str = "") -> tuple[Target | None, str | None]:
-    """The endpoint under test. Returns (target, None) or (None, why not)."""
+def external_target() -> Target | None:
+    """The endpoint named by $S3_ENDPOINT (with $S3_ACCESS_KEY / $S3_SECRET_KEY), or None."""
     endpoint = os.environ.get("S3_ENDPOINT", "").rstrip("/")
-    if endpoint:
-        return Target(endpoint, os.environ.get("S3_ACCESS_KEY", EXAMPLE_ACCESS_KEY),
-                      os.environ.get("S3_SECRET_KEY", EXAMPLE_SECRET_KEY), None, endpoint), None
-    why = check_store_binary()
-    if why:
-        return None, why
-    store = StoreProcess(hoist_bin(), temp_dir("hoist-store-data-"), free_port())
-    why = store.start()
-    if why:
-        return None, why
-    return Target(store.endpoint, store.access_key, store.secret_key, store, "hoist store"), None
+    if not endpoint:
+        return None
+    return Target(endpoint, os.environ.get("S3_ACCESS_KEY", EXAMPLE_ACCESS_KEY),
+                  os.environ.get("S3_SECRET_KEY", EXAMPLE_SECRET_KEY), None, endpoint)
 
 
 # --- raw HTTP ------------------------------------------------------------------------------------
@@ -433,4 +295,3 @@ def now_str() -> str:
 
 
 __all__ = [name for name in dir() if not name.startswith("_")]
-_ = tempfile  # (kept for callers that import it from here)

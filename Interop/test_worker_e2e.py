@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """After the upload, end to end on `hoist serve`: storage events, the image worker, its records.
 
 - A real JPEG and PNG (made with Pillow) go up through POST /upload-url and their pre-signed PUTs;
@@ -15,108 +14,28 @@
 - Abandoned intents: with a 1 s URL lifetime and no grace, a URL never used becomes `expired`.
 
 Needs the built `hoist` ($HOIST_BIN, default .build/debug/hoist), `vipsthumbnail` (libvips-tools),
-boto3, requests and Pillow. Talks to 127.0.0.1 only; stops only the servers it started.
-Last line: `worker e2e: N passed, N failed`.
+boto3, requests and Pillow. Talks to 127.0.0.1 only; the servers are the suite's fixtures'.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import os
 import shutil
-import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from api_common import (APIClient, HoistServerProcess, check_api_binary, keys_under, parse_metrics, put_url,  # noqa: E402
-                        store_s3_client as s3_client)
-from interop_common import Results  # noqa: E402
-
-BUCKET = "article-images"
-FAST = {"HOIST_RATE_PER_MINUTE": "1000000", "HOIST_RATE_BURST": "1000000"}
+from api_common import (FAST, BUCKET, APIClient, HoistServerProcess, head, is_rejection_marker, keys_under,  # noqa: E402
+                        noisy_picture, parse_metrics, picture, put_url, store_s3_client as s3_client, upload, wait_for)
+from interop_common import Results, fail_check, tally  # noqa: E402
 
 
-def picture(fmt: str, width: int, height: int, seed: int = 0) -> bytes:
-    """A real image with some structure (a gradient and a few bars), encoded by Pillow."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (width, height))
-    pixels = image.load()
-    for y in range(0, height, 4):
-        for x in range(0, width, 4):
-            colour = ((x * 255 // width + seed * 40) % 256, (y * 255 // height) % 256, (seed * 70) % 256)
-            for dy in range(4):
-                for dx in range(4):
-                    if x + dx < width and y + dy < height:
-                        pixels[x + dx, y + dy] = colour
-    draw = ImageDraw.Draw(image)
-    for i in range(5):
-        draw.rectangle([i * width // 6, 0, i * width // 6 + width // 20, height], fill=(255, 255, 255))
-    out = io.BytesIO()
-    image.save(out, format=fmt, quality=85) if fmt == "JPEG" else image.save(out, format=fmt)
-    return out.getvalue()
-
-
-def noisy_picture(fmt: str, width: int, height: int) -> bytes:
-    """A large, busy image (noise): slow to decode and shrink, so the worker is busy for a while."""
-    from PIL import Image
-
-    image = Image.merge("RGB", [Image.effect_noise((width, height), 60 + 20 * i) for i in range(3)])
-    out = io.BytesIO()
-    image.save(out, format=fmt, quality=90) if fmt == "JPEG" else image.save(out, format=fmt)
-    return out.getvalue()
-
-
-def upload(api: APIClient, token: str, body: bytes, content_type: str, article: str | None = None) -> dict:
-    """POST /upload-url with type, size and SHA-256, then the pre-signed PUT. Returns the API's answer."""
-    request = {"contentType": content_type, "size": len(body),
-               "checksumSHA256": base64.b64encode(hashlib.sha256(body).digest()).decode()}
-    if article:
-        request["articleId"] = article
-    resp = api.upload_url(token, request)
-    if resp.status_code != 200:
-        raise RuntimeError(f"POST /upload-url -> {resp.status_code}: {resp.text[:300]}")
-    issued = resp.json()
-    put = put_url(issued["uploadUrl"], issued["headers"], body)
-    if put.status != 200:
-        raise RuntimeError(f"PUT -> {put.status}: {put.body[:300]!r}")
-    return issued
-
-
-def wait_for(api: APIClient, token: str, article: str, keys: list[str], timeout: float = 60.0,
-             done=("processed", "rejected")) -> dict[str, dict]:
-    """Polls the article's listing until every key has a status in `done` (or the time is up)."""
-    deadline = time.monotonic() + timeout
-    items: dict[str, dict] = {}
-    while time.monotonic() < deadline:
-        resp = api.get(f"/articles/{article}/uploads", token)
-        if resp.status_code == 200:
-            items = {u["key"]: u for u in resp.json().get("uploads", [])}
-            if all(items.get(k, {}).get("status") in done for k in keys):
-                return items
-        time.sleep(0.1)
-    return items
-
-
-def is_rejection_marker(head_response: dict | None) -> bool:
-    """Whether a HEAD answer is the empty object a rejected upload's key keeps."""
-    return (head_response is not None and head_response.get("ContentLength") == 0
-            and head_response.get("ContentType") == "application/x-hoist-rejected")
-
-
-def head(s3, key: str) -> dict | None:
-    from botocore.exceptions import ClientError
-
-    try:
-        return s3.head_object(Bucket=BUCKET, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
+@pytest.fixture(scope="module", autouse=True)
+def vipsthumbnail():
+    """The worker shrinks images with vipsthumbnail (libvips-tools)."""
+    if not shutil.which("vipsthumbnail"):
+        fail_check(tally(__file__), "vipsthumbnail is installed (apt-get install libvips-tools)", "not on PATH")
 
 
 def check_derived(R: Results, name: str, item: dict, width: int, height: int) -> None:
@@ -201,11 +120,17 @@ def flow(R: Results, srv: HoistServerProcess) -> None:
                                              "hoist_queue_oldest_event_age_seconds")), ", ".join(sorted(metrics))[:600])
 
 
-def crash(R: Results) -> None:
-    srv = HoistServerProcess("serve", env={**FAST, "HOIST_MAX_SIZE": str(64 << 20)})
-    why = srv.start()
-    if not R.check("crash: hoist serve starts", why is None, why or ""):
-        return
+def test_flow(checks, servers) -> None:
+    srv = servers.start("serve", env=FAST, check="hoist serve starts")
+    try:
+        flow(checks, srv)
+    finally:
+        servers.stop(srv, check="hoist serve stops on SIGTERM with status 0")
+
+
+def test_crash(checks, servers) -> None:
+    R = checks
+    srv = servers.start("serve", env={**FAST, "HOIST_MAX_SIZE": str(64 << 20)}, check="crash: hoist serve starts")
     api = APIClient(srv.api)
     token = srv.token("kim")
     images = [noisy_picture("JPEG" if i % 2 else "PNG", 2400 + i * 10, 1600) for i in range(16)]
@@ -220,17 +145,13 @@ def crash(R: Results) -> None:
         listing = api.get(f"/articles/{article}/uploads", token).json().get("uploads", [])
         done_before = sum(1 for u in listing if u.get("status") == "processed")
         time.sleep(0.02)
-    os.kill(srv.pid, signal.SIGKILL)
-    srv.proc.wait()
-    srv.proc = None
+    srv.kill9()
     R.info(f"crash: killed hoist serve with {done_before} of 16 processed")
     R.check("crash: the kill came while the worker was busy (some processed, not all)", 0 < done_before < 16,
             f"{done_before} processed")
 
-    again = HoistServerProcess("serve", env={**FAST, "HOIST_MAX_SIZE": str(64 << 20)}, data_dir=srv.data_dir)
-    why = again.start()
-    if not R.check("crash: hoist serve restarts on the same data", why is None, why or ""):
-        return
+    again = servers.start("serve", env={**FAST, "HOIST_MAX_SIZE": str(64 << 20)}, data_dir=srv.data_dir,
+                          check="crash: hoist serve restarts on the same data")
     try:
         api = APIClient(again.api)
         token = again.token("kim")
@@ -251,57 +172,17 @@ def crash(R: Results) -> None:
         metrics = parse_metrics(api.get("/metrics").text)
         R.check("crash: no event left in the queue", metrics.get("hoist_queue_depth") == 0, str(metrics.get("hoist_queue_depth")))
     finally:
-        rc, graceful = again.stop()
-        R.check("crash: restarted hoist serve stops on SIGTERM", graceful and rc == 0, f"rc {rc}")
-        shutil.rmtree(srv.data_dir, ignore_errors=True)
+        servers.stop(again, check="crash: restarted hoist serve stops on SIGTERM")
 
 
-def expiry(R: Results) -> None:
-    srv = HoistServerProcess("serve", env={**FAST, "HOIST_URL_EXPIRY": "1", "HOIST_PENDING_GRACE": "0"})
-    why = srv.start()
-    if not R.check("expiry: hoist serve (HOIST_URL_EXPIRY=1, HOIST_PENDING_GRACE=0) starts", why is None, why or ""):
-        return
-    try:
-        api = APIClient(srv.api)
-        token = srv.token("lee")
-        resp = api.upload_url(token, {"contentType": "image/png", "size": 100})
-        issued = resp.json()
-        items = wait_for(api, token, issued["articleId"], [issued["key"]], timeout=20, done=("expired",))
-        R.check("expiry: a URL never used becomes expired", items.get(issued["key"], {}).get("status") == "expired",
-                str(items.get(issued["key"])))
-    finally:
-        srv.stop()
-
-
-def main() -> int:
-    R = Results("worker e2e")
-    why = check_api_binary()
-    if why:
-        R.check("hoist binary", False, why)
-        return R.finish()
-    if not shutil.which("vipsthumbnail"):
-        R.check("vipsthumbnail is installed (apt-get install libvips-tools)", False)
-        return R.finish()
-    srv = HoistServerProcess("serve", env=FAST)
-    why = srv.start()
-    if not R.check("hoist serve starts", why is None, why or ""):
-        return R.finish()
-    try:
-        flow(R, srv)
-    except Exception:  # noqa: BLE001 - report and go on with the other sections
-        import traceback
-        R.check("section flow ran to the end", False, traceback.format_exc()[-2000:])
-    finally:
-        rc, graceful = srv.stop()
-        R.check("hoist serve stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}; {srv.log_tail(600)!r}")
-    for section in (crash, expiry):
-        try:
-            section(R)
-        except Exception:  # noqa: BLE001
-            import traceback
-            R.check(f"section {section.__name__} ran to the end", False, traceback.format_exc()[-2000:])
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def test_expiry(checks, servers) -> None:
+    R = checks
+    srv = servers.start("serve", env={**FAST, "HOIST_URL_EXPIRY": "1", "HOIST_PENDING_GRACE": "0"},
+                        check="expiry: hoist serve (HOIST_URL_EXPIRY=1, HOIST_PENDING_GRACE=0) starts")
+    api = APIClient(srv.api)
+    token = srv.token("lee")
+    resp = api.upload_url(token, {"contentType": "image/png", "size": 100})
+    issued = resp.json()
+    items = wait_for(api, token, issued["articleId"], [issued["key"]], timeout=20, done=("expired",))
+    R.check("expiry: a URL never used becomes expired", items.get(issued["key"], {}).get("status") == "expired",
+            str(items.get(issued["key"])))

@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """`hoist store` (or any S3 endpoint) driven by the AWS CLI (v1, from PyPI: `pip install awscli`).
 
-Without S3_ENDPOINT it starts `hoist store --data <temp> --port <free> --host 127.0.0.1` itself
-(HOIST_BIN, default .build/debug/hoist); with S3_ENDPOINT (S3_ACCESS_KEY / S3_SECRET_KEY) it runs
-against that endpoint, e.g. the Ceph Object Gateway from Interop/ceph.sh:
+Without S3_ENDPOINT the suite's `s3_target` fixture starts `hoist store --data <temp> --port <free>
+--host 127.0.0.1` (HOIST_BIN, default .build/debug/hoist); with S3_ENDPOINT (S3_ACCESS_KEY /
+S3_SECRET_KEY) it runs against that endpoint, e.g. the Ceph Object Gateway from Interop/ceph.sh:
 
-    S3_ENDPOINT=http://127.0.0.1:7480 python3 Interop/store_awscli.py
+    S3_ENDPOINT=http://127.0.0.1:7480 pytest Interop/test_store_awscli.py
 
 The CLI reads only temporary config and credentials files (AWS_CONFIG_FILE,
 AWS_SHARED_CREDENTIALS_FILE; HOME is an empty temporary folder): path-style addressing, SigV4,
@@ -14,7 +13,7 @@ no retries, default transfer settings (8 MiB multipart threshold and parts). Che
 sha256, and copied with UploadPartCopy) and `aws s3api put-bucket-cors/get-bucket-cors/delete-bucket-cors/head-object`.
 
 Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, AWS_CLI (a command; default `python3 -m awscli`, else `aws` on PATH),
-INTEROP_VERBOSE=1. Last line: `store awscli: N passed, N failed`; exit status 1 on any failure.
+INTEROP_VERBOSE=1 (with -s).
 """
 
 from __future__ import annotations
@@ -30,12 +29,10 @@ import sys
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_common import clean_env, fail_check, tally, temp_dir  # noqa: E402
+from store_common import Target, quoted_md5, raw_request  # noqa: E402
 
-from interop_common import Results, clean_env, temp_dir  # noqa: E402
-from store_common import Target, quoted_md5, raw_request, target  # noqa: E402
-
-R = Results("store awscli")
+R = tally(__file__)
 RUN = secrets.token_hex(3)
 BIG = 200 * 1024 * 1024
 # The AWS CLI's default multipart_chunksize.
@@ -123,16 +120,12 @@ def json_out(p: subprocess.CompletedProcess):
         return None
 
 
-def main() -> int:
-    t, why = target()
-    if t is None:
-        R.check("start hoist store", False, why or "")
-        return R.finish()
+def test_aws_cli(s3_target) -> None:
+    t = s3_target
     cli = CLI(t)
     v = cli.run("--version")
     if v.returncode != 0:
-        R.check("aws --version", False, show(v) + "\n(install it: python3 -m pip install awscli)")
-        return R.finish()
+        fail_check(R, "aws --version", show(v) + "\n(install it: python3 -m pip install awscli)")
     R.info(f"target {t.name} at {t.endpoint}; {text(v.stdout or v.stderr).strip()}")
     work = temp_dir("hoist-awscli-files-")
     b = f"hoist-cli-{RUN}"
@@ -299,13 +292,3 @@ def main() -> int:
     p = cli.run("s3", "ls")
     R.check("aws s3 ls no longer lists the bucket", p.returncode == 0 and b not in text(p.stdout), show(p))
 
-    if t.store is not None:
-        if not t.store.alive():
-            R.check("hoist store still running at the end", False, t.store.log_tail())
-        rc, graceful = t.store.stop()
-        R.info(f"hoist store stopped: exit status {rc}{'' if graceful else ' (had to be killed)'}")
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Hoist's pre-signed URLs against the Ceph Object Gateway (radosgw), an S3 nobody here wrote.
 
 URLs come from `hoist presign`; the requests go out with http.client exactly as
@@ -7,11 +6,9 @@ URLs must be accepted (and a GET must return the exact bytes); tampered,
 expired, or misused ones (another Content-Type or Content-Length) must be
 refused with 403/400, and the S3 error code radosgw gave is printed.
 
-Needs a running radosgw: Interop/ceph.sh start.
-Env: RGW_ENDPOINT (default http://127.0.0.1:7480), RGW_ACCESS_KEY / RGW_SECRET_KEY
-(default: the start script's), HOIST_BIN (default .build/debug/hoist),
-INTEROP_VERBOSE=1 to print passing checks too.
-Last line: `ceph interop: N passed, N failed`; exit status 1 on any failure.
+The gateway is the suite's `ceph` fixture (Interop/ceph.sh start, or RGW_ENDPOINT when given).
+Env: RGW_ACCESS_KEY / RGW_SECRET_KEY (default: the start script's), HOIST_BIN (default
+.build/debug/hoist), INTEROP_VERBOSE=1 (with -s) to print passing checks too.
 """
 
 from __future__ import annotations
@@ -24,27 +21,15 @@ import json
 import os
 import re
 import secrets
-import sys
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from interop_common import (  # noqa: E402
-    EXAMPLE_ACCESS_KEY,
-    EXAMPLE_SECRET_KEY,
-    Results,
-    amz_date,
-    check_binary,
-    clean_env,
-    flip_one,
-    run_hoist,
-    utcnow,
-)
+from interop_common import Results, amz_date, clean_env, fail_check, flip_one, run_hoist, tally, utcnow  # noqa: E402
+from processes import RGW_ACCESS_KEY as AK, RGW_SECRET_KEY as SK  # noqa: E402
+from store_common import REGION  # noqa: E402
 
-ENDPOINT = os.environ.get("RGW_ENDPOINT", "http://127.0.0.1:7480").rstrip("/")
-AK = os.environ.get("RGW_ACCESS_KEY", EXAMPLE_ACCESS_KEY)
-SK = os.environ.get("RGW_SECRET_KEY", EXAMPLE_SECRET_KEY)
-REGION = "us-east-1"
+ENDPOINT = "http://127.0.0.1:7480"  # the `ceph` fixture's gateway, set by `rgw`
 
 KEYS = [
     "photo.png",
@@ -302,17 +287,12 @@ def run(R: Results, s3, bucket: str) -> None:
                 R.info(f"abort_multipart_upload: {exc}")
 
 
-def main() -> int:
-    R = Results("ceph interop")
-    why = check_binary()
-    if why:
-        R.check("hoist binary usable", False, why)
-        return R.finish()
-    try:
-        status, _, _, _ = send("GET", ENDPOINT + "/")
-    except OSError as exc:
-        R.check(f"radosgw reachable at {ENDPOINT}", False, f"{exc} -- start it with Interop/ceph.sh start")
-        return R.finish()
+@pytest.fixture(scope="module")
+def rgw(ceph):
+    """(boto3 client, a fresh bucket) on the suite's gateway; the bucket is emptied and deleted after."""
+    global ENDPOINT
+    ENDPOINT = ceph.endpoint
+    R = tally(__file__)
     import boto3
     from botocore.config import Config
     s3 = boto3.session.Session().client(
@@ -321,28 +301,21 @@ def main() -> int:
     bucket = f"hoist-interop-{secrets.token_hex(4)}"
     try:
         s3.create_bucket(Bucket=bucket)
-    except Exception as exc:
-        R.check(f"create bucket {bucket} with boto3", False, repr(exc))
-        return R.finish()
-    print(f"radosgw at {ENDPOINT}, bucket {bucket}")
+    except Exception as exc:  # noqa: BLE001
+        fail_check(R, f"create bucket {bucket} with boto3", repr(exc))
+    R.info(f"radosgw at {ENDPOINT}, bucket {bucket}")
+    yield s3, bucket
     try:
-        run(R, s3, bucket)
-    except Exception:
-        import traceback
-        R.check("ceph interop ran to the end", False, traceback.format_exc())
-    finally:
-        try:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for obj in page.get("Contents", []):
-                    s3.delete_object(Bucket=bucket, Key=obj["Key"])
-            s3.delete_bucket(Bucket=bucket)
-        except Exception as exc:
-            R.info(f"cleanup of {bucket} incomplete: {exc}")
-    print("radosgw's answers to refused requests:")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+        s3.delete_bucket(Bucket=bucket)
+    except Exception as exc:  # noqa: BLE001
+        R.info(f"cleanup of {bucket} incomplete: {exc}")
     for what, seen in sorted(CODES_SEEN.items()):
-        print(f"  {what}: {', '.join(sorted(seen))}")
-    return R.finish()
+        R.info(f"radosgw's answer to a refused request, {what}: {', '.join(sorted(seen))}")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def test_presigned_urls_on_radosgw(checks, rgw):
+    s3, bucket = rgw
+    run(checks, s3, bucket)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`hoist api` with the Ceph Object Gateway (radosgw) as its S3: the proof that the upload API works
 against a real S3 nobody here wrote.
 
@@ -17,10 +16,9 @@ HOIST_AUTH=dev, a temporary data folder, a free port), then over real HTTP:
   S3's flexible checksums): both are checked against the behaviour observed on Debian 12's Ceph
   16.2, so a change shows up as a failure to look at.
 
-Needs a running radosgw: Interop/ceph.sh start (.ci/run does it).
-Env: RGW_ENDPOINT (default http://127.0.0.1:7480), RGW_ACCESS_KEY / RGW_SECRET_KEY (default: the
-start script's), HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 to print passing checks.
-Last line: `api ceph: N passed, N failed`; exit status 1 on any failure.
+The gateway is the suite's `ceph` fixture (Interop/ceph.sh start, or RGW_ENDPOINT when given).
+Env: RGW_ACCESS_KEY / RGW_SECRET_KEY (default: the start script's), HOIST_BIN (default
+.build/debug/hoist), INTEROP_VERBOSE=1 (with -s) to print passing checks.
 """
 
 from __future__ import annotations
@@ -30,30 +28,29 @@ import hashlib
 import os
 import re
 import secrets
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
 from api_common import (  # noqa: E402
     UUID_RE,
     APIClient,
     HoistServerProcess,
-    check_api_binary,
     describe,
     error_of,
     get_url,
+    one_bit_flipped,
+    put_twice,
     put_url,
     signed_headers_of,
     tiny_jpeg,
+    try_bad_puts,
 )
-from interop_common import EXAMPLE_ACCESS_KEY, EXAMPLE_SECRET_KEY, Results, flip_one  # noqa: E402
-from store_common import s3_error  # noqa: E402
+from interop_common import Results, fail_check, flip_one, tally  # noqa: E402
+from processes import RGW_ACCESS_KEY as AK, RGW_SECRET_KEY as SK  # noqa: E402
+from store_common import REGION, s3_error  # noqa: E402
 
-ENDPOINT = os.environ.get("RGW_ENDPOINT", "http://127.0.0.1:7480").rstrip("/")
-AK = os.environ.get("RGW_ACCESS_KEY", EXAMPLE_ACCESS_KEY)
-SK = os.environ.get("RGW_SECRET_KEY", EXAMPLE_SECRET_KEY)
-REGION = "us-east-1"
+ENDPOINT = "http://127.0.0.1:7480"  # the `ceph` fixture's gateway, set by `rgw`
 CODES: dict[str, str] = {}
 
 
@@ -196,9 +193,7 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
     alice = srv.token("alice")
     jpeg = tiny_jpeg(64, 48, seed=7)
     digest = sha256_b64(jpeg)
-    altered = bytearray(jpeg)
-    altered[len(altered) // 2] ^= 0x01
-    altered = bytes(altered)
+    altered = one_bit_flipped(jpeg)
 
     def fresh(label: str, with_checksum: bool = True):
         body = {"contentType": "image/jpeg", "size": len(jpeg)}
@@ -207,50 +202,14 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
         r = expect_ok(R, f"POST /upload-url for the '{label}' PUT", api.upload_url(alice, body))
         return (r["uploadUrl"], r["key"], dict(r["headers"])) if r else None
 
-    def without(headers: dict, name: str) -> dict:
-        return {k: v for k, v in headers.items() if k.lower() != name.lower()}
-
     sig = ("SignatureDoesNotMatch",)
-    rows = [
-        ("a shorter body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]), 403, sig),
-        ("a longer body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) + 1)}, jpeg + b"\0"), 403, sig),
-        ("another Content-Type (image/png)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg), 403, sig),
-        ("another Content-Type (text/html)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "text/html"}, jpeg), 403, sig),
-        ("another checksum header than was signed", True,
-         lambda u, h: (u, {**without(h, "x-amz-checksum-sha256"), "x-amz-checksum-sha256": sha256_b64(altered)}, altered),
-         403, sig),
-        ("no checksum header", True, lambda u, h: (u, without(h, "x-amz-checksum-sha256"), jpeg), 403, sig),
-        ("no If-None-Match", True, lambda u, h: (u, without(h, "If-None-Match"), jpeg), 403, sig),
-        ("If-None-Match other than *", True,
-         lambda u, h: (u, {**without(h, "If-None-Match"), "If-None-Match": '"abc"'}, jpeg), 403, sig),
-        ("a tampered signature", True,
-         lambda u, h: (re.sub(r"X-Amz-Signature=([0-9a-f]+)", lambda m: "X-Amz-Signature=" + flip_one(m.group(1), True), u),
-                       h, jpeg), 403, sig),
-        ("a longer X-Amz-Expires", True,
-         lambda u, h: (u.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"), h, jpeg), 403, sig),
-        ("a shorter body, no checksum in the URL", False,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]), 403, sig),
-        ("another Content-Type, no checksum in the URL", False,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg), 403, sig),
-    ]
-    for label, with_checksum, mutate, status, codes in rows:
-        got = fresh(label, with_checksum)
-        if not got:
-            continue
-        url, key, headers = got
-        u2, h2, body = mutate(url, headers)
-        refused(R, ceph, label, put_url(u2, h2, body), key, status, codes)
-
-    got = fresh("another key")
-    if got:
-        url, key, headers = got
-        other_key = key.replace(".jpg", ".png")
-        refused(R, ceph, "the URL with another key", put_url(url.replace(key, other_key), headers, jpeg), other_key, 403, sig)
-        R.check("the URL with another key: nothing under the signed key either", ceph.head(key) is None, key)
+    labels = ["a shorter body (length not as signed)", "a longer body (length not as signed)",
+              "another Content-Type (image/png)", "another Content-Type (text/html)",
+              "another checksum header than was signed", "no checksum header", "no If-None-Match",
+              "If-None-Match other than *", "a tampered signature", "a longer X-Amz-Expires",
+              "a shorter body, no checksum in the URL", "another Content-Type, no checksum in the URL"]
+    try_bad_puts(R, jpeg, [(label, 403, sig) for label in labels], fresh,
+                 lambda label, resp, key, status, codes: refused(R, ceph, label, resp, key, status, codes), ceph.head)
 
     got = fresh("GET instead of PUT")
     if got:
@@ -282,12 +241,9 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
                     resp.status == 200 and stored == altered, resp.describe())
 
     # If-None-Match: * on a pre-signed PUT: a second PUT to the same URL.
-    got = fresh("twice")
-    if got:
-        url, key, headers = got
-        first = put_url(url, headers, jpeg)
-        R.check("second-PUT row: the first PUT -> 200", first.status == 200, first.describe())
-        again = put_url(url, headers, jpeg)
+    twice = put_twice(R, fresh, jpeg)
+    if twice:
+        key, again = twice
         err = s3_error(again.body) or {}
         CODES["a second PUT to the same URL (If-None-Match: *)"] = f"{again.status} {err.get('Code')}"
         R.check("radosgw enforces the signed If-None-Match: * -> 412 PreconditionFailed on a second PUT",
@@ -318,73 +274,53 @@ def bad_puts(R: Results, srv: HoistServerProcess, ceph: Ceph) -> None:
                 resp.status == 412 and ceph.read(key) == b"written first", resp.describe())
 
 
-def expired(R: Results, bucket: str, ceph: Ceph) -> None:
-    srv = HoistServerProcess("api", env=api_env(bucket, HOIST_URL_EXPIRY="1"))
-    why = srv.start()
-    if not R.check("hoist api (HOIST_URL_EXPIRY=1) starts", why is None, why or ""):
-        return
-    try:
-        api = APIClient(srv.api)
-        jpeg = tiny_jpeg(64, 48, seed=8)
-        r = expect_ok(R, "expiry: POST /upload-url", api.upload_url(srv.token("erin"), {"contentType": "image/jpeg",
-                                                                                      "size": len(jpeg)}))
-        if r:
-            R.check("expiry: expiresIn 1", r.get("expiresIn") == 1, str(r))
-            time.sleep(2.5)
-            refused(R, ceph, "an expired URL", put_url(r["uploadUrl"], r["headers"], jpeg), r["key"], 403,
-                    ("AccessDenied",))
-    finally:
-        srv.stop()
-
-
-def main() -> int:
-    R = Results("api ceph")
-    why = check_api_binary()
-    if why:
-        R.check("hoist binary with serve, api and token", False, why)
-        return R.finish()
-    import requests
-
-    try:
-        requests.get(ENDPOINT + "/", timeout=5)
-    except requests.RequestException as exc:
-        R.check(f"radosgw answers at {ENDPOINT}", False, f"{exc} (start it: bash Interop/ceph.sh start)")
-        return R.finish()
+@pytest.fixture(scope="module")
+def rgw(ceph):
+    """A fresh bucket on the suite's gateway (emptied and deleted after), and the codes radosgw gave."""
+    global ENDPOINT
+    ENDPOINT = ceph.endpoint
+    R = tally(__file__)
     bucket = f"hoist-api-{secrets.token_hex(4)}"
-    ceph = Ceph(bucket)
+    gw = Ceph(bucket)
     try:
-        ceph.s3.create_bucket(Bucket=bucket)
+        gw.s3.create_bucket(Bucket=bucket)
     except Exception as exc:  # noqa: BLE001
-        R.check(f"create bucket {bucket} on radosgw (boto3)", False, str(exc))
-        return R.finish()
+        fail_check(R, f"create bucket {bucket} on radosgw (boto3)", str(exc))
     R.info(f"radosgw {ENDPOINT}, bucket {bucket}")
-    srv = HoistServerProcess("api", env=api_env(bucket))
+    yield gw
     try:
-        why = srv.start()
-        if R.check("hoist api (HOIST_S3_ENDPOINT=radosgw) starts", why is None, why or ""):
-            for section in (flow, bad_puts):
-                try:
-                    section(R, srv, ceph)
-                except Exception:  # noqa: BLE001 - one broken section must not hide the others
-                    import traceback
-                    R.check(f"section {section.__name__} ran to the end", False, traceback.format_exc()[-2000:])
-            rc, graceful = srv.stop()
-            R.check("hoist api stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}, graceful {graceful}")
-        try:
-            expired(R, bucket, ceph)
-        except Exception:  # noqa: BLE001
-            import traceback
-            R.check("section expired ran to the end", False, traceback.format_exc()[-2000:])
-    finally:
-        srv.stop()
-        try:
-            ceph.empty_and_delete()
-        except Exception as exc:  # noqa: BLE001
-            R.info(f"could not delete bucket {bucket}: {exc}")
+        gw.empty_and_delete()
+    except Exception as exc:  # noqa: BLE001
+        R.info(f"could not delete bucket {bucket}: {exc}")
     for row, got in CODES.items():
         R.info(f"radosgw answered {got} to: {row}")
-    return R.finish()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+@pytest.fixture(scope="module")
+def api_on_ceph(rgw, module_servers):
+    """`hoist api` signing for radosgw (HOIST_S3_ENDPOINT), its start and its stop counted as checks."""
+    srv = module_servers.start("api", env=api_env(rgw.bucket), check="hoist api (HOIST_S3_ENDPOINT=radosgw) starts")
+    yield srv
+    module_servers.stop(srv, check="hoist api stops on SIGTERM with status 0")
+
+
+def test_flow(checks, api_on_ceph, rgw):
+    flow(checks, api_on_ceph, rgw)
+
+
+def test_bad_puts(checks, api_on_ceph, rgw):
+    bad_puts(checks, api_on_ceph, rgw)
+
+
+def test_expired(checks, rgw, servers):
+    srv = servers.start("api", env=api_env(rgw.bucket, HOIST_URL_EXPIRY="1"), check="hoist api (HOIST_URL_EXPIRY=1) starts")
+    R = checks
+    api = APIClient(srv.api)
+    jpeg = tiny_jpeg(64, 48, seed=8)
+    r = expect_ok(R, "expiry: POST /upload-url", api.upload_url(srv.token("erin"), {"contentType": "image/jpeg",
+                                                                                  "size": len(jpeg)}))
+    if r:
+        R.check("expiry: expiresIn 1", r.get("expiresIn") == 1, str(r))
+        time.sleep(2.5)
+        refused(R, rgw, "an expired URL", put_url(r["uploadUrl"], r["headers"], jpeg), r["key"], 403,
+                ("AccessDenied",))

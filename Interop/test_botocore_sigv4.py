@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """SigV4 interop between Hoist and botocore, in both directions.
 
 (a) botocore signs -- header-signed requests (S3SigV4Auth, with a payload hash
@@ -13,9 +12,8 @@
     inputs and a frozen clock, recomputes the URL and signature; they must
     agree (and `hoist verify --now` must accept what `hoist presign` made).
 
-Usage: python3 Interop/botocore_sigv4.py        (HOIST_BIN overrides .build/debug/hoist)
-       INTEROP_VERBOSE=1 prints every passing check as well.
-Last line: `botocore interop: N passed, N failed`; exit status 1 on any failure.
+Run: pytest Interop/test_botocore_sigv4.py   (HOIST_BIN overrides .build/debug/hoist;
+     INTEROP_VERBOSE=1 with -s prints every passing check as well).
 """
 
 from __future__ import annotations
@@ -26,11 +24,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sys
 import urllib.parse
 from dataclasses import dataclass, field
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
 from interop_common import (  # noqa: E402
     EXAMPLE_ACCESS_KEY as AK,
@@ -38,7 +35,6 @@ from interop_common import (  # noqa: E402
     Results,
     Verifier,
     amz_date,
-    check_binary,
     clean_env,
     flip_one,
     frozen_botocore_clock,
@@ -438,24 +434,20 @@ def tamper_all(R: Results, v: Verifier, name: str, inp: dict) -> None:
 # (a) botocore signs, hoist verifies
 # --------------------------------------------------------------------------------------------
 
-def part_a(R: Results) -> None:
+@pytest.fixture(scope="module")
+def verifiers():
+    """Long-running `hoist verify` processes: now, at a fixed --now, and with a session token."""
     now_t0 = dt.datetime(2026, 1, 15, 12, 0, 0)
-    v_now = Verifier(["--region", REGION], clean_env(AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK))
-    v_t0 = Verifier(["--region", REGION, "--service", "s3", "--now", amz_date(now_t0)],
-                    clean_env(AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK))
-    v_tok = Verifier(["--region", REGION],
-                     clean_env(AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK, AWS_SESSION_TOKEN=TOKEN))
-    try:
-        _a_header_client(R, v_now)
-        _a_header_direct(R, v_now, v_t0)
-        _a_query_client(R, v_now, v_t0)
-        _a_query_direct(R, v_now)
-        _a_post(R, v_now, v_t0)
-        _a_session_tokens(R, v_now, v_tok)
-        _a_profile(R)
-    finally:
-        for v in (v_now, v_t0, v_tok):
-            v.close()
+    v = {
+        "now": Verifier(["--region", REGION], clean_env(AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK)),
+        "t0": Verifier(["--region", REGION, "--service", "s3", "--now", amz_date(now_t0)],
+                       clean_env(AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK)),
+        "tok": Verifier(["--region", REGION],
+                        clean_env(AWS_ACCESS_KEY_ID=AK, AWS_SECRET_ACCESS_KEY=SK, AWS_SESSION_TOKEN=TOKEN)),
+    }
+    yield v
+    for verifier in v.values():
+        verifier.close()
 
 
 def _a_header_client(R: Results, v: Verifier) -> None:
@@ -773,6 +765,23 @@ def _a_profile(R: Results) -> None:
             v.close()
 
 
+# Part (a) in sections, each with the verifiers it uses.
+PART_A = [
+    ("header_client", _a_header_client, ("now",)),
+    ("header_direct", _a_header_direct, ("now", "t0")),
+    ("query_client", _a_query_client, ("now", "t0")),
+    ("query_direct", _a_query_direct, ("now",)),
+    ("post", _a_post, ("now", "t0")),
+    ("session_tokens", _a_session_tokens, ("now", "tok")),
+    ("profile", _a_profile, ()),
+]
+
+
+@pytest.mark.parametrize("section, uses", [(f, u) for _, f, u in PART_A], ids=[name for name, _, _ in PART_A])
+def test_a_botocore_signs_hoist_verifies(checks, verifiers, section, uses):
+    section(checks, *(verifiers[name] for name in uses))
+
+
 # --------------------------------------------------------------------------------------------
 # (b) hoist presigns, botocore recomputes
 # --------------------------------------------------------------------------------------------
@@ -1015,10 +1024,10 @@ def run_presign_case(R: Results, pool: VerifierPool, name: str, case: PresignCas
                OK, auth="query")
 
 
-def part_b(R: Results) -> None:
+def test_b_hoist_presigns_botocore_agrees(checks):
     pool = VerifierPool()
     try:
-        _part_b(R, pool)
+        _part_b(checks, pool)
     finally:
         pool.close()
 
@@ -1160,25 +1169,3 @@ def _part_b(R: Results, pool: VerifierPool) -> None:
     proc = run_hoist(["presign", "GET", BUCKET, "k", "--endpoint", ENDPOINT], clean_env())
     R.check("b/presign refuses to sign without credentials", proc.returncode != 0 and "X-Amz-Signature" not in proc.stdout,
             f"exit {proc.returncode}\nstdout {proc.stdout[:300]!r}\nstderr {proc.stderr[:300]!r}")
-
-
-def main() -> int:
-    R = Results("botocore interop")
-    why = check_binary()
-    if why:
-        R.check("hoist binary usable", False, why)
-        return R.finish()
-    print(f"hoist: {os.environ.get('HOIST_BIN') or '.build/debug/hoist'}; botocore {botocore.__version__}; "
-          f"boto3 {boto3.__version__}")
-    for label, part in (("a", part_a), ("b", part_b)):
-        try:
-            part(R)
-        except Exception as exc:  # a crash in the script must show, and count
-            import traceback
-            R.check(f"part ({label}) ran to the end", False, traceback.format_exc())
-            del exc
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

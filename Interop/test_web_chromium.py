@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The upload page and hoist-upload.js in a real, headless Chromium (Debian's chromium and
 chromium-driver, driven by selenium), against `hoist serve` started here on free ports of 127.0.0.1.
 
@@ -23,9 +22,9 @@ the store's own credentials.
    is refused by the bucket's CORS rules and explains it; the other app's page (served here) imports
    /hoist-upload.js cross-origin and uploads through it.
 
-Env: HOIST_BIN (default .build/debug/hoist), HOIST_ARTIFACTS (where screenshots go; default a
-folder under /tmp that is kept), CHROMIUM, CHROMEDRIVER, INTEROP_VERBOSE=1.
-Last line: `web chromium: N passed, N failed`; exit status 1 on any failure.
+The servers are the suite's fixtures (conftest.py). Env: HOIST_BIN (default .build/debug/hoist),
+HOIST_ARTIFACTS (where screenshots go; default a folder under /tmp that is kept), CHROMIUM,
+CHROMEDRIVER, INTEROP_VERBOSE=1 (with -s).
 """
 
 from __future__ import annotations
@@ -38,16 +37,15 @@ import random
 import re
 import shutil
 import struct
-import sys
 import tempfile
 import time
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from api_common import HoistServerProcess, check_api_binary, keys_under, tiny_jpeg  # noqa: E402
+from api_common import HoistServerProcess, keys_under, tiny_jpeg  # noqa: E402
 from api_common import store_s3_client as s3_client  # noqa: E402
-from interop_common import Results, temp_dir  # noqa: E402
+from interop_common import Results, fail_check, tally, temp_dir  # noqa: E402
 
 BUCKET = "article-images"
 MiB = 1024 * 1024
@@ -585,35 +583,28 @@ XMLHttpRequest.prototype.send = function (body) {
 """
 
 
-def expired(R: Results, driver, files: Files) -> None:
-    srv = HoistServerProcess("serve", env={"HOIST_URL_EXPIRY": "1"})
-    why = srv.start()
-    if why:
-        R.check("hoist serve with HOIST_URL_EXPIRY=1 starts", False, why)
-        return
-    try:
-        page = Page(driver, srv)
-        page.open()
-        page.sign_in_with_keyboard("carol")
-        page.js(HOLD_FIRST_PUT)
-        name = os.path.basename(files.small)
-        page.pick(files.small)
-        page.wait_state(name, ("ready",))
-        page.click("upload-all")
-        e = page.wait_state(name, ("done", "failed"), timeout=30)
-        puts = page.js("return window.__puts")
-        R.check("expired URL: the upload succeeds", e["state"] == "done", str(e))
-        R.check("expired URL: renewed once (two PUTs, the page says so)",
-                puts == 2 and e["renewed"] == "1" and "expired" in e["message"], f"PUTs {puts}; {e}")
-        s3 = s3_client(srv)
-        records = uploads_of(srv, page_token(page), page.article())
-        keys = [r["key"] for r in records]
-        stored = keys_under(s3, f"articles/{page.article()}/raw/")  # the worker adds processed/ copies
-        R.check("expired URL: two URLs were issued; only the second key holds the object",
-                len(keys) == 2 and stored == [e["key"]] and get_object(s3, e["key"])["body"] == Files.read(files.small),
-                f"records {keys}; stored {stored}")
-    finally:
-        srv.stop()
+def expired(R: Results, driver, files: Files, servers) -> None:
+    srv = servers.start("serve", env={"HOIST_URL_EXPIRY": "1"})
+    page = Page(driver, srv)
+    page.open()
+    page.sign_in_with_keyboard("carol")
+    page.js(HOLD_FIRST_PUT)
+    name = os.path.basename(files.small)
+    page.pick(files.small)
+    page.wait_state(name, ("ready",))
+    page.click("upload-all")
+    e = page.wait_state(name, ("done", "failed"), timeout=30)
+    puts = page.js("return window.__puts")
+    R.check("expired URL: the upload succeeds", e["state"] == "done", str(e))
+    R.check("expired URL: renewed once (two PUTs, the page says so)",
+            puts == 2 and e["renewed"] == "1" and "expired" in e["message"], f"PUTs {puts}; {e}")
+    s3 = s3_client(srv)
+    records = uploads_of(srv, page_token(page), page.article())
+    keys = [r["key"] for r in records]
+    stored = keys_under(s3, f"articles/{page.article()}/raw/")  # the worker adds processed/ copies
+    R.check("expired URL: two URLs were issued; only the second key holds the object",
+            len(keys) == 2 and stored == [e["key"]] and get_object(s3, e["key"])["body"] == Files.read(files.small),
+            f"records {keys}; stored {stored}")
 
 
 APP_PAGE = """<!doctype html>
@@ -655,19 +646,14 @@ def serve_folder(folder: str):
     return server
 
 
-def cross_origin(R: Results, driver, files: Files) -> None:
+def cross_origin(R: Results, driver, files: Files, servers) -> None:
     """Another app's page (its own origin, listed in HOIST_CORS_ORIGINS) imports /hoist-upload.js from
     Hoist and uploads, as the README's plain-HTML example; Hoist's own page, not listed, is refused."""
     folder = temp_dir("hoist-web-app-")
     app = serve_folder(folder)
     app_origin = f"http://127.0.0.1:{app.server_address[1]}"
-    srv = HoistServerProcess("serve", env={"HOIST_CORS_ORIGINS": app_origin})
-    why = srv.start()
-    if why:
-        R.check(f"hoist serve with HOIST_CORS_ORIGINS={app_origin} starts", False, why)
-        app.shutdown()
-        return
     try:
+        srv = servers.start("serve", env={"HOIST_CORS_ORIGINS": app_origin})
         s3 = s3_client(srv)
         # 1. Hoist's own page is not in the list: the store refuses its preflight, and the page says why.
         page = Page(driver, srv)
@@ -701,74 +687,95 @@ def cross_origin(R: Results, driver, files: Files) -> None:
         R.check("an app on a listed origin imports /hoist-upload.js from Hoist and uploads through it (README example)",
                 obj is not None and obj["body"] == Files.read(files.small) and obj["type"] == "image/jpeg", str(result))
     finally:
-        srv.stop()
         app.shutdown()
 
 
-def main() -> int:
-    R = Results("web chromium")
-    why = check_api_binary()
-    if why:
-        R.check("hoist binary", False, why)
-        return R.finish()
+class Web:
+    """What the scenarios share: the browser, the page of the main `hoist serve`, its store, the files."""
+
+    def __init__(self, driver, srv: HoistServerProcess, artifacts: str):
+        self.driver = driver
+        self.srv = srv
+        self.page = Page(driver, srv)
+        self.s3 = s3_client(srv)
+        self.files = Files()
+        self.artifacts = artifacts
+        self.uploaded: dict[str, str] = {}
+
+    def keep(self, name: str, entry) -> None:
+        if entry and entry.get("state") == "done":
+            self.uploaded[name] = entry["key"]
+
+
+@pytest.fixture(scope="module")
+def web(module_servers):
+    """Headless Chromium on the upload page of a `hoist serve`; the browser quits after the module."""
+    R = tally(__file__)
     artifacts = os.environ.get("HOIST_ARTIFACTS") or tempfile.mkdtemp(prefix="hoist-web-artifacts-")
     os.makedirs(artifacts, exist_ok=True)
-    files = Files()
-    srv = HoistServerProcess("serve")
-    why = srv.start()
-    if why:
-        R.check("hoist serve starts", False, why)
-        return R.finish()
-    driver = None
+    srv = module_servers.start("serve")
     try:
-        try:
-            driver = make_driver(temp_dir("hoist-chromium-profile-"))
-        except Exception as exc:  # noqa: BLE001
-            R.check("chromium and chromedriver start (apt-get install chromium chromium-driver; pip install selenium)", False, repr(exc))
-            return R.finish()
+        driver = make_driver(temp_dir("hoist-chromium-profile-"))
+    except Exception as exc:  # noqa: BLE001
+        fail_check(R, "chromium and chromedriver start (apt-get install chromium chromium-driver; pip install selenium)",
+                   repr(exc))
+    try:
         R.info(f"browser: {driver.capabilities.get('browserName')} {driver.capabilities.get('browserVersion')}")
-        page = Page(driver, srv)
-        s3 = s3_client(srv)
-        uploaded: dict[str, str] = {}
-
-        def keep(name: str, entry) -> None:
-            if entry and entry.get("state") == "done":
-                uploaded[name] = entry["key"]
-
-        def both() -> None:
-            for name, entry in two_images(R, page, files, s3).items():
-                keep(name, entry)
-
-        steps = [("page", lambda: check_page(R, page)), ("two images", both),
-                 ("refused", lambda: refused(R, page, files)),
-                 ("rejected by the worker", lambda: rejected_by_worker(R, page, files)),
-                 ("throttled", lambda: keep("big-5mib.png", throttled(R, page, files, s3, artifacts))),
-                 ("cancel", lambda: keep("cancel-me.png", cancel(R, page, files, s3))),
-                 ("concurrency", lambda: concurrency(R, page, files, s3)),
-                 ("screenshots", lambda: screenshots(R, page, artifacts)),
-                 ("future statuses", lambda: future_statuses(R, page, uploaded)),
-                 ("expired", lambda: expired(R, driver, files)), ("cross-origin", lambda: cross_origin(R, driver, files))]
-        page.open()
-        for name, step in steps:
-            t0 = time.monotonic()
-            try:
-                step()
-            except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
-                R.check(f"scenario '{name}' ran to the end", False, repr(exc))
-            R.info(f"scenario '{name}': {time.monotonic() - t0:.1f} s")
+        w = Web(driver, srv, artifacts)
+        w.page.open()
+        yield w
         try:
             logs = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
         except Exception:  # noqa: BLE001 - logs are informative only
             logs = []
-        R.info(f"browser console errors (expected: 404s of articles not uploaded to yet, the expired and the CORS-refused PUT): {len(logs)}")
+        R.info("browser console errors (expected: 404s of articles not uploaded to yet, the expired and the "
+               f"CORS-refused PUT): {len(logs)}")
         for entry in logs[:10]:
             R.info(f"  console: {entry.get('message', '')[:160]}")
     finally:
-        if driver is not None:
-            driver.quit()
-        rc, _ = srv.stop()
-    return R.finish()
+        driver.quit()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def test_page(checks, web):
+    check_page(checks, web.page)
+
+
+def test_two_images(checks, web):
+    for name, entry in two_images(checks, web.page, web.files, web.s3).items():
+        web.keep(name, entry)
+
+
+def test_refused(checks, web):
+    refused(checks, web.page, web.files)
+
+
+def test_rejected_by_worker(checks, web):
+    rejected_by_worker(checks, web.page, web.files)
+
+
+def test_throttled(checks, web):
+    web.keep("big-5mib.png", throttled(checks, web.page, web.files, web.s3, web.artifacts))
+
+
+def test_cancel(checks, web):
+    web.keep("cancel-me.png", cancel(checks, web.page, web.files, web.s3))
+
+
+def test_concurrency(checks, web):
+    concurrency(checks, web.page, web.files, web.s3)
+
+
+def test_screenshots(checks, web):
+    screenshots(checks, web.page, web.artifacts)
+
+
+def test_future_statuses(checks, web):
+    future_statuses(checks, web.page, web.uploaded)
+
+
+def test_expired(checks, web, servers):
+    expired(checks, web.driver, web.files, servers)
+
+
+def test_cross_origin(checks, web, servers):
+    cross_origin(checks, web.driver, web.files, servers)

@@ -1,13 +1,12 @@
-#!/usr/bin/env python3
 """`hoist store` (or any S3 endpoint) driven by boto3, and by raw HTTP where boto3 cannot say it.
 
-Without S3_ENDPOINT it starts `hoist store --data <temp> --port <free> --host 127.0.0.1` itself
-(HOIST_BIN, default .build/debug/hoist; credentials through HOIST_STORE_ACCESS_KEY /
+Without S3_ENDPOINT the suite's `s3_target` fixture starts `hoist store --data <temp> --port <free>
+--host 127.0.0.1` (HOIST_BIN, default .build/debug/hoist; credentials through HOIST_STORE_ACCESS_KEY /
 HOIST_STORE_SECRET_KEY) and stops it with SIGTERM at the end (after a restart check).
 With S3_ENDPOINT (and S3_ACCESS_KEY / S3_SECRET_KEY, default the AWS documentation pair) it
 runs against that endpoint instead, e.g. the Ceph Object Gateway from Interop/ceph.sh:
 
-    S3_ENDPOINT=http://127.0.0.1:7480 python3 Interop/store_boto3.py
+    S3_ENDPOINT=http://127.0.0.1:7480 pytest Interop/test_store_boto3.py
 
 Every expectation is what Amazon S3 does; where another S3 (radosgw) differs, its check fails
 and that is the peer's difference, not a reason to change the expectation.
@@ -27,9 +26,8 @@ wrong Content-Type, expired, tampered and uncovered fields refused); versioning 
 version ids on writes, reads, copies and deletes by version, delete markers, ListObjectVersions paged
 with key and version-id markers, the null version).
 
-Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, INTEROP_VERBOSE=1 (print passes too),
-STORE_ONLY=section,section (run only these sections; for debugging).
-Last line: `store boto3: N passed, N failed`; exit status 1 on any failure.
+Env: S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY, HOIST_BIN, INTEROP_VERBOSE=1 (with -s: print passes too).
+One test per section: `pytest Interop/test_store_boto3.py -k "listing or cors"` runs only those.
 """
 
 from __future__ import annotations
@@ -47,16 +45,15 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
-from interop_common import Results, flip_one, frozen_botocore_clock, utcnow  # noqa: E402
+from interop_common import fail_check, flip_one, frozen_botocore_clock, hoist_bin, tally, temp_dir, utcnow  # noqa: E402
+from processes import StoreProcess, free_port  # noqa: E402
 from store_common import (  # noqa: E402
     EMPTY_SHA256,
     REGION,
@@ -74,7 +71,6 @@ from store_common import (  # noqa: E402
     sha256_b64,
     sign_headers,
     signing_key,
-    target,
 )
 
 import boto3  # noqa: E402
@@ -82,7 +78,7 @@ import botocore  # noqa: E402
 import requests  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
-R = Results("store boto3")
+R = tally(__file__)
 RUN = secrets.token_hex(3)
 VECTORS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "SigV4Tests", "Resources", "vectors", "s3")
 
@@ -492,14 +488,18 @@ def sec_integrity(c: Ctx, b: str) -> None:
     s3r, s3 = c.s3r, c.s3
     data = b"integrity payload " * 50
     other = b"something else"
+
+    def bad_digest(name: str, key: str, req: str, **checksum) -> None:
+        """A PUT whose digest header is of other bytes: 400 BadDigest, and nothing stored."""
+        err(name, lambda: s3r.put_object(Bucket=b, Key=key, Body=data, **checksum), f"PUT /{b}/{key} {req}", 400,
+            "BadDigest")
+        err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key=key), f"HEAD /{b}/{key}", 404, None)
+
     ok("PutObject with correct Content-MD5", lambda: s3r.put_object(Bucket=b, Key="int/md5-ok", Body=data,
                                                                      ContentMD5=md5_b64(data)),
        f"PUT /{b}/int/md5-ok Content-MD5: right")
-    err("PutObject Content-MD5 mismatch -> 400 BadDigest",
-        lambda: s3r.put_object(Bucket=b, Key="int/md5-bad", Body=data, ContentMD5=md5_b64(other)),
-        f"PUT /{b}/int/md5-bad Content-MD5: md5 of other bytes", 400, "BadDigest")
-    err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key="int/md5-bad"),
-        f"HEAD /{b}/int/md5-bad", 404, None)
+    bad_digest("PutObject Content-MD5 mismatch -> 400 BadDigest", "int/md5-bad", "Content-MD5: md5 of other bytes",
+               ContentMD5=md5_b64(other))
     err("PutObject Content-MD5 not base64 of 16 bytes -> 400 InvalidDigest",
         lambda: s3r.put_object(Bucket=b, Key="int/md5-junk", Body=data, ContentMD5="bm90IGFuIG1kNQ=="),
         f"PUT /{b}/int/md5-junk Content-MD5: base64('not an md5')", 400, "InvalidDigest")
@@ -511,17 +511,10 @@ def sec_integrity(c: Ctx, b: str) -> None:
                 f"request: PUT /{b}/int/sha-ok x-amz-checksum-sha256: {sha256_b64(data)}\n"
                 f"expected the response header x-amz-checksum-sha256: {sha256_b64(data)} (as S3 sends)\n"
                 f"got {put.get('ChecksumSHA256')!r}")
-    err("PutObject ChecksumSHA256 mismatch -> 400 BadDigest",
-        lambda: s3r.put_object(Bucket=b, Key="int/sha-bad", Body=data, ChecksumSHA256=sha256_b64(other)),
-        f"PUT /{b}/int/sha-bad x-amz-checksum-sha256: sha256 of other bytes", 400, "BadDigest")
-    err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key="int/sha-bad"),
-        f"HEAD /{b}/int/sha-bad", 404, None)
-    crc_other = b64(zlib.crc32(other).to_bytes(4, "big"))
-    err("PutObject ChecksumCRC32 mismatch -> 400 BadDigest",
-        lambda: s3r.put_object(Bucket=b, Key="int/crc-bad", Body=data, ChecksumCRC32=crc_other),
-        f"PUT /{b}/int/crc-bad x-amz-checksum-crc32: crc32 of other bytes", 400, "BadDigest")
-    err("...and nothing was stored", lambda: s3r.head_object(Bucket=b, Key="int/crc-bad"),
-        f"HEAD /{b}/int/crc-bad", 404, None)
+    bad_digest("PutObject ChecksumSHA256 mismatch -> 400 BadDigest", "int/sha-bad",
+               "x-amz-checksum-sha256: sha256 of other bytes", ChecksumSHA256=sha256_b64(other))
+    bad_digest("PutObject ChecksumCRC32 mismatch -> 400 BadDigest", "int/crc-bad",
+               "x-amz-checksum-crc32: crc32 of other bytes", ChecksumCRC32=b64(zlib.crc32(other).to_bytes(4, "big")))
     # x-amz-content-sha256 (the signed payload hash) must match the body.
     path = f"/{b}/int/content-sha-bad"
     r = c.signed("PUT", path, {"Content-Type": "text/plain"}, data,
@@ -1465,7 +1458,7 @@ def sec_upload_paths(c: Ctx, b: str) -> None:
 
 
 def sec_restart(c: Ctx, b: str) -> None:
-    """Only when this script started the store: stop gracefully, start again, data still there."""
+    """Only when the suite started the store: stop gracefully, start again, data still there."""
     st = c.t.store
     c.s3.put_object(Bucket=b, Key="restart/obj", Body=b"persist me", Metadata={"k": "v"})
     rc, graceful = st.stop(timeout=20)
@@ -1483,9 +1476,6 @@ def sec_restart(c: Ctx, b: str) -> None:
 def sec_generated_credentials(c: Ctx) -> None:
     """Without HOIST_STORE_* variables the store makes credentials on first start, keeps them in the data
     folder, prints them, and uses the same ones after a restart."""
-    from interop_common import hoist_bin, temp_dir
-    from store_common import StoreProcess, free_port
-
     data = temp_dir("hoist-store-gen-")
     st = StoreProcess(hoist_bin(), data, free_port(), access_key=None, secret_key=None)
     why = st.start()
@@ -1705,15 +1695,23 @@ def all_versions(c: Ctx, b: str, **kw) -> list[tuple[str, str, bool, bool]]:
 
 def sec_versioning(c: Ctx, b: str) -> None:
     req = f"PUT /{b}?versioning"
+
+    def versioning(status: str) -> None:
+        """PutBucketVersioning STATUS; GetBucketVersioning then says so."""
+        ok(f"PutBucketVersioning {status}", lambda: c.s3.put_bucket_versioning(
+            Bucket=b, VersioningConfiguration={"Status": status}), req)
+        ok(f"GetBucketVersioning: {status}", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
+           lambda r: eq("Status", r.get("Status"), status))
+
+    def two_writes(first: bytes, second: bytes) -> tuple:
+        """The VersionIds of two writes of photo.png."""
+        return tuple(c.s3.put_object(Bucket=b, Key="photo.png", Body=body).get("VersionId") for body in (first, second))
+
     ok("GetBucketVersioning of a bucket never versioned: no Status",
        lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
        lambda r: eq("Status", r.get("Status"), None))
-    ok("PutBucketVersioning Enabled", lambda: c.s3.put_bucket_versioning(
-        Bucket=b, VersioningConfiguration={"Status": "Enabled"}), req)
-    ok("GetBucketVersioning: Enabled", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
-       lambda r: eq("Status", r.get("Status"), "Enabled"))
-    v1 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"first").get("VersionId")
-    v2 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"second").get("VersionId")
+    versioning("Enabled")
+    v1, v2 = two_writes(b"first", b"second")
     R.check("put_object twice: two different VersionIds", bool(v1) and bool(v2) and v1 != v2 and "null" not in (v1, v2),
             f"got {v1!r}, {v2!r}")
     ok("get_object: the latest bytes and its VersionId", lambda: c.s3.get_object(Bucket=b, Key="photo.png"), f"GET /{b}/photo.png",
@@ -1786,12 +1784,8 @@ def sec_versioning(c: Ctx, b: str) -> None:
     ok("now the first version is the latest", lambda: c.s3.get_object(Bucket=b, Key="photo.png"), f"GET /{b}/photo.png",
        lambda r: eq("body", body_of(r), b"first") + eq("VersionId", r.get("VersionId"), v1))
 
-    ok("PutBucketVersioning Suspended", lambda: c.s3.put_bucket_versioning(
-        Bucket=b, VersioningConfiguration={"Status": "Suspended"}), req)
-    ok("GetBucketVersioning: Suspended", lambda: c.s3.get_bucket_versioning(Bucket=b), f"GET /{b}?versioning",
-       lambda r: eq("Status", r.get("Status"), "Suspended"))
-    n1 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"null 1").get("VersionId")
-    n2 = c.s3.put_object(Bucket=b, Key="photo.png", Body=b"null 2").get("VersionId")
+    versioning("Suspended")
+    n1, n2 = two_writes(b"null 1", b"null 2")
     R.check("suspended: writes get the null version", n1 == "null" and n2 == "null", f"got {n1!r}, {n2!r}")
     try:
         versions = [x[:4] for page in all_versions(c, b, Prefix="photo.png") for x in page]
@@ -1904,64 +1898,59 @@ def cleanup(c: Ctx) -> None:
             R.info(f"cleanup of {b} failed: {err_text(e)}")
 
 
-def main() -> int:
-    t, why = target()
-    if t is None:
-        R.check("start hoist store", False, why or "")
-        return R.finish()
-    R.info(f"target {t.name} at {t.endpoint}; boto3 {boto3.__version__}, botocore {botocore.__version__}")
-    c = Ctx(t)
-    only = {s for s in os.environ.get("STORE_ONLY", "").split(",") if s}
+@pytest.fixture(scope="module")
+def c(s3_target):
+    """The endpoint's clients and the buckets made for the tests (emptied and deleted after)."""
+    R.info(f"target {s3_target.name} at {s3_target.endpoint}; boto3 {boto3.__version__}, botocore {botocore.__version__}")
+    ctx = Ctx(s3_target)
     try:
-        main_bucket = c.bucket("main")
+        ctx.main_bucket = ctx.bucket("main")
     except Exception as e:  # noqa: BLE001
-        R.check("CreateBucket for the tests", False, err_text(e))
-        return R.finish()
-    sections = [
-        ("buckets", lambda: sec_buckets(c)),
-        ("objects", lambda: sec_objects(c, main_bucket)),
-        ("ranges", lambda: sec_ranges(c, main_bucket)),
-        ("conditional", lambda: sec_conditional(c, main_bucket)),
-        ("integrity", lambda: sec_integrity(c, main_bucket)),
-        ("listing", lambda: sec_listing(c, c.bucket("list"))),
-        ("pagination", lambda: sec_pagination(c, c.bucket("pages"))),
-        ("multidelete", lambda: sec_multidelete(c, main_bucket)),
-        ("cors", lambda: sec_cors(c, c.bucket("cors"))),
-        ("presigned", lambda: sec_presigned(c, main_bucket)),
-        ("auth", lambda: sec_auth(c, main_bucket)),
-        ("errors", lambda: sec_errors(c, main_bucket)),
-        ("keys", lambda: sec_keys(c, c.bucket("keys"))),
-        ("large", lambda: sec_large(c, main_bucket)),
-        ("upload_paths", lambda: sec_upload_paths(c, main_bucket)),
-        ("multipart", lambda: sec_multipart(c, c.bucket("multipart"))),
-        ("lifecycle", lambda: sec_lifecycle(c, c.bucket("lifecycle"))),
-        ("post_object", lambda: sec_post_object(c, c.bucket("post"))),
-        ("versioning", lambda: sec_versioning(c, c.bucket("versions"))),
-    ]
-    if t.store is not None:
-        sections.append(("restart", lambda: sec_restart(c, main_bucket)))
-        sections.append(("credentials", lambda: sec_generated_credentials(c)))
-    for name, fn in sections:
-        if only and name not in only:
-            continue
-        t0 = time.monotonic()
-        before = (R.passed, R.failed)
-        try:
-            fn()
-        except Exception:  # noqa: BLE001
-            R.check(f"section {name} ran to the end", False, traceback.format_exc())
-        R.info(f"section {name}: {R.passed - before[0]} passed, {R.failed - before[1]} failed, "
-               f"{time.monotonic() - t0:.1f} s")
+        fail_check(R, "CreateBucket for the tests", err_text(e))
+    yield ctx
+    cleanup(ctx)
+
+
+SECTIONS = [
+    ("buckets", lambda c: sec_buckets(c)),
+    ("objects", lambda c: sec_objects(c, c.main_bucket)),
+    ("ranges", lambda c: sec_ranges(c, c.main_bucket)),
+    ("conditional", lambda c: sec_conditional(c, c.main_bucket)),
+    ("integrity", lambda c: sec_integrity(c, c.main_bucket)),
+    ("listing", lambda c: sec_listing(c, c.bucket("list"))),
+    ("pagination", lambda c: sec_pagination(c, c.bucket("pages"))),
+    ("multidelete", lambda c: sec_multidelete(c, c.main_bucket)),
+    ("cors", lambda c: sec_cors(c, c.bucket("cors"))),
+    ("presigned", lambda c: sec_presigned(c, c.main_bucket)),
+    ("auth", lambda c: sec_auth(c, c.main_bucket)),
+    ("errors", lambda c: sec_errors(c, c.main_bucket)),
+    ("keys", lambda c: sec_keys(c, c.bucket("keys"))),
+    ("large", lambda c: sec_large(c, c.main_bucket)),
+    ("upload_paths", lambda c: sec_upload_paths(c, c.main_bucket)),
+    ("multipart", lambda c: sec_multipart(c, c.bucket("multipart"))),
+    ("lifecycle", lambda c: sec_lifecycle(c, c.bucket("lifecycle"))),
+    ("post_object", lambda c: sec_post_object(c, c.bucket("post"))),
+    ("versioning", lambda c: sec_versioning(c, c.bucket("versions"))),
+]
+
+
+@pytest.mark.parametrize("section", [run for _, run in SECTIONS], ids=[name for name, _ in SECTIONS])
+def test_section(c, section) -> None:
+    section(c)
+
+
+def test_restart(c) -> None:
+    if c.t.store is None:
+        pytest.skip("the suite did not start this endpoint (S3_ENDPOINT)")
+    sec_restart(c, c.main_bucket)
+
+
+def test_generated_credentials(c) -> None:
+    if c.t.store is None:
+        pytest.skip("the suite did not start this endpoint (S3_ENDPOINT)")
+    sec_generated_credentials(c)
+
+
+def test_request_id_on_every_response(c) -> None:
     R.check(f"x-amz-request-id on every response ({c.responses} seen)", not c.missing_request_id,
             f"{len(c.missing_request_id)} without it, e.g.:\n" + "\n".join(c.missing_request_id[:15]))
-    if t.store is not None and not t.store.alive():
-        R.check("hoist store still running at the end", False, t.store.log_tail())
-    cleanup(c)
-    if t.store is not None:
-        rc, graceful = t.store.stop()
-        R.info(f"hoist store stopped: exit status {rc}{'' if graceful else ' (had to be killed)'}")
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

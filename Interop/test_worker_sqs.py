@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`hoist worker` on an SQS queue that no one here wrote (moto's server), with objects in any S3.
 
 The same image worker that `hoist serve` runs on its own outbox, here fed by Amazon SQS's protocol
@@ -16,26 +15,20 @@ and reaching the bucket over HTTP with our S3 client:
   queue; the worker leaves the main queue empty and stops on SIGTERM.
 
 Needs the built `hoist` ($HOIST_BIN), moto_server, boto3, requests, Pillow and vipsthumbnail.
-Talks to 127.0.0.1 only; stops only the processes it started. Last line: `worker sqs: N passed, N failed`.
+Talks to 127.0.0.1 only; moto_server and `hoist serve` are the suite's fixtures, `hoist worker` a
+processes.ManagedProcess stopped here.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from api_common import APIClient, HoistServerProcess, check_api_binary  # noqa: E402
-from interop_common import Results, clean_env, hoist_bin, temp_dir  # noqa: E402
-from store_common import free_port, port_open  # noqa: E402
-from worker_e2e import BUCKET, FAST, head, is_rejection_marker, keys_under, picture, s3_client, upload, wait_for  # noqa: E402
+from api_common import (BUCKET, FAST, APIClient, head, is_rejection_marker, keys_under, parse_metrics,  # noqa: E402
+                        picture, store_s3_client as s3_client, upload, wait_for)
+from interop_common import clean_env  # noqa: E402
+from processes import free_port, worker_process  # noqa: E402
 
 
 def s3_key_encoding(key: str) -> str:
@@ -55,55 +48,11 @@ def event_body(key: str, size: int, etag: str, sequencer: str) -> str:
     }]})
 
 
-class Moto:
-    def __init__(self):
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self.log = os.path.join(temp_dir("hoist-moto-"), "moto.log")
-
-    def start(self) -> str | None:
-        binary = shutil.which("moto_server")
-        if not binary:
-            return "moto_server is not on PATH (pip install 'moto[server]')"
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if port_open(self.port):
-                return None
-            if self.proc.poll() is not None:
-                return f"moto_server exited: {open(self.log).read()[-500:]}"
-            time.sleep(0.1)
-        return "moto_server did not listen within 30 s"
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-
-def main() -> int:
-    R = Results("worker sqs")
-    why = check_api_binary()
-    if why:
-        R.check("hoist binary", False, why)
-        return R.finish()
-    moto = Moto()
-    why = moto.start()
-    if not R.check("moto_server starts", why is None, why or ""):
-        return R.finish()
-    srv = HoistServerProcess("serve", env={**FAST, "HOIST_WORKER": "off"})
+def test_worker_on_sqs(checks, moto, servers) -> None:
+    R = checks
+    srv = servers.start("serve", env={**FAST, "HOIST_WORKER": "off"}, check="hoist serve (HOIST_WORKER=off) starts")
     worker = None
     try:
-        why = srv.start()
-        if not R.check("hoist serve (HOIST_WORKER=off) starts", why is None, why or ""):
-            return R.finish()
         import boto3
 
         sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{moto.port}", region_name="us-east-1",
@@ -132,15 +81,16 @@ def main() -> int:
         metrics_port = free_port()
         env = clean_env(HOIST_DATA=srv.data_dir, HOIST_S3_ENDPOINT=srv.store, HOIST_REGION="us-east-1",
                         AWS_ACCESS_KEY_ID=access, AWS_SECRET_ACCESS_KEY=secret, HOIST_WORKER_METRICS_PORT=str(metrics_port))
-        log_path = os.path.join(temp_dir("hoist-worker-log-"), "worker.log")
-        with open(log_path, "w") as log:
-            worker = subprocess.Popen([hoist_bin(), "worker", "--queue-url", queue_url], env=env, stdout=log,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        worker = worker_process(queue_url, env)
+        why = worker.start()
+        if why:
+            R.check("hoist worker starts", False, why)
+            return
 
         items = wait_for(api, token, article, [good["key"], bad["key"]], timeout=60)
         g, b = items.get(good["key"], {}), items.get(bad["key"], {})
         R.check("JPEG via SQS: processed, 800x600", g.get("status") == "processed" and (g.get("width"), g.get("height")) == (800, 600),
-                f"{g}; log: {open(log_path).read()[-800:]!r}")
+                f"{g}; log: {worker.log_tail(800)!r}")
         derived = keys_under(s3, f"articles/{article}/processed/")
         R.check("JPEG via SQS: thumbnail and web copy written to the store over HTTP", len(derived) == 2, str(derived))
         R.check("text via SQS: rejected, with the reason", b.get("status") == "rejected" and "text" in (b.get("reason") or ""), str(b))
@@ -170,31 +120,13 @@ def main() -> int:
 
         import requests
 
-        from api_common import parse_metrics
         metrics = parse_metrics(requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text)
         R.check("hoist worker's /metrics: one processed, one rejected, failures counted",
                 metrics.get('hoist_uploads_total{outcome="processed"}') == 1 and metrics.get('hoist_uploads_total{outcome="rejected"}') == 1
                 and metrics.get("hoist_worker_failures_total", 0) >= 2, str({k: v for k, v in metrics.items() if k.startswith("hoist_")})[:600])
 
-        worker.send_signal(signal.SIGTERM)
-        try:
-            rc = worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            rc = None
-        R.check("hoist worker stops on SIGTERM with status 0", rc == 0, f"rc {rc}; log: {open(log_path).read()[-600:]!r}")
-        worker = None
-    except Exception:  # noqa: BLE001
-        import traceback
-        R.check("the SQS run went to the end", False, traceback.format_exc()[-2000:])
+        rc, graceful = worker.stop(timeout=30)
+        R.check("hoist worker stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}; log: {worker.log_tail(600)!r}")
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
-            worker.wait()
-        srv.stop()
-        moto.stop()
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        if worker is not None:
+            worker.stop(timeout=5)

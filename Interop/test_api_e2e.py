@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The upload API end to end over real HTTP, and its attack and bad-input table.
 
 Starts `hoist serve` ($HOIST_BIN) with a temporary data folder on free ports of 127.0.0.1, then:
@@ -19,12 +18,12 @@ Starts `hoist serve` ($HOIST_BIN) with a temporary data folder on free ports of 
    headers, a tampered signature or key, a second PUT to the same URL (If-None-Match: *), and an
    expired URL (a second `hoist serve` with HOIST_URL_EXPIRY=1);
 5. rate limit (a third `hoist serve` with HOIST_RATE_BURST=3): the 4th request is 429 with Retry-After;
-6. /metrics: the upload-url counters equal this script's own tally of what it got;
+6. /metrics: the upload-url counters equal this module's own tally of what it got;
 7. `hoist api` with HOIST_AUTH=oidc, verifying the first server's dev tokens through its JWKS URL
    and signing for its embedded store; and a JWKS URL nobody answers (503 jwks_unavailable).
 
-Env: HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 to print passing checks too.
-Last line: `api e2e: N passed, N failed`; exit status 1 on any failure.
+Every server is started by the suite's fixtures (conftest.py) and stopped by them.
+Env: HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 (with -s) to print passing checks too.
 """
 
 from __future__ import annotations
@@ -34,11 +33,10 @@ import hashlib
 import json
 import os
 import re
-import sys
 import time
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
 from api_common import (  # noqa: E402
     ISO8601_RE,
@@ -47,7 +45,6 @@ from api_common import (  # noqa: E402
     HoistServerProcess,
     b64url,
     b64url_json,
-    check_api_binary,
     describe,
     dev_claims,
     error_of,
@@ -57,14 +54,16 @@ from api_common import (  # noqa: E402
     make_jwt,
     new_rsa_key,
     parse_metrics,
+    put_twice,
     put_url,
     rs256_jwt,
     rsa_jwk_thumbprint,
     sign_rs,
     signed_headers_of,
     tiny_jpeg,
+    try_bad_puts,
 )
-from interop_common import Results, flip_one  # noqa: E402
+from interop_common import Results, flip_one, tally  # noqa: E402
 from store_common import raw_request, s3_error  # noqa: E402
 
 BUCKET = "article-images"
@@ -498,67 +497,16 @@ def bad_puts(R: Results, ctx: Ctx) -> None:
             return None
         return r["uploadUrl"], r["key"], dict(r["headers"])
 
-    def without(headers: dict, name: str) -> dict:
-        return {k: v for k, v in headers.items() if k.lower() != name.lower()}
-
-    altered = bytearray(jpeg)
-    altered[len(altered) // 2] ^= 0x01
-    altered = bytes(altered)
-
-    rows = [
-        # label, with checksum, (url, headers) -> (url, headers, body), status, codes
-        ("a shorter body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]),
-         403, ("SignatureDoesNotMatch",)),
-        ("a longer body (length not as signed)", True,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) + 1)}, jpeg + b"\0"),
-         403, ("SignatureDoesNotMatch",)),
-        ("another Content-Type (image/png)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "image/png"}, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("another Content-Type (text/html)", True,
-         lambda u, h: (u, {**without(h, "Content-Type"), "Content-Type": "text/html"}, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("no Content-Type", True, lambda u, h: (u, without(h, "Content-Type"), jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("another body with the signed checksum", True, lambda u, h: (u, h, altered),
-         400, ("BadDigest",)),
-        ("another checksum header than was signed", True,
-         lambda u, h: (u, {**without(h, "x-amz-checksum-sha256"), "x-amz-checksum-sha256": sha256_b64(altered)}, altered),
-         403, ("SignatureDoesNotMatch",)),
-        ("no checksum header", True, lambda u, h: (u, without(h, "x-amz-checksum-sha256"), jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("no If-None-Match", True, lambda u, h: (u, without(h, "If-None-Match"), jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("If-None-Match other than *", True,
-         lambda u, h: (u, {**without(h, "If-None-Match"), "If-None-Match": '"abc"'}, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("a tampered signature", True,
-         lambda u, h: (re.sub(r"X-Amz-Signature=([0-9a-f]+)", lambda m: "X-Amz-Signature=" + flip_one(m.group(1), True), u),
-                       h, jpeg), 403, ("SignatureDoesNotMatch",)),
-        ("a longer X-Amz-Expires", True, lambda u, h: (u.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"), h, jpeg),
-         403, ("SignatureDoesNotMatch",)),
-        ("a shorter body, no checksum in the URL", False,
-         lambda u, h: (u, {**without(h, "Content-Length"), "Content-Length": str(len(jpeg) - 1)}, jpeg[:-1]),
-         403, ("SignatureDoesNotMatch",)),
-    ]
-    for label, with_checksum, mutate, status, codes in rows:
-        got = fresh(label, with_checksum)
-        if not got:
-            continue
-        url, key, headers = got
-        u2, h2, body = mutate(url, headers)
-        resp = put_url(u2, h2, body)
-        store_refuses(R, ctx, label, resp, key, status, codes)
-
-    # Another key than was signed: the signature does not hold for it, and neither key gets an object.
-    got = fresh("another key")
-    if got:
-        url, key, headers = got
-        other_key = key.replace(".jpg", ".png")
-        resp = put_url(url.replace(key, other_key), headers, jpeg)
-        store_refuses(R, ctx, "the URL with another key", resp, other_key, 403, ("SignatureDoesNotMatch",))
-        R.check("the URL with another key: nothing under the signed key either", ctx.head(key) is None, key)
+    sig = ("SignatureDoesNotMatch",)
+    rows = [(label, 403, sig) for label in (
+        "a shorter body (length not as signed)", "a longer body (length not as signed)",
+        "another Content-Type (image/png)", "another Content-Type (text/html)", "no Content-Type")]
+    rows.append(("another body with the signed checksum", 400, ("BadDigest",)))
+    rows += [(label, 403, sig) for label in (
+        "another checksum header than was signed", "no checksum header", "no If-None-Match", "If-None-Match other than *",
+        "a tampered signature", "a longer X-Amz-Expires", "a shorter body, no checksum in the URL")]
+    try_bad_puts(R, jpeg, rows, fresh,
+                 lambda label, resp, key, status, codes: store_refuses(R, ctx, label, resp, key, status, codes), ctx.head)
 
     # The upload URL used for a GET: the method is signed.
     got = fresh("GET instead of PUT")
@@ -571,12 +519,9 @@ def bad_puts(R: Results, ctx: Ctx) -> None:
                 resp.status == 403 and code == "SignatureDoesNotMatch", resp.describe())
 
     # A second PUT to the same URL: If-None-Match: * (signed) keeps it from overwriting.
-    got = fresh("twice")
-    if got:
-        url, key, headers = got
-        first = put_url(url, headers, jpeg)
-        R.check("second-PUT row: the first PUT -> 200", first.status == 200, first.describe())
-        again = put_url(url, headers, jpeg)
+    twice = put_twice(R, fresh, jpeg)
+    if twice:
+        key, again = twice
         code = (s3_error(again.body) or {}).get("Code")
         STORE_CODES["a second PUT to the same URL"] = f"{again.status} {code}"
         R.check("store refuses a second PUT to the same URL -> 412 PreconditionFailed",
@@ -611,13 +556,48 @@ def metrics(R: Results, ctx: Ctx) -> None:
             str(m.get("hoist_rate_limited_total")))
 
 
+@pytest.fixture(scope="module")
+def ctx(module_servers):
+    """The main `hoist serve` (rate limit out of the way, a 1 MiB size limit), its tokens and its store."""
+    R = tally(__file__)
+    srv = module_servers.start("serve", env={"HOIST_RATE_PER_MINUTE": "1000000", "HOIST_RATE_BURST": "1000000",
+                                             "HOIST_MAX_SIZE": str(MAX_SIZE)}, check="hoist serve starts")
+    R.info(f"hoist serve: API {srv.api}, store {srv.store}")
+    yield Ctx(srv)
+    module_servers.stop(srv, check="hoist serve stops on SIGTERM with status 0")
+    for row, got in STORE_CODES.items():
+        R.info(f"store answered {got} to: {row}")
+
+
+def test_flow(checks, ctx):
+    flow(checks, ctx)
+
+
+def test_tokens(checks, ctx):
+    tokens(checks, ctx)
+
+
+def test_inputs(checks, ctx):
+    inputs(checks, ctx)
+
+
+def test_bad_puts(checks, ctx):
+    bad_puts(checks, ctx)
+
+
+def test_metrics(checks, ctx):
+    metrics(checks, ctx)
+
+
+def test_oidc(checks, ctx, servers):
+    oidc(checks, ctx, servers)
+
+
 # --- the other servers -------------------------------------------------------------------------------
 
-def expired_url(R: Results) -> None:
-    srv = HoistServerProcess("serve", env={"HOIST_URL_EXPIRY": "1"})
-    why = srv.start()
-    if not R.check("hoist serve (HOIST_URL_EXPIRY=1) starts", why is None, why or ""):
-        return
+def test_expired_url(checks, servers) -> None:
+    R = checks
+    srv = servers.start("serve", env={"HOIST_URL_EXPIRY": "1"}, check="hoist serve (HOIST_URL_EXPIRY=1) starts")
     try:
         api = APIClient(srv.api)
         token = srv.token("erin")
@@ -638,15 +618,13 @@ def expired_url(R: Results) -> None:
             ctx_s3.s3 = Ctx._s3(ctx_s3)
             R.check("an expired URL: no object written", ctx_s3.head(r["key"]) is None, r["key"])
     finally:
-        rc, graceful = srv.stop()
-        R.check("expiry server stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}, graceful {graceful}")
+        servers.stop(srv, check="expiry server stops on SIGTERM with status 0")
 
 
-def rate_limit(R: Results) -> None:
-    srv = HoistServerProcess("serve", env={"HOIST_RATE_BURST": "3", "HOIST_RATE_PER_MINUTE": "1"})
-    why = srv.start()
-    if not R.check("hoist serve (HOIST_RATE_BURST=3) starts", why is None, why or ""):
-        return
+def test_rate_limit(checks, servers) -> None:
+    R = checks
+    srv = servers.start("serve", env={"HOIST_RATE_BURST": "3", "HOIST_RATE_PER_MINUTE": "1"},
+                        check="hoist serve (HOIST_RATE_BURST=3) starts")
     try:
         api = APIClient(srv.api)
         carol, dave = srv.token("carol"), srv.token("dave")
@@ -665,19 +643,15 @@ def rate_limit(R: Results) -> None:
         R.check("rate limit: outcome rate_limited counted once",
                 m.get('hoist_upload_url_requests_total{outcome="rate_limited"}') == 1.0, str(m))
     finally:
-        rc, graceful = srv.stop()
-        R.check("rate-limit server stops on SIGTERM with status 0", graceful and rc == 0, f"rc {rc}, graceful {graceful}")
+        servers.stop(srv, check="rate-limit server stops on SIGTERM with status 0")
 
 
-def oidc(R: Results, ctx: Ctx) -> None:
+def oidc(R: Results, ctx: Ctx, servers) -> None:
     """`hoist api` with HOIST_AUTH=oidc: the first server is its issuer (JWKS over HTTP) and its S3."""
     env = {"HOIST_AUTH": "oidc", "HOIST_OIDC_ISSUER": ctx.srv.api, "HOIST_OIDC_AUDIENCES": "hoist-dev",
            "HOIST_S3_ENDPOINT": ctx.srv.store, "HOIST_BUCKET": BUCKET, "HOIST_REGION": "us-east-1",
            "AWS_ACCESS_KEY_ID": ctx.access_key, "AWS_SECRET_ACCESS_KEY": ctx.secret_key}
-    srv = HoistServerProcess("api", env=env)
-    why = srv.start()
-    if not R.check("hoist api (HOIST_AUTH=oidc, issuer = hoist serve) starts", why is None, why or ""):
-        return
+    srv = servers.start("api", env=env, check="hoist api (HOIST_AUTH=oidc, issuer = hoist serve) starts")
     try:
         api = APIClient(srv.api)
         jpeg = tiny_jpeg(64, 48, seed=4)
@@ -705,56 +679,13 @@ def oidc(R: Results, ctx: Ctx) -> None:
         srv.stop()
 
     # A JWKS URL nobody answers: the server's fault, 503 jwks_unavailable, not a 401.
-    from store_common import free_port
+    from processes import free_port
 
     env2 = {**env, "HOIST_OIDC_JWKS_URL": f"http://127.0.0.1:{free_port()}/.well-known/jwks.json"}
-    srv = HoistServerProcess("api", env=env2)
-    why = srv.start()
-    if not R.check("hoist api (JWKS URL with nobody listening) starts", why is None, why or ""):
-        return
+    srv = servers.start("api", env=env2, check="hoist api (JWKS URL with nobody listening) starts")
     try:
         api = APIClient(srv.api)
         expect_error(R, "oidc: JWKS unreachable", api.upload_url(ctx.alice, {"contentType": "image/png", "size": 1}),
                      503, "jwks_unavailable")
     finally:
         srv.stop()
-
-
-def main() -> int:
-    R = Results("api e2e")
-    why = check_api_binary()
-    if why:
-        R.check("hoist binary with serve, api and token", False, why)
-        return R.finish()
-    srv = HoistServerProcess("serve", env={"HOIST_RATE_PER_MINUTE": "1000000", "HOIST_RATE_BURST": "1000000",
-                                           "HOIST_MAX_SIZE": str(MAX_SIZE)})
-    why = srv.start()
-    if not R.check("hoist serve starts", why is None, why or ""):
-        return R.finish()
-    R.info(f"hoist serve: API {srv.api}, store {srv.store}, data {srv.data_dir}")
-    try:
-        ctx = Ctx(srv)
-        for section in (flow, tokens, inputs, bad_puts, metrics, oidc):
-            try:
-                section(R, ctx)
-            except Exception as exc:  # noqa: BLE001 - one broken section must not hide the others
-                import traceback
-                R.check(f"section {section.__name__} ran to the end", False, traceback.format_exc()[-2000:])
-                _ = exc
-    finally:
-        rc, graceful = srv.stop()
-        R.check("hoist serve stops on SIGTERM with status 0", graceful and rc == 0,
-                f"rc {rc}, graceful {graceful}; log: {srv.log_tail(800)!r}")
-    for section in (expired_url, rate_limit):
-        try:
-            section(R)
-        except Exception:  # noqa: BLE001
-            import traceback
-            R.check(f"section {section.__name__} ran to the end", False, traceback.format_exc()[-2000:])
-    for row, got in STORE_CODES.items():
-        R.info(f"store answered {got} to: {row}")
-    return R.finish()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
