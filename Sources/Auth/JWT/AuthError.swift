@@ -1,9 +1,9 @@
 /// Why a bearer token was refused.
 ///
 /// The code is stable and machine-readable; the message is safe to show the
-/// client and never contains the token. Every code maps to HTTP 401 with a
-/// `WWW-Authenticate: Bearer` challenge, except ``Code/jwksUnavailable``, which
-/// is the server's fault (503).
+/// client and never contains the token. Every code is the caller's fault except
+/// ``Code/jwksUnavailable``, which is the server's; an HTTP layer maps them (the
+/// upload API's `BearerAuthenticator`: 401 with a challenge, or 503).
 ///
 /// ```swift
 /// do { user = try await verifier.verify(token) }
@@ -49,7 +49,7 @@ public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let wrongAudience = Code(.wrongAudience)
         /// Cognito's `token_use` is missing or not one of the accepted uses.
         public static let wrongTokenUse = Code(.wrongTokenUse)
-        /// The issuer's key set could not be fetched, so the token could not be checked (HTTP 503).
+        /// The issuer's key set could not be fetched, so the token could not be checked (a server error, not the caller's).
         public static let jwksUnavailable = Code(.jwksUnavailable)
 
         /// The code as it appears in API error bodies, e.g. `token_expired`.
@@ -72,7 +72,6 @@ public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
-
 
     /// `code: message`.
     public var description: String { "\(code.rawValue): \(message)" }
