@@ -146,6 +146,8 @@ let package = Package(
             dependencies: [
                 "Events",
                 "Uploads",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -23,14 +23,26 @@ public struct ImageHeader: Sendable, Equatable {
     }
 
     public var format: Format
+    /// The stored pixel size.
     public var width: Int
     public var height: Int
+    /// The EXIF orientation (1–8; 1 when the file has none): 5–8 are shown turned a quarter.
+    public var orientation: Int
+    /// Whether the file's EXIF holds a GPS position.
+    public var hasLocation: Bool
 
-    public init(format: Format, width: Int, height: Int) {
+    public init(format: Format, width: Int, height: Int, orientation: Int = 1, hasLocation: Bool = false) {
         self.format = format
         self.width = width
         self.height = height
+        self.orientation = orientation
+        self.hasLocation = hasLocation
     }
+
+    /// The size as the image is shown, its orientation applied.
+    public var displayWidth: Int { orientation >= 5 ? height : width }
+    /// The height as the image is shown, its orientation applied.
+    public var displayHeight: Int { orientation >= 5 ? width : height }
 
     /// The outcome of looking at a prefix of a file.
     public enum Inspection: Sendable, Equatable {
@@ -74,7 +86,9 @@ public struct ImageHeader: Sendable, Equatable {
             return complete ? .notAnImage("a \(format.rawValue) file whose header is broken or truncated") : .needMoreBytes(format)
         }
         guard width > 0, height > 0 else { return .notAnImage("a \(format.rawValue) file with a zero pixel size") }
-        return .image(ImageHeader(format: format, width: width, height: height))
+        let exif = format == .jpeg ? EXIFSummary.inJPEG(bytes) : nil
+        return .image(ImageHeader(format: format, width: width, height: height, orientation: exif?.orientation ?? 1,
+                                  hasLocation: exif?.hasLocation ?? false))
     }
 
     /// A few words on what the bytes look like, for a rejection reason.

@@ -194,8 +194,9 @@ public struct ImageWorker: Sendable {
         }
         if record.status != .verified {
             record.status = .verified
-            record.width = header.width
-            record.height = header.height
+            // The size as shown: a phone photo stored 4032×3024 with orientation 6 is 3024×4032.
+            record.width = header.displayWidth
+            record.height = header.displayHeight
             try await records.update(record)
         }
         var derived: [String: String] = [:]

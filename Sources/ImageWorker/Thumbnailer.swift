@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import _NIOFileSystem
 
 /// Makes the derived images with libvips' `vipsthumbnail`, when it is installed.
 public struct Thumbnailer: Sendable {
@@ -75,12 +77,29 @@ public struct Thumbnailer: Sendable {
             guard FileManager.default.fileExists(atPath: output) else {
                 throw Failure(description: "libvips wrote no \(variant.name) image")
             }
+            try await Self.removeMetadata(output)
             outputs[variant.name] = output
         }
         return outputs
     }
 
     /// Runs a libvips tool; its messages go to the file at `errors` (a pipe could fill and stall it).
+    /// Rewrites a derived WebP without its EXIF and XMP chunks (``WebPMetadata``): a derived
+    /// image never carries the original's GPS position, camera or serial number, whatever
+    /// libvips kept. Through NIO's file system, off the cooperative pool.
+    static func removeMetadata(_ path: String) async throws {
+        let bytes = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { file in
+            try await file.readToEnd(maximumSizeAllowed: .mebibytes(256))
+        }
+        guard let clean = WebPMetadata.removingMetadata(Array(buffer: bytes)) else {
+            throw Failure(description: "libvips wrote a WebP file that is not well-formed")
+        }
+        guard clean.count != bytes.readableBytes else { return }
+        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(path), options: .newFile(replaceExisting: true)) { file in
+            _ = try await file.write(contentsOf: clean, toAbsoluteOffset: 0)
+        }
+    }
+
     private func run(_ tool: String, _ arguments: [String], errors: String) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)

@@ -1,0 +1,145 @@
+import Foundation
+@testable import ImageWorker
+import Testing
+
+/// EXIF blocks written by hand: a TIFF header, IFD0 with Make, Orientation and a GPS pointer.
+enum EXIFSamples {
+    static func tiff(orientation: Int?, gps: Bool, littleEndian: Bool) -> [UInt8] {
+        func u16(_ v: Int) -> [UInt8] { littleEndian ? [UInt8(v & 0xFF), UInt8(v >> 8)] : [UInt8(v >> 8), UInt8(v & 0xFF)] }
+        func u32(_ v: Int) -> [UInt8] {
+            let b = [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+            return littleEndian ? b.reversed() : b
+        }
+        var entries: [[UInt8]] = [u16(0x010F) + u16(2) + u32(4) + Array("Cam\0".utf8)]  // Make, ASCII, inline
+        if let orientation { entries.append(u16(0x0112) + u16(3) + u32(1) + u16(orientation) + [0, 0]) }
+        let gpsOffset = 8 + 2 + (entries.count + (gps ? 1 : 0)) * 12 + 4
+        if gps { entries.append(u16(0x8825) + u16(4) + u32(1) + u32(gpsOffset)) }
+        var out: [UInt8] = (littleEndian ? Array("II".utf8) : Array("MM".utf8)) + u16(42) + u32(8)
+        out += u16(entries.count) + entries.flatMap { $0 } + u32(0)
+        if gps { out += u16(1) + u16(0x0001) + u16(2) + u32(2) + Array("N\0".utf8) + [0, 0] + u32(0) }  // GPSLatitudeRef
+        return out
+    }
+
+    /// An APP1 `Exif` segment holding `tiff`.
+    static func app1(_ tiff: [UInt8]) -> [UInt8] {
+        let body = Array("Exif\0\0".utf8) + tiff
+        return [0xFF, 0xE1, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 0xFF)] + body
+    }
+
+    /// `jpeg` with an EXIF segment right after its start-of-image marker.
+    static func withEXIF(_ jpeg: [UInt8], _ tiff: [UInt8]) -> [UInt8] {
+        Array(jpeg.prefix(2)) + app1(tiff) + Array(jpeg.dropFirst(2))
+    }
+}
+
+@Suite("EXIF and WebP metadata")
+struct EXIFSummaryTests {
+    @Test("orientation and GPS are read in both byte orders", arguments: [true, false])
+    func read(_ little: Bool) {
+        for orientation in 1...8 {
+            let jpeg = EXIFSamples.withEXIF(Samples.jpeg(width: 400, height: 200), EXIFSamples.tiff(orientation: orientation, gps: true, littleEndian: little))
+            #expect(EXIFSummary.inJPEG(jpeg) == EXIFSummary(orientation: orientation, hasLocation: true))
+            guard case .image(let header) = ImageHeader.inspect(jpeg, complete: true) else {
+                Issue.record("not an image")
+                return
+            }
+            #expect(header.width == 400 && header.height == 200)
+            #expect(header.hasLocation)
+            #expect((header.displayWidth, header.displayHeight) == (orientation >= 5 ? (200, 400) : (400, 200)))
+        }
+        let plain = EXIFSamples.withEXIF(Samples.jpeg(width: 10, height: 20), EXIFSamples.tiff(orientation: nil, gps: false, littleEndian: little))
+        #expect(EXIFSummary.inJPEG(plain) == EXIFSummary(orientation: 1, hasLocation: false))
+        #expect(EXIFSummary.inJPEG(Samples.jpeg(width: 10, height: 20)) == nil)
+    }
+
+    @Test("broken EXIF reads as none or as defaults, never traps")
+    func broken() {
+        let good = EXIFSamples.tiff(orientation: 6, gps: true, littleEndian: true)
+        #expect(EXIFSummary.parse(tiff: good[...]) == EXIFSummary(orientation: 6, hasLocation: true))
+        #expect(EXIFSummary.parse(tiff: []) == nil)
+        #expect(EXIFSummary.parse(tiff: Array("XX\u{2A}\0\u{8}\0\0\0".utf8)[...]) == nil)
+        // An orientation out of 1…8 is ignored; an IFD offset past the end is no summary.
+        #expect(EXIFSummary.parse(tiff: EXIFSamples.tiff(orientation: 9, gps: false, littleEndian: true)[...])?.orientation == 1)
+        #expect(EXIFSummary.parse(tiff: (Array("II".utf8) + [42, 0, 0xFF, 0xFF, 0xFF, 0x7F])[...]) == nil)
+        // Every truncation and many random corruptions of a real block: no trap.
+        let jpeg = EXIFSamples.withEXIF(Samples.jpeg(width: 40, height: 20), good)
+        for end in 0...jpeg.count { _ = EXIFSummary.inJPEG(Array(jpeg.prefix(end))) }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            var bytes = good
+            for _ in 0..<3 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            _ = EXIFSummary.parse(tiff: bytes[...])
+            _ = EXIFSummary.inJPEG(EXIFSamples.withEXIF(Samples.jpeg(width: 4, height: 4), bytes))
+        }
+    }
+
+    static func chunk(_ fourcc: String, _ body: [UInt8]) -> [UInt8] {
+        let n = body.count
+        return Array(fourcc.utf8) + [UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24 & 0xFF)] + body + (n & 1 == 1 ? [0] : [])
+    }
+
+    static func riff(_ chunks: [[UInt8]]) -> [UInt8] {
+        let body = Array("WEBP".utf8) + chunks.flatMap { $0 }
+        let n = body.count
+        return Array("RIFF".utf8) + [UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24 & 0xFF)] + body
+    }
+
+    @Test("EXIF and XMP chunks leave a WebP; image data, ICC profile and the rest stay")
+    func webp() throws {
+        let vp8x = Self.chunk("VP8X", [0x20 | 0x08 | 0x04, 0, 0, 0, 9, 0, 0, 9, 0, 0])
+        let iccp = Self.chunk("ICCP", Array(repeating: 7, count: 13))
+        let image = Self.chunk("VP8L", Array(repeating: 1, count: 21))
+        let exif = Self.chunk("EXIF", EXIFSamples.tiff(orientation: 6, gps: true, littleEndian: true))
+        let xmp = Self.chunk("XMP ", Array("<x:xmpmeta>GPS</x:xmpmeta>".utf8))
+        let file = Self.riff([vp8x, iccp, image, exif, xmp])
+        #expect(WebPMetadata.hasMetadata(file))
+        let clean = try #require(WebPMetadata.removingMetadata(file))
+        #expect(!WebPMetadata.hasMetadata(clean))
+        var expectedHeader = vp8x
+        expectedHeader[8] = 0x20
+        #expect(clean == Self.riff([expectedHeader, iccp, image]))
+        #expect(WebPMetadata.removingMetadata(clean) == clean)
+        // Not WebP, or chunk sizes that run past the file: refused, never trapped on.
+        #expect(WebPMetadata.removingMetadata(Array("RIFF\u{4}\0\0\0WAVE".utf8)) == nil)
+        var overlong = file
+        overlong[16] = 0xFF
+        overlong[17] = 0xFF
+        #expect(WebPMetadata.removingMetadata(overlong) == nil)
+        for end in 0...file.count { _ = WebPMetadata.removingMetadata(Array(file.prefix(end))) }
+    }
+
+    @Test("a phone-like JPEG (EXIF orientation 6, camera, GPS): derived images carry no EXIF and are turned",
+          .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
+                   "vipsthumbnail is not installed (libvips-tools)"))
+    func privacy() async throws {
+        let thumbnailer = try #require(Thumbnailer.find())
+        let vips = try #require(thumbnailer.vips, "libvips' vips command is not beside vipsthumbnail")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-exif-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A real 400×200 JPEG from libvips, then our EXIF block in front of its data.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: vips)
+        process.arguments = ["xyz", directory + "/plain.jpg", "400", "200"]
+        try process.run()
+        process.waitUntilExit()
+        let plain = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/plain.jpg")))
+        let photo = EXIFSamples.withEXIF(plain, EXIFSamples.tiff(orientation: 6, gps: true, littleEndian: false))
+        try Data(photo).write(to: URL(fileURLWithPath: directory + "/photo.jpg"))
+        guard case .image(let header) = ImageHeader.inspect(photo, complete: true) else {
+            Issue.record("the photo is not an image")
+            return
+        }
+        #expect((header.displayWidth, header.displayHeight, header.hasLocation) == (200, 400, true))
+        let files = try await thumbnailer.makeVariants(of: directory + "/photo.jpg", in: directory)
+        for (name, path) in files {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(!WebPMetadata.hasMetadata(bytes), "\(name) still carries EXIF or XMP")
+            guard case .image(let derived) = ImageHeader.inspect(bytes, complete: true) else {
+                Issue.record("\(name) is not an image")
+                continue
+            }
+            #expect(derived.width < derived.height, "\(name) is \(derived.width)×\(derived.height): not turned upright")
+        }
+    }
+}
