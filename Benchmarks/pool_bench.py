@@ -2,7 +2,7 @@
 """Does load on the embedded store slow the API down? (issue 13, item 1: no blocking work on the cooperative pool)
 
 Usage: python3 Benchmarks/pool_bench.py [--duration 15] [--rounds 2] [--keys 100000] [--object-mib 256]
-                                        [--connections 16] [--clients 4] [--loads big,list]
+                                        [--connections 16] [--clients 4] [--loads big,list] [--bucket-cache DIR]
 
 Needs a release build (`swift build -c release --product hoist`; HOIST_RELEASE_BIN, default
 .build/release/hoist), wrk (`apt-get install -y wrk`) and curl. Everything runs on 127.0.0.1 in a
@@ -20,7 +20,9 @@ alternated own/separate, ROUNDS times per load, after an idle baseline (no load)
   list: each client lists a bucket of KEYS (100,000) keys page by page (ListObjectsV2, 1,000 a page) and
         HEADs 10 keys of every page, in a loop.
 The bucket of KEYS keys is filled once, through the separate store, and its store folder is copied to
-`hoist serve`'s data folder before that starts, so both stores hold the same objects.
+`hoist serve`'s data folder before that starts, so both stores hold the same objects. Filling 100,000
+keys takes minutes (one fsync'd commit each): with --bucket-cache DIR the filled store folder is kept
+in DIR and reused by later runs with the same --keys (e.g. to compare two binaries).
 
 Prints, for each load, the p50 and p99 of POST /upload-url with each target loaded, side by side, the
 ratio p99(own) / p99(separate) (issue 13's goal: <= 1.2) and the idle baseline; each round's figures
@@ -380,6 +382,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="load clients (default 4)")
     parser.add_argument("--loads", default="big,list", help="which loads, comma-separated (default big,list)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before wrk starts (default 3)")
+    parser.add_argument("--bucket-cache", help="keep the filled store folder here and reuse it in later runs")
     args = parser.parse_args()
     loads = [name for name in args.loads.split(",") if name]
     if any(name not in ("big", "list") for name in loads):
@@ -401,19 +404,27 @@ def main() -> None:
         # 1. The separate store, its bucket, and the 100,000 keys.
         separate_port = free_port()
         separate_dir = work / "separate"
+        cache = Path(args.bucket_cache) / f"store-{args.keys}" if args.bucket_cache and "list" in loads else None
+        if cache and cache.is_dir():
+            separate_dir.mkdir()
+            shutil.copytree(cache, separate_dir / "store")
+            print(f"reusing the {args.keys}-key bucket in {cache}", flush=True)
         separate = Child("hoist store", [str(binary), "store", "--data", str(separate_dir), "--port", str(separate_port),
                                          "--host", "127.0.0.1"], base_env(), work / "store.log")
         children.append(separate)
         separate.wait_port(separate_port)
         separate_endpoint = f"http://127.0.0.1:{separate_port}"
-        status, data = Connection(separate_endpoint).request("PUT")
-        if status != 200:
-            fail(f"CreateBucket on the separate store: HTTP {status} {data[:300]!r}")
-        if "list" in loads:
-            seconds = fill_bucket(separate_endpoint, args.keys)
-            print(f"filled {BUCKET} with {args.keys} keys in {seconds:.1f} s", flush=True)
+        if not (cache and cache.is_dir()):
+            status, data = Connection(separate_endpoint).request("PUT")
+            if status != 200:
+                fail(f"CreateBucket on the separate store: HTTP {status} {data[:300]!r}")
+            if "list" in loads:
+                seconds = fill_bucket(separate_endpoint, args.keys)
+                print(f"filled {BUCKET} with {args.keys} keys in {seconds:.1f} s", flush=True)
         # Copy the store's folder into `hoist serve`'s data folder, so both hold the same objects.
         separate.stop()
+        if cache and not cache.is_dir():
+            shutil.copytree(separate_dir / "store", cache)
         serve_dir = work / "serve"
         serve_dir.mkdir()
         shutil.copytree(separate_dir / "store", serve_dir / "store")
