@@ -18,13 +18,13 @@ struct ImageWorkerOnStoreTests {
         let worker: ImageWorker
         let articleId = UUID().uuidString.lowercased()
 
-        init(maximumPixels: Int = 50_000_000, maxReceiveCount: Int = 3, thumbnailer: Thumbnailer? = nil) throws {
+        init(maximumPixels: Int = 50_000_000, maxReceiveCount: Int = 3, thumbnailer: Thumbnailer? = nil) async throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-worker-test-\(UUID().uuidString)")
             engine = try StorageEngine(directory: directory.appendingPathComponent("store"))
-            try engine.createBucket("images")
+            try await engine.createBucket("images")
             var configuration = HoistConfiguration()
             configuration.bucket = "images"
-            try HoistServer.prepareNotifications(configuration, engine: engine)
+            try await HoistServer.prepareNotifications(configuration, engine: engine)
             records = try SQLiteUploadRecordStore(path: directory.appendingPathComponent("uploads.sqlite").path)
             queue = engine.outbox(queue: HoistConfiguration.eventQueueName, maxReceiveCount: maxReceiveCount)
             var settings = ImageWorker.Configuration()
@@ -45,9 +45,9 @@ struct ImageWorkerOnStoreTests {
                                       size: declaredSize ?? Int64(bytes.count), checksumSHA256: nil, issuedAt: now,
                                       expiresAt: now.addingTimeInterval(900), status: .pending)
             #expect(try await records.record(record))
-            let sink = try engine.beginUpload(bucket: "images")
-            try bytes.withUnsafeBytes { try sink.write($0) }
-            _ = try engine.commit(sink, bucket: "images", key: key, metadata: ObjectMetadata(contentType: type))
+            let sink = try await engine.beginUpload(bucket: "images")
+            try await sink.write(bytes)
+            _ = try await engine.commit(sink, bucket: "images", key: key, metadata: ObjectMetadata(contentType: type))
             return key
         }
 
@@ -65,19 +65,19 @@ struct ImageWorkerOnStoreTests {
             }
         }
 
-        func exists(_ key: String) -> Bool {
-            (try? engine.head(bucket: "images", key: key)) != nil
+        func exists(_ key: String) async -> Bool {
+            (try? await engine.head(bucket: "images", key: key)) != nil
         }
 
         /// A rejected key holds the empty marker: a second upload with `If-None-Match: *` (what every
         /// upload URL binds) is refused, and the marker's own event changes nothing.
         func expectMarker(at key: String, reason: String) async throws {
-            let marker = try engine.head(bucket: "images", key: key)
+            let marker = try await engine.head(bucket: "images", key: key)
             #expect(marker.size == 0 && marker.metadata.contentType == ImageWorker.rejectionMarkerType)
-            let sink = try engine.beginUpload(bucket: "images")
-            try Array("second upload".utf8).withUnsafeBytes { try sink.write($0) }
-            #expect(throws: StoreError.self) {
-                try engine.commit(sink, bucket: "images", key: key, metadata: ObjectMetadata(contentType: "image/jpeg"),
+            let sink = try await engine.beginUpload(bucket: "images")
+            try await sink.write(Array("second upload".utf8))
+            await #expect(throws: StoreError.self) {
+                try await engine.commit(sink, bucket: "images", key: key, metadata: ObjectMetadata(contentType: "image/jpeg"),
                                   condition: .ifNoneMatchAny)
             }
             let (_, markerEvent) = try await event(for: key)
@@ -90,7 +90,7 @@ struct ImageWorkerOnStoreTests {
 
     @Test("a real image is verified and processed; the same event again changes nothing")
     func processedOnce() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.remove() }
         let key = try await setup.upload(Samples.png(width: 800, height: 600), declared: "image/png", ext: "png")
         let (_, event) = try await setup.event(for: key)
@@ -106,7 +106,7 @@ struct ImageWorkerOnStoreTests {
 
     @Test("an older event than the one applied is ignored")
     func outOfOrder() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.remove() }
         let key = try await setup.upload(Samples.gif(width: 10, height: 10), declared: "image/gif", ext: "gif")
         let (_, event) = try await setup.event(for: key)
@@ -119,7 +119,7 @@ struct ImageWorkerOnStoreTests {
 
     @Test("text declared as JPEG, a PNG declared as JPEG, a pixel bomb and a wrong size are rejected into quarantine")
     func rejections() async throws {
-        let setup = try Setup(maximumPixels: 10_000_000)
+        let setup = try await Setup(maximumPixels: 10_000_000)
         defer { setup.remove() }
         let cases: [([UInt8], String, Int64?, String)] = [
             (Array("hello, not a picture\n".utf8), "image/jpeg", nil, "Declared as image/jpeg, but the file is text, not an image."),
@@ -134,8 +134,8 @@ struct ImageWorkerOnStoreTests {
             let record = try #require(try await setup.records.upload(key: key))
             #expect(record.status == .rejected)
             #expect(record.reason == reason)
-            #expect(setup.exists("quarantine/" + key), "not quarantined")
-            #expect(try setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(bytes.count))
+            #expect(await setup.exists("quarantine/" + key), "not quarantined")
+            #expect(try await setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(bytes.count))
             try await setup.expectMarker(at: key, reason: reason)
             // A redelivery after the move finds the quarantined copy and keeps the verdict.
             var again = event
@@ -146,24 +146,24 @@ struct ImageWorkerOnStoreTests {
 
     @Test("a rejection interrupted after the marker was written is finished by the redelivery, with the quarantined bytes kept")
     func rejectionResumes() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.remove() }
         let text = Array("plain text\n".utf8)
         let key = try await setup.upload(text, declared: "image/jpeg")
         let (_, event) = try await setup.event(for: key)
         // The state a crash after the copy and the marker leaves: the record still says pending.
-        _ = try setup.engine.copy(fromBucket: "images", fromKey: key, toBucket: "images", toKey: "quarantine/" + key, metadata: nil)
-        let sink = try setup.engine.beginUpload(bucket: "images")
-        _ = try setup.engine.commit(sink, bucket: "images", key: key,
+        _ = try await setup.engine.copy(fromBucket: "images", fromKey: key, toBucket: "images", toKey: "quarantine/" + key, metadata: nil)
+        let sink = try await setup.engine.beginUpload(bucket: "images")
+        _ = try await setup.engine.commit(sink, bucket: "images", key: key,
                                     metadata: ObjectMetadata(contentType: ImageWorker.rejectionMarkerType))
         #expect(try await setup.worker.apply(event) == .rejected("The file was rejected."))
-        #expect(try setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(text.count))
+        #expect(try await setup.engine.head(bucket: "images", key: "quarantine/" + key).size == Int64(text.count))
         #expect(try await setup.records.upload(key: key)?.status == .rejected)
     }
 
     @Test("a redelivery after a crash between steps finishes the job")
     func resumesAfterCrash() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.remove() }
         let key = try await setup.upload(Samples.webpExtended(width: 300, height: 200), declared: "image/webp", ext: "webp")
         let (_, event) = try await setup.event(for: key)
@@ -180,7 +180,7 @@ struct ImageWorkerOnStoreTests {
 
     @Test("the loop consumes the outbox; an unreadable message is retried, then dead-lettered")
     func loopAndDeadLetters() async throws {
-        let setup = try Setup(maxReceiveCount: 2)
+        let setup = try await Setup(maxReceiveCount: 2)
         defer { setup.remove() }
         let key = try await setup.upload(Samples.jpeg(width: 64, height: 48), declared: "image/jpeg", ext: "jpg")
         let running = Task { await setup.worker.run() }
@@ -215,7 +215,7 @@ struct ImageWorkerOnStoreTests {
           .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
                    "vipsthumbnail is not installed (libvips-tools)"))
     func thumbnails() async throws {
-        let setup = try Setup(thumbnailer: Thumbnailer.find())
+        let setup = try await Setup(thumbnailer: Thumbnailer.find())
         defer { setup.remove() }
         let good = try await setup.upload(TinyPNG.make(width: 500, height: 250), declared: "image/png", ext: "png")
         let (_, event) = try await setup.event(for: good)
@@ -224,7 +224,7 @@ struct ImageWorkerOnStoreTests {
         let upload = try #require(UploadKey(good))
         #expect(record.derived == ["thumbnail": upload.processedPrefix + "thumbnail.webp", "web": upload.processedPrefix + "web.webp"])
         for key in record.derived.values {
-            let info = try setup.engine.head(bucket: "images", key: key)
+            let info = try await setup.engine.head(bucket: "images", key: key)
             #expect(info.metadata.contentType == "image/webp")
         }
 
@@ -235,13 +235,13 @@ struct ImageWorkerOnStoreTests {
             return
         }
         #expect(reason.hasPrefix("The image could not be decoded"))
-        #expect(setup.exists("quarantine/" + broken))
+        #expect(await setup.exists("quarantine/" + broken))
         try await setup.expectMarker(at: broken, reason: reason)
     }
 
     @Test("pending records past their expiry and grace become expired")
     func expiry() async throws {
-        let setup = try Setup()
+        let setup = try await Setup()
         defer { setup.remove() }
         let now = Date()
         let old = UploadRecord(key: "articles/\(setup.articleId)/raw/old.jpg", articleId: setup.articleId, owner: "alice",

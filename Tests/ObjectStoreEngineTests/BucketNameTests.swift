@@ -8,20 +8,20 @@ import ObjectStoreEngine
         "bucket.", "my..bucket", "192.168.5.4", "1.2.3.4", "xn--bucket", "sthree-bucket", "amzn-s3-demo-bucket",
         "bucket-s3alias", "bucket--ol-s3", "bucket.mrap", "bucket--x-s3", "bucket--table-s3", "bücket", "",
     ])
-    func invalidBucketNames(name: String) throws {
-        let store = try TestStore(bucket: nil)
+    func invalidBucketNames(name: String) async throws {
+        let store = try await TestStore(bucket: nil)
         defer { store.close() }
-        expectStoreError(.invalidBucketName) { try store.engine.createBucket(name) }
+        await expectStoreError(.invalidBucketName) { try await store.engine.createBucket(name) }
     }
 
     @Test(arguments: [
         "abc", String(repeating: "a", count: 63), "my-bucket", "my.bucket.name", "1bucket", "bucket1", "a-b.c-d",
         "192.168.5", "1.2.3.4.5", "article-images", "xn-bucket",
     ])
-    func validBucketNames(name: String) throws {
-        let store = try TestStore(bucket: nil)
+    func validBucketNames(name: String) async throws {
+        let store = try await TestStore(bucket: nil)
         defer { store.close() }
-        try store.engine.createBucket(name)
-        #expect(try store.engine.bucket(name).name == name)
+        try await store.engine.createBucket(name)
+        #expect(try await store.engine.bucket(name).name == name)
     }
 }

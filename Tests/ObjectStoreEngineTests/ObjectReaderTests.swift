@@ -2,46 +2,46 @@ import Testing
 import ObjectStoreEngine
 
 @Suite struct ObjectReaderTests {
-    @Test func readsRanges() throws {
-        let store = try TestStore()
+    @Test func readsRanges() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let bytes = (0..<1000).map { UInt8($0 % 251) }
-        try store.engine.put("bucket", "k", bytes)
-        let (info, reader) = try store.engine.open(bucket: "bucket", key: "k")
+        try await store.engine.put("bucket", "k", bytes)
+        let (info, reader) = try await store.engine.open(bucket: "bucket", key: "k")
         defer { reader.close() }
         #expect(reader.size == 1000)
         #expect(info.size == 1000)
-        #expect(try reader.read(offset: 0, count: 10) == Array(bytes[0..<10]))
-        #expect(try reader.read(offset: 990, count: 100) == Array(bytes[990...]))  // fewer only at the end
-        #expect(try reader.read(offset: 1000, count: 10) == [])
-        #expect(try reader.read(offset: 5000, count: 10) == [])
-        #expect(try reader.read(offset: 3, count: 0) == [])
-        expectStoreError(.invalidArgument) { try reader.read(offset: -1, count: 1) }
-        expectStoreError(.invalidArgument) { try reader.read(offset: 0, count: -1) }
+        #expect(try await reader.read(offset: 0, count: 10) == Array(bytes[0..<10]))
+        #expect(try await reader.read(offset: 990, count: 100) == Array(bytes[990...]))  // fewer only at the end
+        #expect(try await reader.read(offset: 1000, count: 10) == [])
+        #expect(try await reader.read(offset: 5000, count: 10) == [])
+        #expect(try await reader.read(offset: 3, count: 0) == [])
+        await expectStoreError(.invalidArgument) { try await reader.read(offset: -1, count: 1) }
+        await expectStoreError(.invalidArgument) { try await reader.read(offset: 0, count: -1) }
     }
 
-    @Test func closedReaderRefusesReads() throws {
-        let store = try TestStore()
+    @Test func closedReaderRefusesReads() async throws {
+        let store = try await TestStore()
         defer { store.close() }
-        try store.engine.put("bucket", "k", "abc")
-        let (_, reader) = try store.engine.open(bucket: "bucket", key: "k")
+        try await store.engine.put("bucket", "k", "abc")
+        let (_, reader) = try await store.engine.open(bucket: "bucket", key: "k")
         reader.close()
         reader.close()
-        expectStoreError(.invalidArgument) { try reader.read(offset: 0, count: 1) }
+        await expectStoreError(.invalidArgument) { try await reader.read(offset: 0, count: 1) }
     }
 
-    @Test func readsAcrossSegments() throws {
-        let store = try TestStore()
+    @Test func readsAcrossSegments() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let partSize = 5 * 1024 * 1024
         let parts = [pseudoRandomBytes(partSize, seed: 1), pseudoRandomBytes(partSize + 3, seed: 2), pseudoRandomBytes(1000, seed: 3)]
         let whole = Array(parts.joined())
-        try store.engine.putMultipart("bucket", "k", parts)
-        let (info, reader) = try store.engine.open(bucket: "bucket", key: "k")
+        try await store.engine.putMultipart("bucket", "k", parts)
+        let (info, reader) = try await store.engine.open(bucket: "bucket", key: "k")
         defer { reader.close() }
         #expect(info.size == Int64(whole.count))
         #expect(reader.size == Int64(whole.count))
-        #expect(try reader.read(offset: 0, count: whole.count + 10) == whole)
+        #expect(try await reader.read(offset: 0, count: whole.count + 10) == whole)
 
         let first = partSize, second = 2 * partSize + 3  // where the second and third segments start
         let ranges: [(offset: Int, count: Int)] = [
@@ -57,14 +57,14 @@ import ObjectStoreEngine
         ]
         for range in ranges {
             let expected = Array(whole[range.offset..<min(whole.count, range.offset + range.count)])
-            #expect(try reader.read(offset: Int64(range.offset), count: range.count) == expected, "\(range)")
+            #expect(try await reader.read(offset: Int64(range.offset), count: range.count) == expected, "\(range)")
         }
-        #expect(try reader.read(offset: Int64(whole.count), count: 10) == [])
+        #expect(try await reader.read(offset: Int64(whole.count), count: 10) == [])
 
         // Odd-sized chunks, as a GET streams them, put the whole back together.
         var chunks: [UInt8] = []
         while chunks.count < whole.count {
-            let chunk = try reader.read(offset: Int64(chunks.count), count: 1_000_003)
+            let chunk = try await reader.read(offset: Int64(chunks.count), count: 1_000_003)
             #expect(!chunk.isEmpty)
             if chunk.isEmpty { break }
             chunks += chunk
@@ -72,16 +72,16 @@ import ObjectStoreEngine
         #expect(chunks == whole)
     }
 
-    @Test func aReaderKeepsItsSegmentsWhenTheObjectGoes() throws {
-        let store = try TestStore()
+    @Test func aReaderKeepsItsSegmentsWhenTheObjectGoes() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let partSize = 5 * 1024 * 1024
         let parts = [pseudoRandomBytes(partSize, seed: 4), pseudoRandomBytes(99, seed: 5)]
-        try store.engine.putMultipart("bucket", "k", parts)
-        let (_, reader) = try store.engine.open(bucket: "bucket", key: "k")
+        try await store.engine.putMultipart("bucket", "k", parts)
+        let (_, reader) = try await store.engine.open(bucket: "bucket", key: "k")
         defer { reader.close() }
-        #expect(try store.engine.delete(bucket: "bucket", key: "k"))
+        #expect(try await store.engine.delete(bucket: "bucket", key: "k"))
         #expect(try store.directory.blobFiles().isEmpty)
-        #expect(try reader.read(offset: Int64(partSize - 2), count: 4) == Array(Array(parts.joined())[(partSize - 2)..<(partSize + 2)]))
+        #expect(try await reader.read(offset: Int64(partSize - 2), count: 4) == Array(Array(parts.joined())[(partSize - 2)..<(partSize + 2)]))
     }
 }

@@ -7,8 +7,8 @@ import Testing
     static let arn = "arn:aws:sqs:us-east-1:000000000000:uploads"
 
     func configure(_ engine: StorageEngine, events: [String] = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"],
-                   prefix: String = "", suffix: String = "") throws {
-        try engine.setNotificationConfiguration("bucket", NotificationConfiguration(queues: [
+                   prefix: String = "", suffix: String = "") async throws {
+        try await engine.setNotificationConfiguration("bucket", NotificationConfiguration(queues: [
             .init(id: "worker", queueARN: Self.arn, events: events, prefix: prefix, suffix: suffix),
         ]))
     }
@@ -35,27 +35,27 @@ import Testing
     }
 
     @Test func noConfigurationMeansNoEvents() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
-        try store.engine.put("bucket", "a.jpg", "x")
+        try await store.engine.put("bucket", "a.jpg", "x")
         #expect(try await store.engine.outbox(queue: "uploads").statistics().depth == 0)
-        #expect(try store.engine.notificationConfiguration("bucket") == nil)
+        #expect(try await store.engine.notificationConfiguration("bucket") == nil)
     }
 
     @Test func everyChangeHasItsEventInS3Format() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try configure(engine)
+        try await configure(engine)
         let queue = engine.outbox(queue: "uploads")
         let test = try await drain(queue)
         #expect(test.count == 1)
         #expect(S3EventNotification.isTestEvent(test[0]))
 
-        let info = try engine.put("bucket", "articles/a 1/raw/ünï+(1).jpg", "hello")
-        _ = try engine.copy(fromBucket: "bucket", fromKey: "articles/a 1/raw/ünï+(1).jpg", toBucket: "bucket", toKey: "copy.jpg", metadata: nil)
-        #expect(try engine.delete(bucket: "bucket", key: "copy.jpg"))
-        #expect(try engine.delete(bucket: "bucket", key: "copy.jpg") == false)  // nothing removed, no event
+        let info = try await engine.put("bucket", "articles/a 1/raw/ünï+(1).jpg", "hello")
+        _ = try await engine.copy(fromBucket: "bucket", fromKey: "articles/a 1/raw/ünï+(1).jpg", toBucket: "bucket", toKey: "copy.jpg", metadata: nil)
+        #expect(try await engine.delete(bucket: "bucket", key: "copy.jpg"))
+        #expect(try await engine.delete(bucket: "bucket", key: "copy.jpg") == false)  // nothing removed, no event
 
         let records = try records(try await drain(queue))
         #expect(records.map(\.eventName) == ["ObjectCreated:Put", "ObjectCreated:Copy", "ObjectRemoved:Delete"])
@@ -81,19 +81,19 @@ import Testing
     }
 
     @Test func multipartAndLifecycleHaveTheirEventNames() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try configure(engine, events: ["s3:ObjectCreated:*", "s3:LifecycleExpiration:*"])
+        try await configure(engine, events: ["s3:ObjectCreated:*", "s3:LifecycleExpiration:*"])
         let queue = engine.outbox(queue: "uploads")
         _ = try await drain(queue)
-        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "big.bin", metadata: ObjectMetadata())
-        let part = try StorageEngineMultipartTests.upload(engine, upload, part: 1, Array("tiny last part".utf8))
+        let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "big.bin", metadata: ObjectMetadata())
+        let part = try await StorageEngineMultipartTests.upload(engine, upload, part: 1, Array("tiny last part".utf8))
         #expect(try await drain(queue).isEmpty, "parts are not objects: no event yet")
-        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "big.bin", uploadId: upload.uploadId,
+        let info = try await engine.completeMultipartUpload(bucket: "bucket", key: "big.bin", uploadId: upload.uploadId,
                                                       parts: [CompletedPart(partNumber: 1, etag: part.etag)])
         store.clock.advance(by: 3 * 86400)
-        #expect(try engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now.addingTimeInterval(-86400)) == 1)
+        #expect(try await engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now.addingTimeInterval(-86400)) == 1)
         let records = try records(try await drain(queue))
         #expect(records.map(\.eventName) == ["ObjectCreated:CompleteMultipartUpload", "LifecycleExpiration:Delete"])
         #expect(records.first?.s3.object.eTag == info.etag)
@@ -101,44 +101,44 @@ import Testing
     }
 
     @Test func filtersChooseEvents() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try configure(engine, events: ["s3:ObjectCreated:Put"], prefix: "articles/", suffix: ".jpg")
+        try await configure(engine, events: ["s3:ObjectCreated:Put"], prefix: "articles/", suffix: ".jpg")
         let queue = engine.outbox(queue: "uploads")
         _ = try await drain(queue)
-        try engine.put("bucket", "articles/1/a.jpg", "1")
-        try engine.put("bucket", "articles/1/a.png", "2")  // wrong suffix
-        try engine.put("bucket", "other/a.jpg", "3")       // wrong prefix
-        _ = try engine.copy(fromBucket: "bucket", fromKey: "articles/1/a.jpg", toBucket: "bucket", toKey: "articles/2/b.jpg", metadata: nil)
-        _ = try engine.delete(bucket: "bucket", key: "articles/1/a.jpg")  // removals not asked for
+        try await engine.put("bucket", "articles/1/a.jpg", "1")
+        try await engine.put("bucket", "articles/1/a.png", "2")  // wrong suffix
+        try await engine.put("bucket", "other/a.jpg", "3")       // wrong prefix
+        _ = try await engine.copy(fromBucket: "bucket", fromKey: "articles/1/a.jpg", toBucket: "bucket", toKey: "articles/2/b.jpg", metadata: nil)
+        _ = try await engine.delete(bucket: "bucket", key: "articles/1/a.jpg")  // removals not asked for
         let keys = try records(try await drain(queue)).compactMap(\.s3.object.decodedKey)
         #expect(keys == ["articles/1/a.jpg"])
     }
 
     @Test func aRefusedWriteHasNoEvent() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try configure(engine)
+        try await configure(engine)
         let queue = engine.outbox(queue: "uploads")
         _ = try await drain(queue)
-        try engine.put("bucket", "k.jpg", "first")
-        #expect(throws: StoreError.self) { try engine.put("bucket", "k.jpg", "second", condition: .ifNoneMatchAny) }
+        try await engine.put("bucket", "k.jpg", "first")
+        await #expect(throws: StoreError.self) { try await engine.put("bucket", "k.jpg", "second", condition: .ifNoneMatchAny) }
         let records = try records(try await drain(queue))
         #expect(records.count == 1)
         #expect(records.first?.s3.object.size == 5)
-        #expect(try engine.text("bucket", "k.jpg") == "first")
+        #expect(try await engine.text("bucket", "k.jpg") == "first")
     }
 
     @Test func visibilityRetriesAndDeadLetters() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try configure(engine)
+        try await configure(engine)
         let queue = engine.outbox(queue: "uploads", maxReceiveCount: 2)
         _ = try await drain(queue)
-        try engine.put("bucket", "a.jpg", "x")
+        try await engine.put("bucket", "a.jpg", "x")
 
         let first = try await queue.receive(maxMessages: 10, wait: .zero, visibilityTimeout: 60)
         #expect(first.count == 1)
@@ -164,15 +164,15 @@ import Testing
     }
 
     @Test func longPollWakesOnAWrite() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try configure(engine)
+        try await configure(engine)
         let queue = engine.outbox(queue: "uploads")
         _ = try await drain(queue)
         async let received = queue.receive(maxMessages: 1, wait: .seconds(10), visibilityTimeout: 30)
         try await Task.sleep(for: .milliseconds(50))
-        try engine.put("bucket", "late.jpg", "x")
+        try await engine.put("bucket", "late.jpg", "x")
         let messages = try await received
         #expect(try records(messages.map(\.body)).first?.s3.object.key == "late.jpg")
     }
@@ -181,10 +181,10 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var engine: StorageEngine? = try StorageEngine(directory: directory.url)
-        try engine?.createBucket("bucket")
-        try configure(try #require(engine))
+        try await engine?.createBucket("bucket")
+        try await configure(try #require(engine))
         _ = try await drain(try #require(engine).outbox(queue: "uploads"))
-        try engine?.put("bucket", "a.jpg", "x")
+        try await engine?.put("bucket", "a.jpg", "x")
         let taken = try await try #require(engine).outbox(queue: "uploads").receive(maxMessages: 10, wait: .zero, visibilityTimeout: 3600)
         #expect(taken.count == 1)
         engine = nil  // the process "dies" with the event in flight

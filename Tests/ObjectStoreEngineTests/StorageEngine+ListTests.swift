@@ -51,11 +51,11 @@ import Testing
         return keys
     }()
 
-    @Test func matchesTheReferenceModel() throws {
-        let store = try TestStore()
+    @Test func matchesTheReferenceModel() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        for key in Self.modelKeys { try engine.put("bucket", key, "v") }
+        for key in Self.modelKeys { try await engine.put("bucket", key, "v") }
 
         let prefixes = ["", "a", "a/", "a/b", "photos/", "photos/2024/", "many/", "x", "é", "zz", "nothing"]
         let delimiters: [String?] = [nil, "", "/", "-", "/2", "é", "--"]
@@ -65,7 +65,7 @@ import Testing
             for delimiter in delimiters {
                 for after in afters {
                     for maxKeys in [0, 1, 2, 3, 7, 1000] {
-                        let page = try engine.list(bucket: "bucket", prefix: prefix, delimiter: delimiter, after: after, maxKeys: maxKeys)
+                        let page = try await engine.list(bucket: "bucket", prefix: prefix, delimiter: delimiter, after: after, maxKeys: maxKeys)
                         let expected = Self.reference(Self.modelKeys, prefix: prefix, delimiter: delimiter, after: after, maxKeys: maxKeys)
                         let names = page.entries.map(\.name)
                         #expect(
@@ -77,7 +77,7 @@ import Testing
                 }
                 // Paging by the last entry's name walks the full listing exactly once.
                 for pageSize in [1, 2, 5] {
-                    let walked = try engine.allNames("bucket", prefix: prefix, delimiter: delimiter, pageSize: pageSize).names
+                    let walked = try await engine.allNames("bucket", prefix: prefix, delimiter: delimiter, pageSize: pageSize).names
                     let full = Self.reference(Self.modelKeys, prefix: prefix, delimiter: delimiter, after: nil, maxKeys: .max).names
                     #expect(walked == full, "prefix \(prefix) delimiter \(delimiter ?? "nil") page size \(pageSize)")
                 }
@@ -86,44 +86,44 @@ import Testing
         #expect(checked == prefixes.count * delimiters.count * afters.count * 6)
     }
 
-    @Test func entriesCarryTheObjects() throws {
-        let store = try TestStore()
+    @Test func entriesCarryTheObjects() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        let info = try engine.put("bucket", "dir/file", Array("abc".utf8), metadata: ObjectMetadata(contentType: "text/plain"))
-        try engine.put("bucket", "dir/sub/file", "x")
-        let page = try engine.list(bucket: "bucket", prefix: "dir/", delimiter: "/", after: nil, maxKeys: 10)
+        let info = try await engine.put("bucket", "dir/file", Array("abc".utf8), metadata: ObjectMetadata(contentType: "text/plain"))
+        try await engine.put("bucket", "dir/sub/file", "x")
+        let page = try await engine.list(bucket: "bucket", prefix: "dir/", delimiter: "/", after: nil, maxKeys: 10)
         #expect(page.entries == [.object(info), .commonPrefix("dir/sub/")])
         #expect(page.isTruncated == false)
     }
 
-    @Test func byteOrderNotStringOrder() throws {
-        let store = try TestStore()
+    @Test func byteOrderNotStringOrder() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
         let keys = ["a", "B", "a/", "a-", "a0", "é", "e", "🦄", "\u{FFFD}", "ｚ", "~", "Ā"]
-        for key in keys.shuffled() { try engine.put("bucket", key, "v") }
-        let names = try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 100).entries.map(\.name)
+        for key in keys.shuffled() { try await engine.put("bucket", key, "v") }
+        let names = try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 100).entries.map(\.name)
         #expect(names == ["B", "a", "a-", "a/", "a0", "e", "~", "Ā", "é", "\u{FFFD}", "ｚ", "🦄"].sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         #expect(names == ["B", "a", "a-", "a/", "a0", "e", "~", "é", "Ā", "ｚ", "\u{FFFD}", "🦄"])
     }
 
-    @Test func maxKeysZeroAndNegative() throws {
-        let store = try TestStore()
+    @Test func maxKeysZeroAndNegative() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        let empty = try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 0)
+        let empty = try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 0)
         #expect(empty.entries.isEmpty && empty.isTruncated == false)
-        try engine.put("bucket", "k", "v")
-        let zero = try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 0)
+        try await engine.put("bucket", "k", "v")
+        let zero = try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 0)
         #expect(zero.entries.isEmpty && zero.isTruncated)
-        let elsewhere = try engine.list(bucket: "bucket", prefix: "other", delimiter: nil, after: nil, maxKeys: 0)
+        let elsewhere = try await engine.list(bucket: "bucket", prefix: "other", delimiter: nil, after: nil, maxKeys: 0)
         #expect(elsewhere.isTruncated == false)
-        expectStoreError(.invalidArgument) { try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: -1) }
+        await expectStoreError(.invalidArgument) { try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: -1) }
     }
 
-    @Test func paginationOver1500KeysWithRollups() throws {
-        let store = try TestStore()
+    @Test func paginationOver1500KeysWithRollups() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
         var keys: [String] = []
@@ -131,39 +131,39 @@ import Testing
             // 1,000 flat keys, 500 under 50 "folders" of 10.
             keys.append(index < 1_000 ? String(format: "flat/%04d.jpg", index) : "nested/\((index - 1_000) / 10)/\(index).jpg")
         }
-        for key in keys { try engine.put("bucket", key, [UInt8(truncatingIfNeeded: key.utf8.count)]) }
+        for key in keys { try await engine.put("bucket", key, [UInt8(truncatingIfNeeded: key.utf8.count)]) }
 
-        let all = try engine.allNames("bucket", pageSize: 1000)
+        let all = try await engine.allNames("bucket", pageSize: 1000)
         #expect(all.names == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         #expect(all.pages == 2)
-        let first = try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 1000)
+        let first = try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 1000)
         #expect(first.entries.count == 1000 && first.isTruncated)
-        let second = try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: first.entries.last?.name, maxKeys: 1000)
+        let second = try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: first.entries.last?.name, maxKeys: 1000)
         #expect(second.entries.count == 500 && second.isTruncated == false)
 
-        let flat = try engine.allNames("bucket", prefix: "flat/", pageSize: 333)
+        let flat = try await engine.allNames("bucket", prefix: "flat/", pageSize: 333)
         #expect(flat.names.count == 1_000 && flat.pages == 4)
 
-        let top = try engine.list(bucket: "bucket", prefix: "", delimiter: "/", after: nil, maxKeys: 1000)
+        let top = try await engine.list(bucket: "bucket", prefix: "", delimiter: "/", after: nil, maxKeys: 1000)
         #expect(top.entries == [.commonPrefix("flat/"), .commonPrefix("nested/")])
-        let folders = try engine.allNames("bucket", prefix: "nested/", delimiter: "/", pageSize: 7)
+        let folders = try await engine.allNames("bucket", prefix: "nested/", delimiter: "/", pageSize: 7)
         #expect(folders.names == (0..<50).map { "nested/\($0)/" }.sorted())
         #expect(folders.pages == 8)
-        let one = try engine.list(bucket: "bucket", prefix: "nested/7/", delimiter: "/", after: nil, maxKeys: 1000)
+        let one = try await engine.list(bucket: "bucket", prefix: "nested/7/", delimiter: "/", after: nil, maxKeys: 1000)
         #expect(one.entries.map(\.name) == (1_070..<1_080).map { "nested/7/\($0).jpg" })
     }
 
     /// A common prefix costs one seek, however many keys it rolls up.
-    @Test func commonPrefixesAreSkippedWithOneSeek() throws {
-        let store = try TestStore()
+    @Test func commonPrefixesAreSkippedWithOneSeek() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        for index in 0..<300 { try engine.put("bucket", "big/\(index)", "v") }
-        try engine.put("bucket", "a", "v")
-        try engine.put("bucket", "small/1", "v")
-        try engine.put("bucket", "z", "v")
+        for index in 0..<300 { try await engine.put("bucket", "big/\(index)", "v") }
+        try await engine.put("bucket", "a", "v")
+        try await engine.put("bucket", "small/1", "v")
+        try await engine.put("bucket", "z", "v")
 
-        let (page, seeks) = try engine.database.read { db in
+        let (page, seeks) = try await engine.database.read { db in
             let bucketID = try #require(try StorageEngine.bucketID(db, "bucket"))
             return try ListScan(prefix: [], delimiter: Array("/".utf8), after: nil).run(db, bucket: "bucket", bucketID: bucketID, maxKeys: 1000)
         }
@@ -171,12 +171,12 @@ import Testing
         #expect(seeks == 3)  // the start, then one past each common prefix
     }
 
-    @Test func listingUsesTheLatestIndex() throws {
-        let store = try TestStore()
+    @Test func listingUsesTheLatestIndex() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         for inclusive in [true, false] {
             for bounded in [true, false] {
-                let plan = try store.engine.database.read { db in
+                let plan = try await store.engine.database.read { db in
                     try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + ListScan.sql(inclusive: inclusive, bounded: bounded), arguments: bounded ? [1, Data(), Data()] : [1, Data()])
                         .map { try $0.decode(String.self, forColumn: "detail") }
                         .joined(separator: "; ")

@@ -3,13 +3,13 @@ import Testing
 @testable import ObjectStoreEngine
 
 @Suite struct StorageEngineRecoveryTests {
-    @Test func reopeningRemovesCrashLeftovers() throws {
+    @Test func reopeningRemovesCrashLeftovers() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let clock = TestClock()
         var engine: StorageEngine? = try StorageEngine(directory: directory.url, clock: clock.function)
-        try engine?.createBucket("bucket")
-        try engine?.put("bucket", "kept", "safe")
+        try await engine?.createBucket("bucket")
+        try await engine?.put("bucket", "kept", "safe")
         let keptBlobs = try directory.blobFiles()
         #expect(keptBlobs.count == 1)
 
@@ -27,50 +27,50 @@ import Testing
         engine = try StorageEngine(directory: directory.url, clock: clock.function)
         #expect(try directory.tmpFiles().isEmpty)
         #expect(try directory.blobFiles() == keptBlobs)
-        #expect(try engine?.text("bucket", "kept") == "safe")
+        #expect(try await engine?.text("bucket", "kept") == "safe")
     }
 
-    @Test func uncommittedUploadIsNeverVisible() throws {
+    @Test func uncommittedUploadIsNeverVisible() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         var engine: StorageEngine? = try StorageEngine(directory: directory.url)
-        try engine?.createBucket("bucket")
-        let sink = try #require(try engine?.beginUpload(bucket: "bucket"))
-        try [UInt8](repeating: 9, count: 10_000).withUnsafeBytes { try sink.write($0) }
+        try await engine?.createBucket("bucket")
+        let sink = try #require(try await engine?.beginUpload(bucket: "bucket"))
+        try await sink.write([UInt8](repeating: 9, count: 10_000))
 
         // Before the commit, nothing shows.
-        expectStoreError(.noSuchKey) { try engine?.head(bucket: "bucket", key: "k") }
-        #expect(try engine?.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 10).entries.isEmpty == true)
+        await expectStoreError(.noSuchKey) { try await engine?.head(bucket: "bucket", key: "k") }
+        #expect(try await engine?.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 10).entries.isEmpty == true)
 
         // The process "crashes" with the upload open: the next start removes it.
         engine = nil
         #expect(try directory.tmpFiles().count == 1)
         engine = try StorageEngine(directory: directory.url)
         #expect(try directory.tmpFiles().isEmpty)
-        expectStoreError(.noSuchKey) { try engine?.head(bucket: "bucket", key: "k") }
+        await expectStoreError(.noSuchKey) { try await engine?.head(bucket: "bucket", key: "k") }
         // The stale sink cannot publish anything.
-        #expect(throws: StoreError.self) { try engine?.commit(sink, bucket: "bucket", key: "k", metadata: ObjectMetadata()) }
-        expectStoreError(.noSuchKey) { try engine?.head(bucket: "bucket", key: "k") }
+        await #expect(throws: StoreError.self) { try await engine?.commit(sink, bucket: "bucket", key: "k", metadata: ObjectMetadata()) }
+        await expectStoreError(.noSuchKey) { try await engine?.head(bucket: "bucket", key: "k") }
         #expect(try directory.blobFiles().isEmpty)
     }
 
-    @Test func indexedBlobsSurviveReopening() throws {
+    @Test func indexedBlobsSurviveReopening() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         do {
             let engine = try StorageEngine(directory: directory.url)
-            try engine.createBucket("bucket")
-            for index in 0..<20 { try engine.put("bucket", "k\(index)", "v\(index)") }
-            _ = try engine.copy(fromBucket: "bucket", fromKey: "k0", toBucket: "bucket", toKey: "copy", metadata: nil)
-            #expect(try engine.delete(bucket: "bucket", key: "k0"))
+            try await engine.createBucket("bucket")
+            for index in 0..<20 { try await engine.put("bucket", "k\(index)", "v\(index)") }
+            _ = try await engine.copy(fromBucket: "bucket", fromKey: "k0", toBucket: "bucket", toKey: "copy", metadata: nil)
+            #expect(try await engine.delete(bucket: "bucket", key: "k0"))
         }
         let engine = try StorageEngine(directory: directory.url)
         #expect(try directory.blobFiles().count == 20)
-        for index in 1..<20 { #expect(try engine.text("bucket", "k\(index)") == "v\(index)") }
-        #expect(try engine.text("bucket", "copy") == "v0")
+        for index in 1..<20 { #expect(try await engine.text("bucket", "k\(index)") == "v\(index)") }
+        #expect(try await engine.text("bucket", "copy") == "v0")
     }
 
-    @Test func segmentsSurviveReopeningAndOrphansDoNot() throws {
+    @Test func segmentsSurviveReopeningAndOrphansDoNot() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let parts = [pseudoRandomBytes(5 * 1024 * 1024, seed: 1), pseudoRandomBytes(5 * 1024 * 1024, seed: 2), pseudoRandomBytes(10, seed: 3)]
@@ -78,14 +78,14 @@ import Testing
         var kept: Set<String> = []
         do {
             let engine = try StorageEngine(directory: directory.url)
-            try engine.createBucket("bucket")
-            try engine.putMultipart("bucket", "big", parts)
-            _ = try engine.copy(fromBucket: "bucket", fromKey: "big", toBucket: "bucket", toKey: "copy", metadata: nil)
-            try engine.put("bucket", "small", "s")
-            let pending = try engine.createMultipartUpload(bucket: "bucket", key: "pending", metadata: ObjectMetadata())
-            let sink = try engine.beginUpload(bucket: "bucket")
-            try [UInt8](repeating: 1, count: 10).withUnsafeBytes { try sink.write($0) }
-            _ = try engine.commitPart(sink, bucket: "bucket", key: "pending", uploadId: pending.uploadId, partNumber: 1)
+            try await engine.createBucket("bucket")
+            try await engine.putMultipart("bucket", "big", parts)
+            _ = try await engine.copy(fromBucket: "bucket", fromKey: "big", toBucket: "bucket", toKey: "copy", metadata: nil)
+            try await engine.put("bucket", "small", "s")
+            let pending = try await engine.createMultipartUpload(bucket: "bucket", key: "pending", metadata: ObjectMetadata())
+            let sink = try await engine.beginUpload(bucket: "bucket")
+            try await sink.write([UInt8](repeating: 1, count: 10))
+            _ = try await engine.commitPart(sink, bucket: "bucket", key: "pending", uploadId: pending.uploadId, partNumber: 1)
             kept = try directory.blobNames()
             #expect(kept.count == 5, "three segments, a blob and a part")
         }
@@ -98,8 +98,8 @@ import Testing
 
         let engine = try StorageEngine(directory: directory.url)
         #expect(try directory.blobNames() == kept, "every segment is kept, the orphans are gone")
-        #expect(try engine.bytes("bucket", "big") == whole)
-        #expect(try engine.bytes("bucket", "copy") == whole)
-        #expect(try engine.text("bucket", "small") == "s")
+        #expect(try await engine.bytes("bucket", "big") == whole)
+        #expect(try await engine.bytes("bucket", "copy") == whole)
+        #expect(try await engine.text("bucket", "small") == "s")
     }
 }

@@ -5,20 +5,20 @@ import Testing
 
 @Suite struct StorageEngineVersioningTests {
     /// The text of one version.
-    func text(_ engine: StorageEngine, _ key: String, version: String?) throws -> String {
-        let (_, reader) = try engine.open(bucket: "bucket", key: key, versionId: version)
+    func text(_ engine: StorageEngine, _ key: String, version: String?) async throws -> String {
+        let (_, reader) = try await engine.open(bucket: "bucket", key: key, versionId: version)
         defer { reader.close() }
-        return String(decoding: try reader.read(offset: 0, count: Int(reader.size)), as: UTF8.self)
+        return String(decoding: try await reader.read(offset: 0, count: Int(reader.size)), as: UTF8.self)
     }
 
     /// Every entry of a version listing as `key@version` (`*` latest, `-` marker), paging by `pageSize`.
-    func allVersions(_ engine: StorageEngine, prefix: String = "", delimiter: String? = nil, pageSize: Int) throws -> (names: [String], pages: Int) {
+    func allVersions(_ engine: StorageEngine, prefix: String = "", delimiter: String? = nil, pageSize: Int) async throws -> (names: [String], pages: Int) {
         var names: [String] = []
         var keyMarker: String?
         var versionMarker: String?
         var pages = 0
         while true {
-            let page = try engine.listVersions(bucket: "bucket", prefix: prefix, delimiter: delimiter, keyMarker: keyMarker,
+            let page = try await engine.listVersions(bucket: "bucket", prefix: prefix, delimiter: delimiter, keyMarker: keyMarker,
                                                versionIdMarker: versionMarker, maxKeys: pageSize)
             pages += 1
             for entry in page.entries {
@@ -35,196 +35,196 @@ import Testing
         }
     }
 
-    @Test func neverConfiguredBucketsHaveNoStatusAndNoVersionIds() throws {
-        let store = try TestStore()
+    @Test func neverConfiguredBucketsHaveNoStatusAndNoVersionIds() async throws {
+        let store = try await TestStore()
         defer { store.close() }
-        #expect(try store.engine.versioning("bucket") == nil)
-        let first = try store.engine.put("bucket", "k", "one")
+        #expect(try await store.engine.versioning("bucket") == nil)
+        let first = try await store.engine.put("bucket", "k", "one")
         #expect(first.versionId == nil)
-        try store.engine.put("bucket", "k", "two")
-        #expect(try store.engine.head(bucket: "bucket", key: "k").versionId == nil)
-        let outcome = try store.engine.delete(bucket: "bucket", key: "k", versionId: nil)
+        try await store.engine.put("bucket", "k", "two")
+        #expect(try await store.engine.head(bucket: "bucket", key: "k").versionId == nil)
+        let outcome = try await store.engine.delete(bucket: "bucket", key: "k", versionId: nil)
         #expect(outcome == DeleteOutcome(removed: true, versionId: nil, isDeleteMarker: false))
-        expectStoreError(.noSuchKey) { try store.engine.head(bucket: "bucket", key: "k") }
+        await expectStoreError(.noSuchKey) { try await store.engine.head(bucket: "bucket", key: "k") }
         #expect(try store.directory.blobFiles().isEmpty)
-        expectStoreError(.noSuchBucket) { try store.engine.versioning("nope") }
+        await expectStoreError(.noSuchBucket) { try await store.engine.versioning("nope") }
     }
 
-    @Test func enabledKeepsEveryVersionReadableById() throws {
-        let store = try TestStore()
+    @Test func enabledKeepsEveryVersionReadableById() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.setVersioning("bucket", .enabled)
-        #expect(try engine.versioning("bucket") == .enabled)
-        let first = try engine.put("bucket", "k", "one")
+        try await engine.setVersioning("bucket", .enabled)
+        #expect(try await engine.versioning("bucket") == .enabled)
+        let first = try await engine.put("bucket", "k", "one")
         let v1 = try #require(first.versionId)
-        let v2 = try #require(try engine.put("bucket", "k", "two").versionId)
+        let v2 = try #require(try await engine.put("bucket", "k", "two").versionId)
         #expect(v1 != v2 && v1 != "null" && StorageEngine.isValidVersionId(v1))
-        #expect(try engine.text("bucket", "k") == "two")
-        #expect(try text(engine, "k", version: v1) == "one")
-        #expect(try engine.head(bucket: "bucket", key: "k").versionId == v2)
-        #expect(try engine.head(bucket: "bucket", key: "k", versionId: v1).etag == first.etag)
+        #expect(try await engine.text("bucket", "k") == "two")
+        #expect(try await text(engine, "k", version: v1) == "one")
+        #expect(try await engine.head(bucket: "bucket", key: "k").versionId == v2)
+        #expect(try await engine.head(bucket: "bucket", key: "k", versionId: v1).etag == first.etag)
         #expect(try store.directory.blobFiles().count == 2)
-        expectStoreError(.noSuchVersion) { try engine.head(bucket: "bucket", key: "k", versionId: String(repeating: "0", count: 32)) }
-        expectStoreError(.invalidArgument) { try engine.head(bucket: "bucket", key: "k", versionId: "not-an-id") }
+        await expectStoreError(.noSuchVersion) { try await engine.head(bucket: "bucket", key: "k", versionId: String(repeating: "0", count: 32)) }
+        await expectStoreError(.invalidArgument) { try await engine.head(bucket: "bucket", key: "k", versionId: "not-an-id") }
         // The listing shows only the latest.
-        let page = try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 10)
+        let page = try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 10)
         #expect(page.entries.map(\.name) == ["k"])
     }
 
-    @Test func deleteMarkersHideTheKeyAndDeletingThemBringsItBack() throws {
-        let store = try TestStore()
+    @Test func deleteMarkersHideTheKeyAndDeletingThemBringsItBack() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.put("bucket", "k", "one").versionId)
-        let marker = try engine.delete(bucket: "bucket", key: "k", versionId: nil)
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.put("bucket", "k", "one").versionId)
+        let marker = try await engine.delete(bucket: "bucket", key: "k", versionId: nil)
         #expect(marker.removed && marker.isDeleteMarker)
         let markerId = try #require(marker.versionId)
         do {
-            _ = try engine.head(bucket: "bucket", key: "k")
+            _ = try await engine.head(bucket: "bucket", key: "k")
             Issue.record("a delete marker must hide the key")
         } catch {
             #expect(error.code == .noSuchKey && error.isDeleteMarker && error.versionId == markerId)
         }
         do {
-            _ = try engine.open(bucket: "bucket", key: "k", versionId: markerId)
+            _ = try await engine.open(bucket: "bucket", key: "k", versionId: markerId)
             Issue.record("a delete marker's version cannot be read")
         } catch {
             #expect(error.code == .methodNotAllowed && error.isDeleteMarker)
         }
-        #expect(try engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 10).entries.isEmpty)
-        #expect(try text(engine, "k", version: v1) == "one")
-        expectStoreError(.bucketNotEmpty) { try engine.deleteBucket("bucket") }
+        #expect(try await engine.list(bucket: "bucket", prefix: "", delimiter: nil, after: nil, maxKeys: 10).entries.isEmpty)
+        #expect(try await text(engine, "k", version: v1) == "one")
+        await expectStoreError(.bucketNotEmpty) { try await engine.deleteBucket("bucket") }
 
         // Removing the marker for good makes the previous version the latest again.
-        let removed = try engine.delete(bucket: "bucket", key: "k", versionId: markerId)
+        let removed = try await engine.delete(bucket: "bucket", key: "k", versionId: markerId)
         #expect(removed == DeleteOutcome(removed: true, versionId: markerId, isDeleteMarker: true))
-        #expect(try engine.text("bucket", "k") == "one")
-        #expect(try engine.head(bucket: "bucket", key: "k").versionId == v1)
+        #expect(try await engine.text("bucket", "k") == "one")
+        #expect(try await engine.head(bucket: "bucket", key: "k").versionId == v1)
 
         // Removing the only version leaves nothing, and its blob goes.
-        #expect(try engine.delete(bucket: "bucket", key: "k", versionId: v1).removed)
-        #expect(try engine.delete(bucket: "bucket", key: "k", versionId: v1).removed == false)
-        expectStoreError(.noSuchKey) { try engine.head(bucket: "bucket", key: "k") }
+        #expect(try await engine.delete(bucket: "bucket", key: "k", versionId: v1).removed)
+        #expect(try await engine.delete(bucket: "bucket", key: "k", versionId: v1).removed == false)
+        await expectStoreError(.noSuchKey) { try await engine.head(bucket: "bucket", key: "k") }
         #expect(try store.directory.blobFiles().isEmpty)
-        try engine.deleteBucket("bucket")
+        try await engine.deleteBucket("bucket")
     }
 
-    @Test func deletingTheLatestVersionPromotesThePreviousOne() throws {
-        let store = try TestStore()
+    @Test func deletingTheLatestVersionPromotesThePreviousOne() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.put("bucket", "k", "one").versionId)
-        let v2 = try #require(try engine.put("bucket", "k", "two").versionId)
-        let v3 = try #require(try engine.put("bucket", "k", "three").versionId)
-        _ = try engine.delete(bucket: "bucket", key: "k", versionId: v2)  // a noncurrent one: the latest stays
-        #expect(try engine.text("bucket", "k") == "three")
-        _ = try engine.delete(bucket: "bucket", key: "k", versionId: v3)
-        #expect(try engine.text("bucket", "k") == "one")
-        #expect(try allVersions(engine, pageSize: 10).names == ["k@\(v1)*"])
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.put("bucket", "k", "one").versionId)
+        let v2 = try #require(try await engine.put("bucket", "k", "two").versionId)
+        let v3 = try #require(try await engine.put("bucket", "k", "three").versionId)
+        _ = try await engine.delete(bucket: "bucket", key: "k", versionId: v2)  // a noncurrent one: the latest stays
+        #expect(try await engine.text("bucket", "k") == "three")
+        _ = try await engine.delete(bucket: "bucket", key: "k", versionId: v3)
+        #expect(try await engine.text("bucket", "k") == "one")
+        #expect(try await allVersions(engine, pageSize: 10).names == ["k@\(v1)*"])
     }
 
-    @Test func suspendedWritesReplaceTheNullVersionOnly() throws {
-        let store = try TestStore()
+    @Test func suspendedWritesReplaceTheNullVersionOnly() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.put("bucket", "k", "before")  // the null version of an unversioned bucket
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.put("bucket", "k", "enabled").versionId)
-        try engine.setVersioning("bucket", .suspended)
-        let n1 = try engine.put("bucket", "k", "suspended 1")
+        try await engine.put("bucket", "k", "before")  // the null version of an unversioned bucket
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.put("bucket", "k", "enabled").versionId)
+        try await engine.setVersioning("bucket", .suspended)
+        let n1 = try await engine.put("bucket", "k", "suspended 1")
         #expect(n1.versionId == "null")
-        #expect(try allVersions(engine, pageSize: 10).names == ["k@null*", "k@\(v1)"])
-        let n2 = try engine.put("bucket", "k", "suspended 2")
+        #expect(try await allVersions(engine, pageSize: 10).names == ["k@null*", "k@\(v1)"])
+        let n2 = try await engine.put("bucket", "k", "suspended 2")
         #expect(n2.versionId == "null")
-        #expect(try allVersions(engine, pageSize: 10).names == ["k@null*", "k@\(v1)"])
-        #expect(try text(engine, "k", version: "null") == "suspended 2")
-        #expect(try text(engine, "k", version: v1) == "enabled")
+        #expect(try await allVersions(engine, pageSize: 10).names == ["k@null*", "k@\(v1)"])
+        #expect(try await text(engine, "k", version: "null") == "suspended 2")
+        #expect(try await text(engine, "k", version: v1) == "enabled")
         #expect(try store.directory.blobFiles().count == 2)  // "before" and "suspended 1" are gone
 
         // A DELETE adds a null delete marker in place of the null version.
-        let marker = try engine.delete(bucket: "bucket", key: "k", versionId: nil)
+        let marker = try await engine.delete(bucket: "bucket", key: "k", versionId: nil)
         #expect(marker == DeleteOutcome(removed: true, versionId: "null", isDeleteMarker: true))
-        #expect(try allVersions(engine, pageSize: 10).names == ["k@null-*", "k@\(v1)"])
+        #expect(try await allVersions(engine, pageSize: 10).names == ["k@null-*", "k@\(v1)"])
         #expect(try store.directory.blobFiles().count == 1)
     }
 
-    @Test func listingVersionsPagesInS3Order() throws {
-        let store = try TestStore()
+    @Test func listingVersionsPagesInS3Order() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.put("bucket", "a", "null one")
-        try engine.setVersioning("bucket", .enabled)
-        let a1 = try #require(try engine.put("bucket", "a", "a1").versionId)
-        let b1 = try #require(try engine.put("bucket", "b", "b1").versionId)
-        let bm = try #require(try engine.delete(bucket: "bucket", key: "b", versionId: nil).versionId)
-        let c1 = try #require(try engine.put("bucket", "d/c", "c1").versionId)
-        let c2 = try #require(try engine.put("bucket", "d/c", "c2").versionId)
-        let e1 = try #require(try engine.put("bucket", "d/e", "e1").versionId)
+        try await engine.put("bucket", "a", "null one")
+        try await engine.setVersioning("bucket", .enabled)
+        let a1 = try #require(try await engine.put("bucket", "a", "a1").versionId)
+        let b1 = try #require(try await engine.put("bucket", "b", "b1").versionId)
+        let bm = try #require(try await engine.delete(bucket: "bucket", key: "b", versionId: nil).versionId)
+        let c1 = try #require(try await engine.put("bucket", "d/c", "c1").versionId)
+        let c2 = try #require(try await engine.put("bucket", "d/c", "c2").versionId)
+        let e1 = try #require(try await engine.put("bucket", "d/e", "e1").versionId)
         let expected = ["a@\(a1)*", "a@null", "b@\(bm)-*", "b@\(b1)", "d/c@\(c2)*", "d/c@\(c1)", "d/e@\(e1)*"]
         for size in [1, 2, 3, 7, 100] {
-            let (names, pages) = try allVersions(engine, pageSize: size)
+            let (names, pages) = try await allVersions(engine, pageSize: size)
             #expect(names == expected, "page size \(size)")
             #expect(pages == (expected.count + size - 1) / size, "page size \(size)")
         }
-        #expect(try allVersions(engine, prefix: "d/", pageSize: 1).names == ["d/c@\(c2)*", "d/c@\(c1)", "d/e@\(e1)*"])
-        #expect(try allVersions(engine, delimiter: "/", pageSize: 1).names == ["a@\(a1)*", "a@null", "b@\(bm)-*", "b@\(b1)", "d/"])
-        expectStoreError(.invalidArgument) {
-            try engine.listVersions(bucket: "bucket", prefix: "", delimiter: nil, keyMarker: nil, versionIdMarker: a1, maxKeys: 1)
+        #expect(try await allVersions(engine, prefix: "d/", pageSize: 1).names == ["d/c@\(c2)*", "d/c@\(c1)", "d/e@\(e1)*"])
+        #expect(try await allVersions(engine, delimiter: "/", pageSize: 1).names == ["a@\(a1)*", "a@null", "b@\(bm)-*", "b@\(b1)", "d/"])
+        await expectStoreError(.invalidArgument) {
+            try await engine.listVersions(bucket: "bucket", prefix: "", delimiter: nil, keyMarker: nil, versionIdMarker: a1, maxKeys: 1)
         }
         // ListObjects still shows only the latest objects that are not delete markers.
-        #expect(try engine.allNames("bucket", pageSize: 1).names == ["a", "d/c", "d/e"])
+        #expect(try await engine.allNames("bucket", pageSize: 1).names == ["a", "d/c", "d/e"])
     }
 
-    @Test func copyFromAnOlderVersion() throws {
-        let store = try TestStore()
+    @Test func copyFromAnOlderVersion() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.put("bucket", "k", "one").versionId)
-        try engine.put("bucket", "k", "two")
-        let copy = try engine.copy(fromBucket: "bucket", fromKey: "k", fromVersionId: v1, toBucket: "bucket", toKey: "k", metadata: nil)
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.put("bucket", "k", "one").versionId)
+        try await engine.put("bucket", "k", "two")
+        let copy = try await engine.copy(fromBucket: "bucket", fromKey: "k", fromVersionId: v1, toBucket: "bucket", toKey: "k", metadata: nil)
         #expect(copy.versionId != nil && copy.versionId != v1)
-        #expect(try engine.text("bucket", "k") == "one")
-        let marker = try #require(try engine.delete(bucket: "bucket", key: "k", versionId: nil).versionId)
-        expectStoreError(.invalidRequest) {
-            try engine.copy(fromBucket: "bucket", fromKey: "k", fromVersionId: marker, toBucket: "bucket", toKey: "x", metadata: nil)
+        #expect(try await engine.text("bucket", "k") == "one")
+        let marker = try #require(try await engine.delete(bucket: "bucket", key: "k", versionId: nil).versionId)
+        await expectStoreError(.invalidRequest) {
+            try await engine.copy(fromBucket: "bucket", fromKey: "k", fromVersionId: marker, toBucket: "bucket", toKey: "x", metadata: nil)
         }
-        expectStoreError(.noSuchKey) {
-            try engine.copy(fromBucket: "bucket", fromKey: "k", toBucket: "bucket", toKey: "x", metadata: nil)
+        await expectStoreError(.noSuchKey) {
+            try await engine.copy(fromBucket: "bucket", fromKey: "k", toBucket: "bucket", toKey: "x", metadata: nil)
         }
     }
 
-    @Test func multipartCompletionAddsAVersion() throws {
-        let store = try TestStore()
+    @Test func multipartCompletionAddsAVersion() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.put("bucket", "k", "small").versionId)
-        let upload = try engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
-        let part = try StorageEngineMultipartTests.upload(engine, upload, part: 1, Array("assembled".utf8))
-        let info = try engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.put("bucket", "k", "small").versionId)
+        let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let part = try await StorageEngineMultipartTests.upload(engine, upload, part: 1, Array("assembled".utf8))
+        let info = try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
                                                       parts: [CompletedPart(partNumber: 1, etag: part.etag)])
         let v2 = try #require(info.versionId)
         #expect(v2 != v1)
-        #expect(try engine.text("bucket", "k") == "assembled")
-        #expect(try text(engine, "k", version: v1) == "small")
-        #expect(try allVersions(engine, pageSize: 10).names == ["k@\(v2)*", "k@\(v1)"])
+        #expect(try await engine.text("bucket", "k") == "assembled")
+        #expect(try await text(engine, "k", version: v1) == "small")
+        #expect(try await allVersions(engine, pageSize: 10).names == ["k@\(v2)*", "k@\(v1)"])
     }
 
     @Test func eventsCarryVersionIds() async throws {
-        let store = try TestStore()
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.setNotificationConfiguration("bucket", NotificationConfiguration(queues: [
+        try await engine.setNotificationConfiguration("bucket", NotificationConfiguration(queues: [
             .init(id: "w", queueARN: "arn:aws:sqs:us-east-1:000000000000:q", events: ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]),
         ]))
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.put("bucket", "k", "one").versionId)
-        let marker = try #require(try engine.delete(bucket: "bucket", key: "k", versionId: nil).versionId)
-        _ = try engine.delete(bucket: "bucket", key: "k", versionId: v1)
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.put("bucket", "k", "one").versionId)
+        let marker = try #require(try await engine.delete(bucket: "bucket", key: "k", versionId: nil).versionId)
+        _ = try await engine.delete(bucket: "bucket", key: "k", versionId: v1)
         let queue = engine.outbox(queue: "q")
         var records: [S3EventNotification.Record] = []
         for message in try await queue.receive(maxMessages: 10, wait: .zero, visibilityTimeout: 30) {
@@ -235,45 +235,45 @@ import Testing
         #expect(records.map(\.s3.object.versionId) == [v1, marker, v1])
     }
 
-    @Test func lifecycleExpirationAddsADeleteMarkerInAVersionedBucket() throws {
-        let store = try TestStore()
+    @Test func lifecycleExpirationAddsADeleteMarkerInAVersionedBucket() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.put("bucket", "old", "x").versionId)
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.put("bucket", "old", "x").versionId)
         store.clock.advance(by: 10 * 86_400)
-        #expect(try engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now - 86_400) == 1)
-        expectStoreError(.noSuchKey) { try engine.head(bucket: "bucket", key: "old") }
-        #expect(try text(engine, "old", version: v1) == "x")
+        #expect(try await engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now - 86_400) == 1)
+        await expectStoreError(.noSuchKey) { try await engine.head(bucket: "bucket", key: "old") }
+        #expect(try await text(engine, "old", version: v1) == "x")
         // The marker itself does not expire again.
-        #expect(try engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now + 86_400) == 0)
+        #expect(try await engine.expireObjects(bucket: "bucket", prefix: "", modifiedBefore: store.clock.now + 86_400) == 0)
     }
 
-    @Test func removingASegmentedVersionRemovesItsFiles() throws {
-        let store = try TestStore()
+    @Test func removingASegmentedVersionRemovesItsFiles() async throws {
+        let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
         let parts = [[UInt8](repeating: 1, count: 5 * 1024 * 1024), [UInt8](repeating: 2, count: 5 * 1024 * 1024), [3, 3, 3]]
-        try engine.setVersioning("bucket", .enabled)
-        let v1 = try #require(try engine.putMultipart("bucket", "k", parts).versionId)
-        let v2 = try #require(try engine.put("bucket", "k", "small").versionId)
+        try await engine.setVersioning("bucket", .enabled)
+        let v1 = try #require(try await engine.putMultipart("bucket", "k", parts).versionId)
+        let v2 = try #require(try await engine.put("bucket", "k", "small").versionId)
         #expect(try store.directory.blobFiles().count == 4)
-        #expect(try engine.delete(bucket: "bucket", key: "k", versionId: nil).isDeleteMarker)
+        #expect(try await engine.delete(bucket: "bucket", key: "k", versionId: nil).isDeleteMarker)
         #expect(try store.directory.blobFiles().count == 4, "a delete marker removes nothing")
-        #expect(try engine.delete(bucket: "bucket", key: "k", versionId: v1).removed)
+        #expect(try await engine.delete(bucket: "bucket", key: "k", versionId: v1).removed)
         #expect(try store.directory.blobFiles().count == 1, "the segmented version's three files are gone")
-        #expect(try text(engine, "k", version: v2) == "small")
+        #expect(try await text(engine, "k", version: v2) == "small")
 
         // Suspended: replacing the null version, by a write or a delete marker, removes its segments.
-        try engine.setVersioning("bucket", .suspended)
-        try engine.putMultipart("bucket", "n", parts)
+        try await engine.setVersioning("bucket", .suspended)
+        try await engine.putMultipart("bucket", "n", parts)
         #expect(try store.directory.blobFiles().count == 4)
-        try engine.put("bucket", "n", "x")
+        try await engine.put("bucket", "n", "x")
         #expect(try store.directory.blobFiles().count == 2)
-        try engine.putMultipart("bucket", "n", parts)
+        try await engine.putMultipart("bucket", "n", parts)
         #expect(try store.directory.blobFiles().count == 4)
-        #expect(try engine.bytes("bucket", "n") == Array(parts.joined()))
-        #expect(try engine.delete(bucket: "bucket", key: "n", versionId: nil).isDeleteMarker)
+        #expect(try await engine.bytes("bucket", "n") == Array(parts.joined()))
+        #expect(try await engine.delete(bucket: "bucket", key: "n", versionId: nil).isDeleteMarker)
         #expect(try store.directory.blobFiles().count == 1)
     }
 }

@@ -70,11 +70,11 @@ struct TestStore {
     let clock: TestClock
     let engine: StorageEngine
 
-    init(bucket: String? = "bucket") throws {
+    init(bucket: String? = "bucket") async throws {
         directory = try TemporaryDirectory()
         clock = TestClock()
         engine = try StorageEngine(directory: directory.url, clock: clock.function)
-        if let bucket { try engine.createBucket(bucket) }
+        if let bucket { try await engine.createBucket(bucket) }
     }
 
     func close() {
@@ -91,51 +91,51 @@ extension StorageEngine {
         _ bytes: [UInt8],
         metadata: ObjectMetadata = ObjectMetadata(),
         condition: WriteCondition = .none
-    ) throws -> ObjectInfo {
-        let sink = try beginUpload(bucket: bucket)
-        try bytes.withUnsafeBytes { buffer in try sink.write(buffer) }
-        return try commit(sink, bucket: bucket, key: key, metadata: metadata, condition: condition)
+    ) async throws -> ObjectInfo {
+        let sink = try await beginUpload(bucket: bucket)
+        try await sink.write(bytes)
+        return try await commit(sink, bucket: bucket, key: key, metadata: metadata, condition: condition)
     }
 
     /// Uploads `text` as UTF-8 and commits it.
     @discardableResult
-    func put(_ bucket: String, _ key: String, _ text: String, condition: WriteCondition = .none) throws -> ObjectInfo {
-        try put(bucket, key, Array(text.utf8), condition: condition)
+    func put(_ bucket: String, _ key: String, _ text: String, condition: WriteCondition = .none) async throws -> ObjectInfo {
+        try await put(bucket, key, Array(text.utf8), condition: condition)
     }
 
     /// Uploads `parts` as a multipart upload (parts numbered from 1) and completes it: an object in segments.
     @discardableResult
-    func putMultipart(_ bucket: String, _ key: String, _ parts: [[UInt8]]) throws -> ObjectInfo {
-        let upload = try createMultipartUpload(bucket: bucket, key: key, metadata: ObjectMetadata())
+    func putMultipart(_ bucket: String, _ key: String, _ parts: [[UInt8]]) async throws -> ObjectInfo {
+        let upload = try await createMultipartUpload(bucket: bucket, key: key, metadata: ObjectMetadata())
         var completed: [CompletedPart] = []
         for (index, part) in parts.enumerated() {
-            let sink = try beginUpload(bucket: bucket)
-            try part.withUnsafeBytes { try sink.write($0) }
-            let info = try commitPart(sink, bucket: bucket, key: key, uploadId: upload.uploadId, partNumber: index + 1)
+            let sink = try await beginUpload(bucket: bucket)
+            try await sink.write(part)
+            let info = try await commitPart(sink, bucket: bucket, key: key, uploadId: upload.uploadId, partNumber: index + 1)
             completed.append(CompletedPart(partNumber: index + 1, etag: info.etag))
         }
-        return try completeMultipartUpload(bucket: bucket, key: key, uploadId: upload.uploadId, parts: completed)
+        return try await completeMultipartUpload(bucket: bucket, key: key, uploadId: upload.uploadId, parts: completed)
     }
 
     /// All of the object's bytes.
-    func bytes(_ bucket: String, _ key: String) throws -> [UInt8] {
-        let (_, reader) = try open(bucket: bucket, key: key)
+    func bytes(_ bucket: String, _ key: String) async throws -> [UInt8] {
+        let (_, reader) = try await open(bucket: bucket, key: key)
         defer { reader.close() }
-        return try reader.read(offset: 0, count: Int(reader.size))
+        return try await reader.read(offset: 0, count: Int(reader.size))
     }
 
     /// The object's bytes as UTF-8 text.
-    func text(_ bucket: String, _ key: String) throws -> String {
-        String(decoding: try bytes(bucket, key), as: UTF8.self)
+    func text(_ bucket: String, _ key: String) async throws -> String {
+        String(decoding: try await bytes(bucket, key), as: UTF8.self)
     }
 
     /// Every entry name of a listing, paging with `after` through pages of `pageSize`.
-    func allNames(_ bucket: String, prefix: String = "", delimiter: String? = nil, pageSize: Int) throws -> (names: [String], pages: Int) {
+    func allNames(_ bucket: String, prefix: String = "", delimiter: String? = nil, pageSize: Int) async throws -> (names: [String], pages: Int) {
         var names: [String] = []
         var after: String?
         var pages = 0
         while true {
-            let page = try list(bucket: bucket, prefix: prefix, delimiter: delimiter, after: after, maxKeys: pageSize)
+            let page = try await list(bucket: bucket, prefix: prefix, delimiter: delimiter, after: after, maxKeys: pageSize)
             pages += 1
             names += page.entries.map(\.name)
             guard page.isTruncated, let last = page.entries.last else { return (names, pages) }
@@ -180,25 +180,30 @@ func expectStoreError<T>(
     }
 }
 
-/// Runs `body(index)` on `count` OS threads released together, and waits for all of them.
-///
-/// Swift concurrency's pool has as many threads as cores; the engine's calls
-/// block, so real threads make races between many writers actually happen.
-func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    let ready = DispatchSemaphore(value: 0)
-    let go = DispatchSemaphore(value: 0)
-    let done = DispatchGroup()
-    for index in 0..<count {
-        done.enter()
-        let thread = Thread {
-            ready.signal()
-            go.wait()
-            body(index)
-            done.leave()
-        }
-        thread.start()
+/// Checks that the async `body` throws a ``StoreError`` with `code`.
+func expectStoreError<T>(
+    _ code: StoreError.Code,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> T
+) async {
+    do {
+        _ = try await body()
+        Issue.record("expected \(code), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as StoreError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code), got \(error)", sourceLocation: sourceLocation)
     }
-    for _ in 0..<count { ready.wait() }
-    for _ in 0..<count { go.signal() }
-    done.wait()
+}
+
+/// Runs `body(index)` for `index` in `0..<count` as concurrent child tasks, and waits for all of them.
+///
+/// The engine's calls suspend on SQLite and the I/O thread pool, so the tasks'
+/// calls interleave and racing writers really race.
+func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) async -> Void) async {
+    await withTaskGroup(of: Void.self) { group in
+        for index in 0..<count {
+            group.addTask { await body(index) }
+        }
+    }
 }

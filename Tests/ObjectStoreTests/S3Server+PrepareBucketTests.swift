@@ -12,11 +12,11 @@ import Testing
 struct S3ServerPrepareBucketTests {
     static let page = "http://127.0.0.1:8080"
 
-    static func makeApp(origins: [String]) throws -> some ApplicationProtocol {
+    static func makeApp(origins: [String]) async throws -> some ApplicationProtocol {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-prepare-test-\(UUID().uuidString)")
         let engine = try StorageEngine(directory: directory)
-        try S3Server.prepareBucket("article-images", engine: engine, corsOrigins: origins)
-        try S3Server.prepareBucket("article-images", engine: engine, corsOrigins: origins) // a second start
+        try await S3Server.prepareBucket("article-images", engine: engine, corsOrigins: origins)
+        try await S3Server.prepareBucket("article-images", engine: engine, corsOrigins: origins) // a second start
         let credentials = SigV4Credentials(accessKeyId: "HOISTTESTKEY0000", secretAccessKey: "test-secret-for-the-store-0123456789abcd")
         return Application(responder: S3Responder(engine: engine, credentials: [credentials]))
     }

@@ -93,14 +93,14 @@ struct S3ClientTests {
             let body = Array("0123456789abcdef".utf8)
             let etag = try await s3.putObject(bucket: Self.bucket, key: key, bytes: body, contentType: "application/octet-stream")
             // Stored under exactly this key (not a re-encoded or normalised one), as the engine itself says.
-            #expect(try store.engine.head(bucket: Self.bucket, key: key).etag == etag)
+            #expect(try await store.engine.head(bucket: Self.bucket, key: key).etag == etag)
             #expect(try await s3.headObject(bucket: Self.bucket, key: key).etag == etag)
             let (head, range) = try await s3.getObject(bucket: Self.bucket, key: key, range: 2...5, maxBytes: 4)
             #expect(String(decoding: range, as: UTF8.self) == "2345")
             #expect(head.size == 16)
             let copyKey = "copies/" + key
             #expect(try await s3.copyObject(from: (Self.bucket, key), to: (Self.bucket, copyKey)) == etag)
-            #expect(try store.engine.head(bucket: Self.bucket, key: copyKey).etag == etag)
+            #expect(try await store.engine.head(bucket: Self.bucket, key: copyKey).etag == etag)
             #expect(try await s3.getObject(bucket: Self.bucket, key: copyKey, maxBytes: 16).1 == body)
             try await s3.deleteObject(bucket: Self.bucket, key: key)
             let gone = await Self.s3Error { _ = try await s3.headObject(bucket: Self.bucket, key: key) }
@@ -296,7 +296,7 @@ struct S3ClientTests {
             let missing = S3Client(endpoint: store.endpoint, region: "us-east-1", credentials: noToken)
             let missingError = await Self.s3Error { try await missing.deleteObject(bucket: Self.bucket, key: "t/a.txt") }
             #expect(missingError?.code == S3ClientError.Code(rawValue: "MissingSecurityHeader"))
-            #expect(try store.engine.head(bucket: Self.bucket, key: "t/a.txt").etag == etag, "nothing was deleted")
+            #expect(try await store.engine.head(bucket: Self.bucket, key: "t/a.txt").etag == etag, "nothing was deleted")
         }
     }
 

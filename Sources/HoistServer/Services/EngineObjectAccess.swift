@@ -1,5 +1,6 @@
 import Foundation
 import ImageWorker
+import NIOPosix
 import ObjectStoreEngine
 
 /// The worker's access to the embedded store's bucket, in-process (`hoist serve`).
@@ -15,7 +16,7 @@ struct EngineObjectAccess: ObjectAccess {
 
     func head(_ key: String) async throws -> ObjectHead? {
         do {
-            let info = try engine.head(bucket: bucket, key: key)
+            let info = try await engine.head(bucket: bucket, key: key)
             return ObjectHead(size: info.size, etag: info.etag, contentType: info.metadata.contentType,
                               checksumSHA256: info.metadata.checksumSHA256)
         } catch where error.code == .noSuchKey {
@@ -24,48 +25,54 @@ struct EngineObjectAccess: ObjectAccess {
     }
 
     func read(_ key: String, first count: Int) async throws -> [UInt8] {
-        let (_, reader) = try engine.open(bucket: bucket, key: key)
+        let (_, reader) = try await engine.open(bucket: bucket, key: key)
         defer { reader.close() }
-        return try reader.read(offset: 0, count: Int(min(Int64(count), reader.size)))
+        return try await reader.read(offset: 0, count: Int(min(Int64(count), reader.size)))
     }
 
     func download(_ key: String, to path: String) async throws {
-        let (_, reader) = try engine.open(bucket: bucket, key: key)
+        let (_, reader) = try await engine.open(bucket: bucket, key: key)
         defer { reader.close() }
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw StoreError(.internalError, "Could not create \(path).")
+        // The local file's open and writes block: they run on NIO's thread pool, like the engine's reads.
+        let file = try await NIOThreadPool.singleton.runIfActive {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw StoreError(.internalError, "Could not create \(path).")
+            }
+            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         }
-        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? file.close() }
         var offset: Int64 = 0
         while offset < reader.size {
-            let piece = try reader.read(offset: offset, count: Int(min(Int64(Self.pieceSize), reader.size - offset)))
+            let piece = try await reader.read(offset: offset, count: Int(min(Int64(Self.pieceSize), reader.size - offset)))
             guard !piece.isEmpty else { break }
-            try file.write(contentsOf: piece)
+            try await NIOThreadPool.singleton.runIfActive { try file.write(contentsOf: piece) }
             offset += Int64(piece.count)
         }
     }
 
     func put(_ key: String, file path: String, contentType: String) async throws {
-        let sink = try engine.beginUpload(bucket: bucket)
+        let sink = try await engine.beginUpload(bucket: bucket)
         do {
-            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            // The local file's reads block: they run on NIO's thread pool, the sink's writes too.
+            let file = try await NIOThreadPool.singleton.runIfActive { try FileHandle(forReadingFrom: URL(fileURLWithPath: path)) }
             defer { try? file.close() }
-            while let piece = try file.read(upToCount: Self.pieceSize), !piece.isEmpty {
-                try piece.withUnsafeBytes { try sink.write($0) }
+            while let piece = try await NIOThreadPool.singleton.runIfActive({ try file.read(upToCount: Self.pieceSize) }),
+                  !piece.isEmpty {
+                try piece.withUnsafeBytes { try sink.append($0) }
+                try await sink.drain()
             }
-            _ = try engine.commit(sink, bucket: bucket, key: key, metadata: ObjectMetadata(contentType: contentType))
+            _ = try await engine.commit(sink, bucket: bucket, key: key, metadata: ObjectMetadata(contentType: contentType))
         } catch {
-            engine.abort(sink)
+            await engine.abort(sink)
             throw error
         }
     }
 
     func copy(_ source: String, to destination: String) async throws {
-        _ = try engine.copy(fromBucket: bucket, fromKey: source, toBucket: bucket, toKey: destination, metadata: nil)
+        _ = try await engine.copy(fromBucket: bucket, fromKey: source, toBucket: bucket, toKey: destination, metadata: nil)
     }
 
     func delete(_ key: String) async throws {
-        _ = try engine.delete(bucket: bucket, key: key)
+        _ = try await engine.delete(bucket: bucket, key: key)
     }
 }

@@ -34,10 +34,10 @@ public enum HoistServer {
                                                        dataDirectory: configuration.dataDirectory, region: configuration.region)
         let (storeCredentials, _) = try StoreCredentials.load(directory: configuration.dataDirectory)
         let engine = try S3Server.openEngine(configuration: storeConfiguration)
-        try S3Server.prepareBucket(configuration.bucket, engine: engine, corsOrigins: configuration.effectiveCORSOrigins)
+        try await S3Server.prepareBucket(configuration.bucket, engine: engine, corsOrigins: configuration.effectiveCORSOrigins)
         let store = S3Server.application(engine: engine, configuration: storeConfiguration, credentials: [storeCredentials],
                                          logger: logger)
-        try prepareNotifications(configuration, engine: engine)
+        try await prepareNotifications(configuration, engine: engine)
         let endpoint = try S3Endpoint(url: configuration.storeURL, addressing: .path)
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region,
                                    credentials: storeCredentials)
@@ -70,15 +70,15 @@ public enum HoistServer {
 
     /// Points the bucket's event notifications for `articles/` at the worker's queue
     /// (keeping any other rules); the embedded store then writes them to its outbox.
-    static func prepareNotifications(_ configuration: HoistConfiguration, engine: StorageEngine) throws {
+    static func prepareNotifications(_ configuration: HoistConfiguration, engine: StorageEngine) async throws {
         let rule = NotificationConfiguration.QueueRule(
             id: "hoist-worker", queueARN: "arn:aws:sqs:\(configuration.region):000000000000:\(HoistConfiguration.eventQueueName)",
             events: ["s3:ObjectCreated:*"], prefix: "articles/")
-        let existing = try engine.notificationConfiguration(configuration.bucket)
+        let existing = try await engine.notificationConfiguration(configuration.bucket)
         guard existing?.queues.contains(rule) != true else { return }
         var queues = existing?.queues.filter { $0.id != rule.id } ?? []
         queues.append(rule)
-        try engine.setNotificationConfiguration(configuration.bucket, NotificationConfiguration(queues: queues))
+        try await engine.setNotificationConfiguration(configuration.bucket, NotificationConfiguration(queues: queues))
     }
 
     /// `GET /healthz` and `GET /metrics` (Prometheus text of `registry`): the API's, and `hoist worker`'s own.

@@ -29,7 +29,7 @@ enum LiveStore {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-s3client-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try StorageEngine(directory: directory)
-        try engine.createBucket(bucket)
+        try await engine.createBucket(bucket)
         var logger = Logger(label: "hoist.test.store")
         logger.logLevel = .critical
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)

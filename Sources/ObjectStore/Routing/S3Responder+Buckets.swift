@@ -36,8 +36,8 @@ extension S3Responder {
 
     // MARK: Buckets
 
-    func listBuckets() throws -> Response {
-        let buckets = try engine.listBuckets()
+    func listBuckets() async throws -> Response {
+        let buckets = try await engine.listBuckets()
         var x = XMLWriter()
         x.element("ListAllMyBucketsResult", namespace: true) { x in
             x.account("Owner", id: ownerId)
@@ -66,12 +66,12 @@ extension S3Responder {
                 throw S3Error(.illegalLocationConstraint, "The \(constraint) location constraint is incompatible for the region specific endpoint this request was sent to.", resource: s3.resource)
             }
         }
-        try engine.createBucket(bucket)
+        try await engine.createBucket(bucket)
         return Response(status: .ok, headers: [.location: "/\(bucket)"])
     }
 
-    func getBucketLocation(_ s3: S3Request, bucket: String) throws -> Response {
-        _ = try engine.bucket(bucket)
+    func getBucketLocation(_ s3: S3Request, bucket: String) async throws -> Response {
+        _ = try await engine.bucket(bucket)
         var x = XMLWriter()
         if region == "us-east-1" {
             x.element("LocationConstraint", namespace: true) { _ in }
@@ -84,17 +84,17 @@ extension S3Responder {
     // MARK: CORS configuration
 
     func putBucketCORS(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
-        _ = try engine.bucket(bucket)
+        _ = try await engine.bucket(bucket)
         let data = try await readXMLBody(body, resource: s3.resource)
         try checkSmallBody(data, s3: s3)
         let configuration = try CORSConfiguration(xml: data)
-        try engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(configuration))
+        try await engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(configuration))
         return Response(status: .ok)
     }
 
-    func getBucketCORS(_ s3: S3Request, bucket: String) throws -> Response {
-        _ = try engine.bucket(bucket)
-        guard let configuration = corsConfiguration(bucket) else {
+    func getBucketCORS(_ s3: S3Request, bucket: String) async throws -> Response {
+        _ = try await engine.bucket(bucket)
+        guard let configuration = await corsConfiguration(bucket) else {
             var error = S3Error(.noSuchCORSConfiguration, "The CORS configuration does not exist", resource: s3.resource)
             error.extra = [("BucketName", bucket)]
             throw error
@@ -102,16 +102,16 @@ extension S3Responder {
         return xmlResponse(configuration.xml)
     }
 
-    func deleteBucketCORS(_ s3: S3Request, bucket: String) throws -> Response {
-        _ = try engine.bucket(bucket)
-        try engine.setBucketConfiguration(bucket, name: "cors", value: nil)
+    func deleteBucketCORS(_ s3: S3Request, bucket: String) async throws -> Response {
+        _ = try await engine.bucket(bucket)
+        try await engine.setBucketConfiguration(bucket, name: "cors", value: nil)
         return Response(status: .noContent)
     }
 
     // MARK: Notification configuration
 
     func putBucketNotification(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
-        _ = try engine.bucket(bucket)
+        _ = try await engine.bucket(bucket)
         let data = try await readXMLBody(body, resource: s3.resource)
         try checkSmallBody(data, s3: s3)
         let configuration: NotificationConfiguration
@@ -122,14 +122,14 @@ extension S3Responder {
             throw error
         }
         // Any queue name is a valid destination: the outbox keeps each queue's events.
-        try engine.setNotificationConfiguration(bucket, configuration.queues.isEmpty ? nil : configuration)
+        try await engine.setNotificationConfiguration(bucket, configuration.queues.isEmpty ? nil : configuration)
         return Response(status: .ok)
     }
 
     // MARK: DeleteObjects
 
     func deleteObjects(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
-        _ = try engine.bucket(bucket)
+        _ = try await engine.bucket(bucket)
         let data = try await readXMLBody(body, resource: s3.resource)
         try checkSmallBody(data, s3: s3)
         let root = try XMLTree.parse(data)
@@ -141,14 +141,24 @@ extension S3Responder {
         guard !objects.isEmpty, objects.count <= 1000 else {
             throw S3Error(.malformedXML, "A Delete request must name between 1 and 1000 objects.", resource: s3.resource)
         }
+        // Each deletion first (they are async), then the document.
+        var results: [(key: String, version: String?, outcome: Result<DeleteOutcome, any Error>)] = []
+        results.reserveCapacity(objects.count)
+        for object in objects {
+            let key = object.child("Key")?.text ?? ""
+            let version = object.child("VersionId")?.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            do {
+                guard !key.isEmpty else { throw S3Error(.invalidArgument, "An object key must not be empty.") }
+                results.append((key, version, .success(try await engine.delete(bucket: bucket, key: key, versionId: version))))
+            } catch {
+                results.append((key, version, .failure(error)))
+            }
+        }
         var x = XMLWriter()
         x.element("DeleteResult", namespace: true) { x in
-            for object in objects {
-                let key = object.child("Key")?.text ?? ""
-                do {
-                    guard !key.isEmpty else { throw S3Error(.invalidArgument, "An object key must not be empty.") }
-                    let version = object.child("VersionId")?.text.trimmingCharacters(in: .whitespacesAndNewlines)
-                    let outcome = try engine.delete(bucket: bucket, key: key, versionId: version)
+            for (key, version, result) in results {
+                switch result {
+                case .success(let outcome):
                     if !quiet {
                         x.element("Deleted") { x in
                             x.leaf("Key", key)
@@ -159,7 +169,7 @@ extension S3Responder {
                             }
                         }
                     }
-                } catch {
+                case .failure(let error):
                     let (code, message): (String, String)
                     switch error {
                     case let e as S3Error: (code, message) = (e.code.rawValue, e.message)
@@ -212,7 +222,7 @@ extension S3Responder {
         func encode(_ text: String) -> String { urlEncode ? S3URIEncoding.encodePath(text) : text }
     }
 
-    func listObjects(_ s3: S3Request, bucket: String, version2: Bool) throws -> Response {
+    func listObjects(_ s3: S3Request, bucket: String, version2: Bool) async throws -> Response {
         let resource = s3.resource
         let listing = try ListingQuery(s3)
         let prefix = listing.prefix, delimiter = listing.delimiter, maxKeys = listing.maxKeys, urlEncode = listing.urlEncode
@@ -234,7 +244,7 @@ extension S3Responder {
             after = marker
         }
 
-        let page = try engine.list(bucket: bucket, prefix: prefix, delimiter: delimiter, after: after, maxKeys: maxKeys)
+        let page = try await engine.list(bucket: bucket, prefix: prefix, delimiter: delimiter, after: after, maxKeys: maxKeys)
         let fetchOwner = !version2 || s3.query["fetch-owner"] == "true"
         var lastName: String?
         var x = XMLWriter()

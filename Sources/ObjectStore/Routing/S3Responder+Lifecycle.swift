@@ -8,7 +8,7 @@ extension S3Responder {
 
     /// `PUT /bucket?lifecycle`: replaces the bucket's rules.
     func putBucketLifecycle(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
-        _ = try engine.bucket(bucket)
+        _ = try await engine.bucket(bucket)
         let data = try await readXMLBody(body, resource: s3.resource)
         try checkSmallBody(data, s3: s3)
         let configuration: LifecycleConfiguration
@@ -18,14 +18,14 @@ extension S3Responder {
             error.resource = s3.resource
             throw error
         }
-        try engine.setBucketConfiguration(bucket, name: LifecycleConfiguration.configurationName,
+        try await engine.setBucketConfiguration(bucket, name: LifecycleConfiguration.configurationName,
                                           value: try JSONEncoder().encode(configuration))
         return Response(status: .ok)
     }
 
     /// `GET /bucket?lifecycle`.
-    func getBucketLifecycle(_ s3: S3Request, bucket: String) throws -> Response {
-        guard let data = try engine.bucketConfiguration(bucket, name: LifecycleConfiguration.configurationName),
+    func getBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
+        guard let data = try await engine.bucketConfiguration(bucket, name: LifecycleConfiguration.configurationName),
               let configuration = try? JSONDecoder().decode(LifecycleConfiguration.self, from: data)
         else {
             var error = S3Error(.noSuchLifecycleConfiguration, "The lifecycle configuration does not exist", resource: s3.resource)
@@ -36,8 +36,8 @@ extension S3Responder {
     }
 
     /// `DELETE /bucket?lifecycle`.
-    func deleteBucketLifecycle(_ s3: S3Request, bucket: String) throws -> Response {
-        try engine.setBucketConfiguration(bucket, name: LifecycleConfiguration.configurationName, value: nil)
+    func deleteBucketLifecycle(_ s3: S3Request, bucket: String) async throws -> Response {
+        try await engine.setBucketConfiguration(bucket, name: LifecycleConfiguration.configurationName, value: nil)
         return Response(status: .noContent)
     }
 }

@@ -57,7 +57,7 @@ public struct S3Responder: HTTPResponder {
         response.headers[.init("x-amz-request-id")!] = requestId
         response.headers[.init("x-amz-id-2")!] = requestId
         response.headers[.server] = "Hoist"
-        if let s3, s3.method != "OPTIONS" { applyCORS(to: &response, request: s3) }
+        if let s3, s3.method != "OPTIONS" { await applyCORS(to: &response, request: s3) }
         return response
     }
 
@@ -73,7 +73,7 @@ public struct S3Responder: HTTPResponder {
 
     func route(_ s3: S3Request, request: Request, context: Context, requestId: String) async throws -> Response {
         if s3.method == "OPTIONS" {
-            return try preflight(s3)
+            return try await preflight(s3)
         }
         if s3.method == "POST", let bucket = s3.bucket, s3.key == nil, s3.query.isEmpty, Self.isFormUpload(s3) {
             // A browser form upload: authenticated by its signed policy, not by a header or query signature.
@@ -83,7 +83,7 @@ public struct S3Responder: HTTPResponder {
 
         guard let bucket = s3.bucket else {
             guard s3.method == "GET" else { throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: "/") }
-            return try listBuckets()
+            return try await listBuckets()
         }
         if let key = s3.key {
             switch s3.method {
@@ -102,14 +102,14 @@ public struct S3Responder: HTTPResponder {
                 }
                 return try await putObject(s3, auth: auth, bucket: bucket, key: key, body: request.body)
             case "GET":
-                if let uploadId = s3.query["uploadId"] { return try listParts(s3, bucket: bucket, key: key, uploadId: uploadId) }
-                return try getObject(s3, bucket: bucket, key: key, head: false)
-            case "HEAD": return try getObject(s3, bucket: bucket, key: key, head: true)
+                if let uploadId = s3.query["uploadId"] { return try await listParts(s3, bucket: bucket, key: key, uploadId: uploadId) }
+                return try await getObject(s3, bucket: bucket, key: key, head: false)
+            case "HEAD": return try await getObject(s3, bucket: bucket, key: key, head: true)
             case "DELETE":
-                if let uploadId = s3.query["uploadId"] { return try abortMultipartUpload(s3, bucket: bucket, key: key, uploadId: uploadId) }
-                return try deleteObject(s3, bucket: bucket, key: key)
+                if let uploadId = s3.query["uploadId"] { return try await abortMultipartUpload(s3, bucket: bucket, key: key, uploadId: uploadId) }
+                return try await deleteObject(s3, bucket: bucket, key: key)
             case "POST":
-                if s3.query["uploads"] != nil { return try createMultipartUpload(s3, bucket: bucket, key: key) }
+                if s3.query["uploads"] != nil { return try await createMultipartUpload(s3, bucket: bucket, key: key) }
                 if let uploadId = s3.query["uploadId"] {
                     return try await completeMultipartUpload(s3, bucket: bucket, key: key, uploadId: uploadId, body: request.body,
                                                              requestId: requestId)
@@ -127,25 +127,25 @@ public struct S3Responder: HTTPResponder {
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket, body: request.body)
         case "GET":
-            if s3.query["cors"] != nil { return try getBucketCORS(s3, bucket: bucket) }
+            if s3.query["cors"] != nil { return try await getBucketCORS(s3, bucket: bucket) }
             if s3.query["notification"] != nil {
-                return xmlResponse(NotificationXML.render(try engine.notificationConfiguration(bucket)))
+                return xmlResponse(NotificationXML.render(try await engine.notificationConfiguration(bucket)))
             }
-            if s3.query["location"] != nil { return try getBucketLocation(s3, bucket: bucket) }
-            if s3.query["lifecycle"] != nil { return try getBucketLifecycle(s3, bucket: bucket) }
-            if s3.query["uploads"] != nil { return try listMultipartUploads(s3, bucket: bucket) }
-            if s3.query["versioning"] != nil { return try getBucketVersioning(s3, bucket: bucket) }
-            if s3.query["versions"] != nil { return try listObjectVersions(s3, bucket: bucket) }
+            if s3.query["location"] != nil { return try await getBucketLocation(s3, bucket: bucket) }
+            if s3.query["lifecycle"] != nil { return try await getBucketLifecycle(s3, bucket: bucket) }
+            if s3.query["uploads"] != nil { return try await listMultipartUploads(s3, bucket: bucket) }
+            if s3.query["versioning"] != nil { return try await getBucketVersioning(s3, bucket: bucket) }
+            if s3.query["versions"] != nil { return try await listObjectVersions(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
-            return try listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
+            return try await listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
         case "HEAD":
-            _ = try engine.bucket(bucket)
+            _ = try await engine.bucket(bucket)
             return Response(status: .ok, headers: [.init("x-amz-bucket-region")!: region])
         case "DELETE":
-            if s3.query["cors"] != nil { return try deleteBucketCORS(s3, bucket: bucket) }
-            if s3.query["lifecycle"] != nil { return try deleteBucketLifecycle(s3, bucket: bucket) }
+            if s3.query["cors"] != nil { return try await deleteBucketCORS(s3, bucket: bucket) }
+            if s3.query["lifecycle"] != nil { return try await deleteBucketLifecycle(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
-            try engine.deleteBucket(bucket)
+            try await engine.deleteBucket(bucket)
             return Response(status: .noContent)
         case "POST":
             if s3.query["delete"] != nil { return try await deleteObjects(s3, bucket: bucket, body: request.body) }
@@ -232,13 +232,13 @@ public struct S3Responder: HTTPResponder {
 
     // MARK: CORS
 
-    func corsConfiguration(_ bucket: String) -> CORSConfiguration? {
-        guard let data = try? engine.bucketConfiguration(bucket, name: "cors") else { return nil }
+    func corsConfiguration(_ bucket: String) async -> CORSConfiguration? {
+        guard let data = try? await engine.bucketConfiguration(bucket, name: "cors") else { return nil }
         return try? JSONDecoder().decode(CORSConfiguration.self, from: data)
     }
 
     /// `OPTIONS` preflight, answered from the bucket's rules without authentication.
-    func preflight(_ s3: S3Request) throws -> Response {
+    func preflight(_ s3: S3Request) async throws -> Response {
         guard let bucket = s3.bucket else {
             throw S3Error(.badRequest, "Insufficient information. Origin request header needed.", resource: s3.resource)
         }
@@ -248,10 +248,10 @@ public struct S3Responder: HTTPResponder {
         guard let method = s3.header("access-control-request-method") else {
             throw S3Error(.badRequest, "Invalid Access-Control-Request-Method: null", resource: s3.resource)
         }
-        _ = try engine.bucket(bucket)
+        _ = try await engine.bucket(bucket)
         let requested = (s3.header("access-control-request-headers") ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-        guard let configuration = corsConfiguration(bucket) else {
+        guard let configuration = await corsConfiguration(bucket) else {
             throw S3Error(.corsForbidden, "CORSResponse: CORS is not enabled for this bucket.", resource: s3.resource)
         }
         guard let rule = configuration.rule(origin: origin, method: method, headers: requested) else {
@@ -275,9 +275,9 @@ public struct S3Responder: HTTPResponder {
     }
 
     /// CORS headers on an actual (non-preflight) response, errors included, as S3 does.
-    func applyCORS(to response: inout Response, request s3: S3Request) {
+    func applyCORS(to response: inout Response, request s3: S3Request) async {
         guard let origin = s3.header("origin"), let bucket = s3.bucket,
-              let configuration = corsConfiguration(bucket),
+              let configuration = await corsConfiguration(bucket),
               let rule = configuration.rule(origin: origin, method: s3.method) else { return }
         for field in corsHeaders(rule: rule, origin: origin) { response.headers[field.name] = field.value }
         response.headers[.init("Access-Control-Allow-Methods")!] = rule.allowedMethods.joined(separator: ", ")

@@ -11,7 +11,7 @@ import NIOCore
 /// ```swift
 /// var reader = FormDataReader(body: request.body, boundary: boundary)
 /// while let part = try await reader.nextPart() {
-///     if part.name == "file" { try await reader.streamPart { bytes in try sink.write(bytes) } }
+///     if part.name == "file" { try await reader.streamPart({ try sink.append($0) }, afterEach: { try await sink.drain() }) }
 ///     else { fields.append((part.name, try await reader.readPart(limit: 20_480))) }
 /// }
 /// ```
@@ -134,17 +134,27 @@ struct FormDataReader {
 
     /// Hands the current part's content to `emit` in pieces as it arrives,
     /// up to (not including) the next delimiter.
-    mutating func streamPart(_ emit: (UnsafeRawBufferPointer) throws -> Void) async throws {
+    ///
+    /// - Parameters:
+    ///   - emit: Takes each piece, synchronously (the bytes are valid only during the call).
+    ///   - afterEach: Runs after each piece, before more of the body is read: where a
+    ///     consumer that buffered the piece in `emit` writes it out (e.g. ``UploadSink/drain()``).
+    mutating func streamPart(
+        _ emit: (UnsafeRawBufferPointer) throws -> Void,
+        afterEach: () async throws -> Void = {}
+    ) async throws {
         while true {
             if let found = find(delimiter, from: position) {
                 try emitRange(position..<found, emit)
                 position = found
+                try await afterEach()
                 return
             }
             // Everything but a possible start of the delimiter is content.
             let safe = max(position, buffer.count - (delimiter.count - 1))
             try emitRange(position..<safe, emit)
             position = safe
+            try await afterEach()
             guard try await fill() else { throw Failure.malformed("The body ended inside a part.") }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HoistSupport
 
 /// A bucket's versioning state, once configured (a bucket never configured has none).
 public enum VersioningStatus: String, Sendable, Hashable {
@@ -82,16 +83,16 @@ extension StorageEngine {
     /// The bucket's versioning status; `nil` when it was never configured.
     ///
     /// - Throws: `NoSuchBucket`.
-    public func versioning(_ bucket: String) throws(StoreError) -> VersioningStatus? {
-        guard let data = try bucketConfiguration(bucket, name: Self.versioningName) else { return nil }
+    public func versioning(_ bucket: String) async throws(StoreError) -> VersioningStatus? {
+        guard let data = try await bucketConfiguration(bucket, name: Self.versioningName) else { return nil }
         return VersioningStatus(rawValue: String(decoding: data, as: UTF8.self))
     }
 
     /// Enables or suspends versioning. A versioned bucket never goes back to unversioned.
     ///
     /// - Throws: `NoSuchBucket`.
-    public func setVersioning(_ bucket: String, _ status: VersioningStatus) throws(StoreError) {
-        try setBucketConfiguration(bucket, name: Self.versioningName, value: Data(status.rawValue.utf8))
+    public func setVersioning(_ bucket: String, _ status: VersioningStatus) async throws(StoreError) {
+        try await setBucketConfiguration(bucket, name: Self.versioningName, value: Data(status.rawValue.utf8))
     }
 
     /// The versioning status, inside a transaction.
@@ -115,14 +116,14 @@ extension StorageEngine {
     ///
     /// - Returns: What was done, for the response headers.
     /// - Throws: `NoSuchBucket`, `KeyTooLongError`, `InvalidArgument` (empty key, malformed version id), `InternalError`.
-    public func delete(bucket: String, key: String, versionId: String?) throws(StoreError) -> DeleteOutcome {
+    public func delete(bucket: String, key: String, versionId: String?) async throws(StoreError) -> DeleteOutcome {
         try ObjectKey.validate(key)
         try VersionID.validate(versionId)
         let removedEvent = objectEvent("ObjectRemoved:Delete")
         let markerEvent = objectEvent("ObjectRemoved:DeleteMarkerCreated")
         let now = currentSeconds()
         let keyBytes = Data(key.utf8)
-        let result = try write("delete the object") { db -> (outcome: DeleteOutcome, orphans: [String]) in
+        let result = try await write("delete the object") { db -> (outcome: DeleteOutcome, orphans: [String]) in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             let status = try Self.versioningStatus(db, bucketID: bucketID)
             let everVersioned = status != nil
@@ -162,7 +163,7 @@ extension StorageEngine {
             return (DeleteOutcome(removed: true, versionId: markerId.id, isDeleteMarker: true), markerId.orphans)
         }
         if result.outcome.removed { eventGeneration.add(1, ordering: .releasing) }
-        removeBlobs(result.orphans)
+        await removeBlobs(result.orphans)
         return result.outcome
     }
 
@@ -210,7 +211,7 @@ extension StorageEngine {
     ///   key marker, a malformed one), `InternalError`.
     public func listVersions(
         bucket: String, prefix: String, delimiter: String?, keyMarker: String?, versionIdMarker: String?, maxKeys: Int
-    ) throws(StoreError) -> VersionListPage {
+    ) async throws(StoreError) -> VersionListPage {
         guard maxKeys >= 0 else { throw StoreError(.invalidArgument, "max-keys must not be negative.") }
         let keyMarker = keyMarker.flatMap { $0.isEmpty ? nil : $0 }
         let versionIdMarker = versionIdMarker.flatMap { $0.isEmpty ? nil : $0 }
@@ -223,7 +224,7 @@ extension StorageEngine {
             delimiter: delimiter.flatMap { $0.isEmpty ? nil : Array($0.utf8) },
             after: keyMarker.map { Array($0.utf8) }
         )
-        return try read("list the versions") { db in
+        return try await read("list the versions") { db in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             var entries: [VersionListEntry] = []
             var last: (key: String, version: String?)?

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOPosix
 import ObjectStoreEngine
 import SigV4
 
@@ -29,7 +28,7 @@ extension S3Responder {
         guard let boundary = s3.header("content-type").flatMap(FormDataReader.boundary(contentType:)) else {
             throw S3Error(.malformedPOSTRequest, "The body of your POST request is not well-formed multipart/form-data.", resource: resource)
         }
-        _ = try engine.bucket(bucket)
+        _ = try await engine.bucket(bucket)
         var reader = FormDataReader(body: body, boundary: boundary)
         do {
             var fields: [(String, String)] = []
@@ -100,30 +99,27 @@ extension S3Responder {
 
         let range = authorization.contentLengthRange
         let maximum = min(Int64(range?.upperBound ?? Int.max), Self.maximumPutSize)
-        let sink = try engine.beginUpload(bucket: bucket)
+        let sink = try await engine.beginUpload(bucket: bucket)
         do {
             var size: Int64 = 0
-            try await reader.streamPart { bytes in
+            try await reader.streamPart({ bytes in
                 size += Int64(bytes.count)
                 guard size <= maximum else {
                     var error = S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed size", resource: objectResource)
                     error.extra = [("MaxSizeAllowed", String(maximum))]
                     throw error
                 }
-                try sink.write(bytes)
-            }
+                try sink.append(bytes)
+            }, afterEach: { try await sink.drain() })
             if let range, size < Int64(range.lowerBound) {
                 var error = S3Error(.entityTooSmall, "Your proposed upload is smaller than the minimum allowed size", resource: objectResource)
                 error.extra = [("ProposedSize", String(size)), ("MinSizeAllowed", String(range.lowerBound))]
                 throw error
             }
-            let engine = engine, finalKey = key, metadataToStore = metadata
-            let info = try await NIOThreadPool.singleton.runIfActive {
-                try engine.commit(sink, bucket: bucket, key: finalKey, metadata: metadataToStore, eventName: "ObjectCreated:Post")
-            }
+            let info = try await engine.commit(sink, bucket: bucket, key: key, metadata: metadata, eventName: "ObjectCreated:Post")
             return formResponse(s3, info: info, fields: byName)
         } catch {
-            engine.abort(sink)
+            await engine.abort(sink)
             throw error
         }
     }

@@ -75,9 +75,9 @@ extension S3Server {
     /// The rule allows exactly the headers a browser sends on a pre-signed PUT (Content-Length it
     /// sets itself) and exposes `ETag` and `x-amz-version-id`; origins are listed, never `*`
     /// (`HoistConfiguration` refuses it).
-    public static func prepareBucket(_ bucket: String, engine: StorageEngine, corsOrigins: [String]) throws {
+    public static func prepareBucket(_ bucket: String, engine: StorageEngine, corsOrigins: [String]) async throws {
         do {
-            try engine.createBucket(bucket)
+            try await engine.createBucket(bucket)
         } catch where error.code == .bucketAlreadyOwnedByYou {
             // Already there from an earlier start.
         }
@@ -85,6 +85,6 @@ extension S3Server {
             id: "hoist-serve", allowedOrigins: corsOrigins, allowedMethods: ["PUT", "GET", "HEAD"],
             allowedHeaders: ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256"],
             exposeHeaders: ["ETag", "x-amz-version-id"], maxAgeSeconds: 3600)
-        try engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(CORSConfiguration(rules: [rule])))
+        try await engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(CORSConfiguration(rules: [rule])))
     }
 }

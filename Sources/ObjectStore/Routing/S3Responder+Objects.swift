@@ -3,7 +3,6 @@ import Foundation
 import HoistSupport
 import HTTPTypes
 import Hummingbird
-import NIOPosix
 import ObjectStoreEngine
 import SigV4
 
@@ -34,25 +33,21 @@ extension S3Responder {
         let metadata = try objectMetadata(s3)
         let condition = try writeCondition(s3, operation: "PUT")
 
-        let sink = try engine.beginUpload(bucket: bucket)
+        let sink = try await engine.beginUpload(bucket: bucket)
         do {
             let received = try await incoming.receive(body, into: sink)
             var finalMetadata = metadata
             if let checksum = received.checksumSHA256 { finalMetadata.checksumSHA256 = checksum }
-            // fsync and rename block: run them on the thread pool, not on a concurrency thread.
-            let engine = engine, metadataToStore = finalMetadata
-            let info = try await NIOThreadPool.singleton.runIfActive {
-                try engine.commit(sink, bucket: bucket, key: key, metadata: metadataToStore, condition: condition)
-            }
+            let info = try await engine.commit(sink, bucket: bucket, key: key, metadata: finalMetadata, condition: condition)
             var headers: HTTPFields = [.eTag: "\"\(info.etag)\""]
             if let version = info.versionId { headers[.init("x-amz-version-id")!] = version }
             for (algorithm, value) in received.checksums { headers[HTTPField.Name(algorithm.header)!] = value }
             return Response(status: .ok, headers: headers)
         } catch let error as SigV4Error {
-            engine.abort(sink)
+            await engine.abort(sink)
             throw S3Error(error, resource: resource)
         } catch {
-            engine.abort(sink)
+            await engine.abort(sink)
             throw error
         }
     }
@@ -91,9 +86,9 @@ extension S3Responder {
 
     // MARK: GetObject / HeadObject
 
-    func getObject(_ s3: S3Request, bucket: String, key: String, head: Bool) throws -> Response {
+    func getObject(_ s3: S3Request, bucket: String, key: String, head: Bool) async throws -> Response {
         let resource = s3.resource
-        let (info, reader) = try engine.open(bucket: bucket, key: key, versionId: try versionIdParameter(s3))
+        let (info, reader) = try await engine.open(bucket: bucket, key: key, versionId: try versionIdParameter(s3))
         var keepOpen = false
         defer { if !keepOpen { reader.close() } }
 
@@ -124,7 +119,8 @@ extension S3Responder {
             defer { reader.close() }
             var offset = first
             while offset < last {
-                let bytes = try reader.read(offset: offset, count: Int(min(Int64(chunkSize), last - offset)))
+                // Read on the thread pool, chunk by chunk, as the client takes them.
+                let bytes = try await reader.read(offset: offset, count: Int(min(Int64(chunkSize), last - offset)))
                 if bytes.isEmpty { break }
                 try await writer.write(ByteBuffer(bytes: bytes))
                 offset += Int64(bytes.count)
@@ -226,8 +222,8 @@ extension S3Responder {
 
     // MARK: DeleteObject
 
-    func deleteObject(_ s3: S3Request, bucket: String, key: String) throws -> Response {
-        let outcome = try engine.delete(bucket: bucket, key: key, versionId: try versionIdParameter(s3))
+    func deleteObject(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
+        let outcome = try await engine.delete(bucket: bucket, key: key, versionId: try versionIdParameter(s3))
         var headers: HTTPFields = [:]
         if let version = outcome.versionId { headers[.init("x-amz-version-id")!] = version }
         if outcome.isDeleteMarker { headers[.init("x-amz-delete-marker")!] = "true" }
@@ -255,14 +251,11 @@ extension S3Responder {
         if sourceBucket == bucket && sourceKey == key && sourceVersion == nil && directive == "COPY" {
             throw S3Error(.invalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.", resource: resource)
         }
-        let sourceInfo = try copySourceObject(bucket: sourceBucket, key: sourceKey, versionId: sourceVersion)
+        let sourceInfo = try await copySourceObject(bucket: sourceBucket, key: sourceKey, versionId: sourceVersion)
         try checkCopyConditions(s3, info: sourceInfo, resource: resource)
         let metadata = directive == "REPLACE" ? try objectMetadata(s3) : nil
-        let engine = engine
-        let info = try await NIOThreadPool.singleton.runIfActive {
-            try engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, fromVersionId: sourceVersion,
-                            toBucket: bucket, toKey: key, metadata: metadata)
-        }
+        let info = try await engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, fromVersionId: sourceVersion,
+                                         toBucket: bucket, toKey: key, metadata: metadata)
         var x = XMLWriter()
         x.element("CopyObjectResult", namespace: true) { x in
             x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
@@ -276,9 +269,9 @@ extension S3Responder {
 
     /// The source of a copy, for its conditions: a delete marker named by its version is an
     /// `InvalidRequest` (S3: 400), the latest being a marker `NoSuchKey`.
-    func copySourceObject(bucket: String, key: String, versionId: String?) throws -> ObjectInfo {
+    func copySourceObject(bucket: String, key: String, versionId: String?) async throws -> ObjectInfo {
         do {
-            return try engine.head(bucket: bucket, key: key, versionId: versionId)
+            return try await engine.head(bucket: bucket, key: key, versionId: versionId)
         } catch let error where error.code == .methodNotAllowed {
             throw S3Error(.invalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 
 /// Where a store keeps its files inside its directory.
 ///

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOPosix
 
 /// Thin POSIX wrappers that retry on `EINTR` and report failures as ``StoreError``.
 ///
@@ -48,6 +49,23 @@ enum FileIO {
             }
             remaining -= written
             base += written
+        }
+    }
+
+    /// Writes all of `bytes` to `fd` at `offset` (`pwrite`), looping over partial writes.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StoreError) {
+        guard var base = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        var position = off_t(offset)
+        while remaining > 0 {
+            let written = pwrite(fd, base, remaining, position)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure("pwrite")
+            }
+            remaining -= written
+            base += written
+            position += off_t(written)
         }
     }
 
@@ -126,6 +144,34 @@ enum FileIO {
             throw failure("flock", code)
         }
         return fd
+    }
+}
+
+extension FileIO {
+    /// Runs blocking file work (`open`, `pread`, `fsync`, `rename`, `unlink`) on NIO's
+    /// thread pool, so that no thread of Swift's cooperative pool waits on the disk.
+    ///
+    /// - Throws: What `body` throws; `InternalError` if the thread pool is not running.
+    static func offload<T: Sendable>(
+        _ body: @escaping @Sendable () throws(StoreError) -> T
+    ) async throws(StoreError) -> T {
+        do {
+            return try await NIOThreadPool.singleton.runIfActive { try body() }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.internalError("Could not run file work on the I/O thread pool", error)
+        }
+    }
+
+    /// Runs cleanup file work (a removal, a close) on NIO's thread pool; if the pool is
+    /// not running, runs it here: cleanup must happen either way.
+    static func offloadCleanup(_ body: @escaping @Sendable () -> Void) async {
+        do {
+            try await NIOThreadPool.singleton.runIfActive { body() }
+        } catch {
+            body()
+        }
     }
 }
 

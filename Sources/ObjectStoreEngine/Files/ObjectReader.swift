@@ -8,11 +8,11 @@ import Synchronization
 /// files on ``close()`` or when released.
 ///
 /// ```swift
-/// let (info, reader) = try engine.open(bucket: "photos", key: "a.jpg")
+/// let (info, reader) = try await engine.open(bucket: "photos", key: "a.jpg")
 /// defer { reader.close() }
 /// var offset: Int64 = 0
 /// while offset < reader.size {
-///     let chunk = try reader.read(offset: offset, count: 64 * 1024)
+///     let chunk = try await reader.read(offset: offset, count: 64 * 1024)
 ///     offset += Int64(chunk.count)
 /// }
 /// ```
@@ -44,7 +44,8 @@ public final class ObjectReader: Sendable {
         close()
     }
 
-    /// Reads up to `count` bytes at `offset` (`pread`, across files as needed); fewer only at the end of the object.
+    /// Reads up to `count` bytes at `offset` (`pread`, across files as needed) on NIO's
+    /// thread pool; fewer only at the end of the object.
     ///
     /// - Parameters:
     ///   - offset: Where to start, from 0; at or past ``size`` the result is empty.
@@ -52,7 +53,19 @@ public final class ObjectReader: Sendable {
     /// - Returns: The bytes read.
     /// - Throws: `InvalidArgument` for a negative offset or count, or after ``close()``;
     ///   `InternalError` if the file system fails or a file is shorter than it was when opened.
-    public func read(offset: Int64, count: Int) throws(StoreError) -> [UInt8] {
+    public func read(offset: Int64, count: Int) async throws(StoreError) -> [UInt8] {
+        try await FileIO.offload { () throws(StoreError) in try self.readBlocking(offset: offset, count: count) }
+    }
+
+    /// ``read(offset:count:)`` on the calling thread: for the engine's own work already on the thread pool.
+    ///
+    /// - Parameters:
+    ///   - offset: Where to start, from 0; at or past ``size`` the result is empty.
+    ///   - count: How many bytes at most.
+    /// - Returns: The bytes read.
+    /// - Throws: `InvalidArgument` for a negative offset or count, or after ``close()``;
+    ///   `InternalError` if the file system fails or a file is shorter than it was when opened.
+    func readBlocking(offset: Int64, count: Int) throws(StoreError) -> [UInt8] {
         guard offset >= 0, count >= 0 else {
             throw StoreError(.invalidArgument, "The offset and count of a read must not be negative.")
         }

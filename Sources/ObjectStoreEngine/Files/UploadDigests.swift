@@ -1,4 +1,5 @@
 import Foundation
+import HoistSupport
 
 /// The MD5 and SHA-256 of an upload's bytes, as ``UploadSink`` computed them while they arrived.
 ///

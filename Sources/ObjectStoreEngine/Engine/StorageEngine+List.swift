@@ -30,12 +30,12 @@ extension StorageEngine {
     /// ```swift
     /// var after: String? = nil
     /// repeat {
-    ///     let page = try engine.list(bucket: "photos", prefix: "cats/", delimiter: "/", after: after, maxKeys: 1000)
+    ///     let page = try await engine.list(bucket: "photos", prefix: "cats/", delimiter: "/", after: after, maxKeys: 1000)
     ///     for entry in page.entries { print(entry.name) }
     ///     after = page.isTruncated ? page.entries.last?.name : nil
     /// } while after != nil
     /// ```
-    public func list(bucket: String, prefix: String, delimiter: String?, after: String?, maxKeys: Int) throws(StoreError) -> ListPage {
+    public func list(bucket: String, prefix: String, delimiter: String?, after: String?, maxKeys: Int) async throws(StoreError) -> ListPage {
         guard maxKeys >= 0 else {
             throw StoreError(.invalidArgument, "max-keys must not be negative.")
         }
@@ -44,7 +44,7 @@ extension StorageEngine {
             delimiter: delimiter.flatMap { $0.isEmpty ? nil : Array($0.utf8) },
             after: after.map { Array($0.utf8) }
         )
-        return try read("list the objects") { db in
+        return try await read("list the objects") { db in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             return try scan.run(db, bucket: bucket, bucketID: bucketID, maxKeys: maxKeys).page
         }

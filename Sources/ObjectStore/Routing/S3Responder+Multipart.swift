@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOPosix
 import ObjectStoreEngine
 import SigV4
 import Synchronization
@@ -25,7 +24,7 @@ public struct CompletionKeepAlive: Sendable {
     }
 }
 
-/// The outcome of a completion running on the blocking thread pool, for the request to poll.
+/// The outcome of a completion running in its own task, for the request to poll.
 final class PendingCompletion: Sendable {
     private let outcome = Mutex<Result<ObjectInfo, any Error>?>(nil)
 
@@ -41,11 +40,11 @@ extension S3Responder {
     // MARK: CreateMultipartUpload
 
     /// `POST /bucket/key?uploads`: starts an upload; the object's metadata comes from the headers.
-    func createMultipartUpload(_ s3: S3Request, bucket: String, key: String) throws -> Response {
+    func createMultipartUpload(_ s3: S3Request, bucket: String, key: String) async throws -> Response {
         if let algorithm = s3.header("x-amz-checksum-algorithm"), ChecksumAlgorithm(headerOrAlgorithm: algorithm) == nil {
             throw S3Error(.invalidRequest, "The checksum algorithm \(algorithm) is not supported (crc32, crc32c, sha1, sha256).", resource: s3.resource)
         }
-        let upload = try engine.createMultipartUpload(bucket: bucket, key: key, metadata: try objectMetadata(s3))
+        let upload = try await engine.createMultipartUpload(bucket: bucket, key: key, metadata: try objectMetadata(s3))
         var x = XMLWriter()
         x.element("InitiateMultipartUploadResult", namespace: true) { x in
             x.leaf("Bucket", bucket)
@@ -73,23 +72,20 @@ extension S3Responder {
         let number = try partNumber(s3)
         var incoming = try IncomingBody(s3, auth: auth, maximumSize: StorageEngine.maximumPartSize, what: "5 GiB for a part")
         // Refuse parts of unknown uploads before reading the body.
-        _ = try engine.listParts(bucket: bucket, key: key, uploadId: uploadId, maxParts: 0)
-        let sink = try engine.beginPartUpload(bucket: bucket, computesSHA256: incoming.needsSHA256)
+        _ = try await engine.listParts(bucket: bucket, key: key, uploadId: uploadId, maxParts: 0)
+        let sink = try await engine.beginPartUpload(bucket: bucket, computesSHA256: incoming.needsSHA256)
         do {
             let received = try await incoming.receive(body, into: sink)
-            let engine = engine, checksum = received.checksumSHA256
-            let part = try await NIOThreadPool.singleton.runIfActive {
-                try engine.commitPart(sink, bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
-                                      checksumSHA256: checksum)
-            }
+            let part = try await engine.commitPart(sink, bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
+                                                   checksumSHA256: received.checksumSHA256)
             var headers: HTTPFields = [.eTag: "\"\(part.etag)\""]
             for (algorithm, value) in received.checksums { headers[HTTPField.Name(algorithm.header)!] = value }
             return Response(status: .ok, headers: headers)
         } catch let error as SigV4Error {
-            engine.abort(sink)
+            await engine.abort(sink)
             throw S3Error(error, resource: resource)
         } catch {
-            engine.abort(sink)
+            await engine.abort(sink)
             throw error
         }
     }
@@ -100,7 +96,7 @@ extension S3Responder {
         let resource = s3.resource
         let number = try partNumber(s3)
         let (sourceBucket, sourceKey, sourceVersion) = try copySource(s3)
-        let sourceInfo = try copySourceObject(bucket: sourceBucket, key: sourceKey, versionId: sourceVersion)
+        let sourceInfo = try await copySourceObject(bucket: sourceBucket, key: sourceKey, versionId: sourceVersion)
         try checkCopyConditions(s3, info: sourceInfo, resource: resource)
         var range: ClosedRange<Int64>?
         if let text = s3.header("x-amz-copy-source-range") {
@@ -114,11 +110,8 @@ extension S3Responder {
             }
             range = first...last
         }
-        let engine = engine, copyRange = range
-        let part = try await NIOThreadPool.singleton.runIfActive {
-            try engine.copyPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
-                                fromBucket: sourceBucket, fromKey: sourceKey, fromVersionId: sourceVersion, range: copyRange)
-        }
+        let part = try await engine.copyPart(bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
+                                             fromBucket: sourceBucket, fromKey: sourceKey, fromVersionId: sourceVersion, range: range)
         var x = XMLWriter()
         x.element("CopyPartResult", namespace: true) { x in
             x.leaf("LastModified", AMZDate(part.lastModified).xmlTimestamp)
@@ -132,10 +125,10 @@ extension S3Responder {
     // MARK: ListParts
 
     /// `GET /bucket/key?uploadId=ID`, paginated by `part-number-marker` and `max-parts`.
-    func listParts(_ s3: S3Request, bucket: String, key: String, uploadId: String) throws -> Response {
+    func listParts(_ s3: S3Request, bucket: String, key: String, uploadId: String) async throws -> Response {
         let marker = try nonNegativeInteger(s3, "part-number-marker") ?? 0
         let maxParts = try nonNegativeInteger(s3, "max-parts") ?? 1000
-        let listing = try engine.listParts(bucket: bucket, key: key, uploadId: uploadId, partNumberMarker: marker, maxParts: maxParts)
+        let listing = try await engine.listParts(bucket: bucket, key: key, uploadId: uploadId, partNumberMarker: marker, maxParts: maxParts)
         var x = XMLWriter()
         x.element("ListPartsResult", namespace: true) { x in
             x.leaf("Bucket", bucket)
@@ -190,9 +183,9 @@ extension S3Responder {
         let pending = PendingCompletion()
         Task {
             do {
-                pending.finish(.success(try await NIOThreadPool.singleton.runIfActive {
-                    try engine.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed, condition: condition)
-                }))
+                pending.finish(.success(
+                    try await engine.completeMultipartUpload(bucket: bucket, key: key, uploadId: uploadId, parts: completed, condition: condition)
+                ))
             } catch {
                 pending.finish(.failure(error))
             }
@@ -265,15 +258,15 @@ extension S3Responder {
     // MARK: AbortMultipartUpload
 
     /// `DELETE /bucket/key?uploadId=ID`.
-    func abortMultipartUpload(_ s3: S3Request, bucket: String, key: String, uploadId: String) throws -> Response {
-        try engine.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+    func abortMultipartUpload(_ s3: S3Request, bucket: String, key: String, uploadId: String) async throws -> Response {
+        try await engine.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
         return Response(status: .noContent)
     }
 
     // MARK: ListMultipartUploads
 
     /// `GET /bucket?uploads`, with `prefix`, `key-marker`, `upload-id-marker`, `max-uploads`.
-    func listMultipartUploads(_ s3: S3Request, bucket: String) throws -> Response {
+    func listMultipartUploads(_ s3: S3Request, bucket: String) async throws -> Response {
         let prefix = s3.query["prefix"] ?? ""
         let keyMarker = s3.query["key-marker"].flatMap { $0.isEmpty ? nil : $0 }
         let uploadIdMarker = keyMarker == nil ? nil : s3.query["upload-id-marker"]
@@ -281,7 +274,7 @@ extension S3Responder {
         if s3.query["delimiter"].map({ !$0.isEmpty }) == true {
             throw notImplemented("ListMultipartUploads with a delimiter", s3)
         }
-        let listing = try engine.listMultipartUploads(bucket: bucket, prefix: prefix, keyMarker: keyMarker,
+        let listing = try await engine.listMultipartUploads(bucket: bucket, prefix: prefix, keyMarker: keyMarker,
                                                       uploadIdMarker: uploadIdMarker, maxUploads: maxUploads)
         let encodeURL = s3.query["encoding-type"] == "url"
         func text(_ value: String) -> String { encodeURL ? S3URIEncoding.encodePath(value) : value }

@@ -119,7 +119,7 @@ struct IncomingBody {
                     if let declaredLength, received > declaredLength {
                         throw S3Error(.incompleteBody, "The body is longer than the declared length.", resource: resource)
                     }
-                    try sink.write(piece)
+                    try sink.append(piece)
                     for i in checksums.indices { checksums[i].update(piece) }
                 }
                 if decoder != nil {
@@ -128,6 +128,8 @@ struct IncomingBody {
                     try take(raw)
                 }
             }
+            // Writes out the full blocks appended above, off the cooperative pool; suspends while the disk is behind.
+            try await sink.drain()
         }
         var trailers: [(String, String)] = []
         if decoder != nil { trailers = try decoder!.finish() }
@@ -139,7 +141,7 @@ struct IncomingBody {
             expectedChecksums[algorithm] = value
         }
 
-        let digests = sink.digests()
+        let digests = try await sink.digests()
         if !chunked && auth.payloadHash != PayloadHash.unsigned && auth.payloadHash.lowercased() != digests.sha256Hex {
             throw S3Error(.xAmzContentSHA256Mismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.", resource: resource)
         }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import HoistSupport
 
 extension StorageEngine {
     /// The smallest size of every part but the last of a completed upload (S3: 5 MiB).
@@ -19,14 +20,14 @@ extension StorageEngine {
     ///     parts carry their own checksums).
     /// - Returns: The upload, with a new random upload id.
     /// - Throws: `NoSuchBucket`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
-    public func createMultipartUpload(bucket: String, key: String, metadata: ObjectMetadata) throws(StoreError) -> MultipartUploadInfo {
+    public func createMultipartUpload(bucket: String, key: String, metadata: ObjectMetadata) async throws(StoreError) -> MultipartUploadInfo {
         try ObjectKey.validate(key)
         var metadata = metadata
         metadata.checksumSHA256 = nil
         let uploadId = StoreLayout.newBlobName() + StoreLayout.newBlobName()
         let now = currentSeconds()
         let json = try MetadataCoding.encode(metadata)
-        try write("create the multipart upload") { db in
+        try await write("create the multipart upload") { db in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             try db.execute(sql: """
                 INSERT INTO multipart_upload (upload_id, bucket_id, key, initiated, metadata) VALUES (?, ?, ?, ?, ?)
@@ -39,12 +40,12 @@ extension StorageEngine {
     /// Abandons a multipart upload: forgets it and removes its parts' blobs.
     ///
     /// - Throws: `NoSuchBucket`, `NoSuchUpload`, `InternalError`.
-    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) throws(StoreError) {
-        let blobs = try write("abort the multipart upload") { db -> [String] in
+    public func abortMultipartUpload(bucket: String, key: String, uploadId: String) async throws(StoreError) {
+        let blobs = try await write("abort the multipart upload") { db -> [String] in
             let upload = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
             return try Self.deleteUpload(db, row: upload.id)
         }
-        removeBlobs(blobs)
+        await removeBlobs(blobs)
     }
 
     // MARK: Parts
@@ -55,10 +56,11 @@ extension StorageEngine {
     ///   payload hash, no `x-amz-checksum-sha256`): the part's MD5 (its ETag) is all that is
     ///   needed, and skipping the SHA-256 halves the hashing work of a part.
     /// - Throws: `NoSuchBucket`; `InternalError` if the temporary file cannot be created.
-    public func beginPartUpload(bucket: String, computesSHA256: Bool) throws(StoreError) -> UploadSink {
-        let exists = try read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
+    public func beginPartUpload(bucket: String, computesSHA256: Bool) async throws(StoreError) -> UploadSink {
+        let exists = try await read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
         guard exists else { throw StoreError.noSuchBucket(bucket) }
-        return try UploadSink(layout: layout, computesSHA256: computesSHA256)
+        let layout = layout
+        return try await FileIO.offload { () throws(StoreError) in try UploadSink(layout: layout, computesSHA256: computesSHA256) }
     }
 
     /// Publishes an uploaded body as part `partNumber` of an upload, replacing
@@ -81,17 +83,17 @@ extension StorageEngine {
         uploadId: String,
         partNumber: Int,
         checksumSHA256: String? = nil
-    ) throws(StoreError) -> PartInfo {
+    ) async throws(StoreError) -> PartInfo {
         guard sink.layout == layout else {
             throw StoreError(.invalidArgument, "The upload belongs to another store.")
         }
         guard Self.partNumbers.contains(partNumber) else {
-            sink.discard()
+            await sink.discardAndRemove()
             throw Self.invalidPartNumber
         }
-        let (size, digests) = try sink.seal()
+        let (size, digests) = try await sink.seal()
         let blobPath = layout.blobPath(sink.blobName)
-        var renamed = false
+        let renamed = Renamed()
         defer { sink.markFinished() }
         do throws(StoreError) {
             guard size <= Self.maximumPartSize else {
@@ -100,11 +102,10 @@ extension StorageEngine {
             if let checksumSHA256, digests.sha256.isEmpty || checksumSHA256 != digests.sha256Base64 {
                 throw StoreError(.badDigest, "The SHA256 you specified did not match the calculated checksum.")
             }
-            try FileIO.rename(sink.tmpPath, blobPath)
-            renamed = true
-            try FileIO.syncDirectory(layout.shardDirectory(sink.blobName))
+            try await publishFile(of: sink, at: blobPath, renamed: renamed)
             let now = currentSeconds()
-            let replaced = try write("store the part") { db -> String? in
+            let blobName = sink.blobName
+            let replaced = try await write("store the part") { db -> String? in
                 let upload = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
                 let previous = try String.fetchOne(db, sql: """
                     SELECT blob FROM multipart_part WHERE upload_row = ? AND part_number = ?
@@ -112,16 +113,17 @@ extension StorageEngine {
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO multipart_part (upload_row, part_number, blob, size, etag, sha256, last_modified)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [upload.id, partNumber, sink.blobName, size, digests.md5Hex,
+                    """, arguments: [upload.id, partNumber, blobName, size, digests.md5Hex,
                                      digests.sha256.isEmpty ? nil : Data(digests.sha256), now])
                 return previous
             }
-            removeBlob(replaced)
+            await removeBlob(replaced)
             return PartInfo(partNumber: partNumber, size: size, etag: digests.md5Hex,
                             lastModified: Date(timeIntervalSince1970: TimeInterval(now)),
                             checksumSHA256: digests.sha256.isEmpty ? nil : digests.sha256Base64)
         } catch {
-            FileIO.removeIfExists(renamed ? blobPath : sink.tmpPath)
+            let leftover = renamed.value ? blobPath : sink.tmpPath
+            await FileIO.offloadCleanup { FileIO.removeIfExists(leftover) }
             throw error
         }
     }
@@ -144,30 +146,32 @@ extension StorageEngine {
         fromKey: String,
         fromVersionId: String? = nil,
         range: ClosedRange<Int64>? = nil
-    ) throws(StoreError) -> PartInfo {
+    ) async throws(StoreError) -> PartInfo {
         guard Self.partNumbers.contains(partNumber) else { throw Self.invalidPartNumber }
-        _ = try read("look up the multipart upload") { db in try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId) }
-        let (info, reader) = try open(bucket: fromBucket, key: fromKey, versionId: fromVersionId)
+        _ = try await read("look up the multipart upload") { db in
+            _ = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
+        }
+        let (info, reader) = try await open(bucket: fromBucket, key: fromKey, versionId: fromVersionId)
         defer { reader.close() }
         let wanted = range ?? 0...max(0, info.size - 1)
         if let range, range.lowerBound < 0 || range.upperBound >= info.size {
             throw StoreError(.invalidArgument, "Range specified is not valid for source object of size: \(info.size)")
         }
-        let sink = try beginUpload(bucket: bucket)
+        let sink = try await beginUpload(bucket: bucket)
         do throws(StoreError) {
             var offset = wanted.lowerBound
             let end = info.size == 0 ? 0 : wanted.upperBound + 1
             while offset < end {
-                let bytes = try reader.read(offset: offset, count: Int(min(1 << 20, end - offset)))
+                let bytes = try await reader.read(offset: offset, count: Int(min(1 << 20, end - offset)))
                 guard !bytes.isEmpty else { throw StoreError(.internalError, "The source object's data ended early.") }
-                try bytes.withUnsafeBytes { raw in Result { () throws(StoreError) in try sink.write(raw) } }.get()
+                try await sink.write(bytes)
                 offset += Int64(bytes.count)
             }
         } catch {
-            abort(sink)
+            await abort(sink)
             throw error
         }
-        return try commitPart(sink, bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber)
+        return try await commitPart(sink, bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber)
     }
 
     /// ListParts: the parts of an upload after `partNumberMarker`, by number.
@@ -179,9 +183,9 @@ extension StorageEngine {
         uploadId: String,
         partNumberMarker: Int = 0,
         maxParts: Int = 1000
-    ) throws(StoreError) -> PartListing {
+    ) async throws(StoreError) -> PartListing {
         let limit = max(0, min(maxParts, 1000))
-        return try read("list the parts") { db in
+        return try await read("list the parts") { db in
             let upload = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
             let rows = try Row.fetchAll(db, sql: """
                 SELECT part_number, size, etag, sha256, last_modified FROM multipart_part
@@ -206,10 +210,10 @@ extension StorageEngine {
         keyMarker: String? = nil,
         uploadIdMarker: String? = nil,
         maxUploads: Int = 1000
-    ) throws(StoreError) -> MultipartUploadListing {
+    ) async throws(StoreError) -> MultipartUploadListing {
         let limit = max(0, min(maxUploads, 1000))
         let prefixBytes = Data(prefix.utf8)
-        return try read("list the multipart uploads") { db in
+        return try await read("list the multipart uploads") { db in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             var sql = """
                 SELECT upload_id, key, initiated, metadata FROM multipart_upload
@@ -266,7 +270,7 @@ extension StorageEngine {
         uploadId: String,
         parts: [CompletedPart],
         condition: WriteCondition = .none
-    ) throws(StoreError) -> ObjectInfo {
+    ) async throws(StoreError) -> ObjectInfo {
         guard !parts.isEmpty else {
             throw StoreError(.invalidPart, "You must specify at least one part.")
         }
@@ -274,7 +278,7 @@ extension StorageEngine {
             throw StoreError(.invalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.")
         }
         struct Chosen { let number: Int; let blob: String; let size: Int64; let etag: String }
-        let (upload, chosen) = try read("read the multipart upload") { db -> (UploadRow, [Chosen]) in
+        let (upload, chosen) = try await read("read the multipart upload") { db -> (UploadRow, [Chosen]) in
             let upload = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
             var stored: [Int: Chosen] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT part_number, blob, size, etag FROM multipart_part WHERE upload_row = ?",
@@ -285,7 +289,7 @@ extension StorageEngine {
             }
             // Every part must exist with its ETag (InvalidPart) before sizes are looked at (EntityTooSmall).
             let chosen = try parts.map { part in
-                guard let found = stored[part.partNumber], Self.unquote(part.etag) == found.etag else {
+                guard let found = stored[part.partNumber], ETagText.unquote(part.etag).lowercased() == found.etag else {
                     throw StoreError(.invalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.")
                 }
                 return found
@@ -299,7 +303,7 @@ extension StorageEngine {
 
         // The multipart ETag: MD5 of the concatenated binary part MD5s, then the count.
         var md5 = Insecure.MD5()
-        for part in chosen { md5.update(data: Self.hexBytes(part.etag)) }
+        for part in chosen { md5.update(data: Hex.decodeLowercase(ETagText.unquote(part.etag).lowercased()) ?? []) }
         let etag = Hex.encode(md5.finalize()) + "-\(chosen.count)"
         let size = chosen.reduce(Int64(0)) { $0 + $1.size }
 
@@ -308,7 +312,7 @@ extension StorageEngine {
         let row = NewObjectRow(blob: chosen[0].blob, segments: segments.count > 1 ? segments : nil, size: size, etag: etag,
                                sha256: nil, lastModified: currentSeconds(), metadata: upload.metadata)
         let event = objectEvent("ObjectCreated:CompleteMultipartUpload")
-        let (published, unused) = try write("complete the multipart upload") { db -> (Published, [String]) in
+        let (published, unused) = try await write("complete the multipart upload") { db -> (Published, [String]) in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             let current = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
             for part in chosen {
@@ -323,8 +327,7 @@ extension StorageEngine {
             return (published, try Self.deleteUpload(db, row: current.id).filter { !kept.contains($0) })
         }
         eventGeneration.add(1, ordering: .releasing)
-        removeBlobs(published.orphans)
-        removeBlobs(unused)
+        await removeBlobs(published.orphans + unused)
         return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
     }
 
@@ -375,34 +378,5 @@ extension StorageEngine {
             lastModified: Date(timeIntervalSince1970: TimeInterval(try row.decode(Int64.self, forColumn: "last_modified"))),
             checksumSHA256: try row.decode(Data?.self, forColumn: "sha256")?.base64EncodedString()
         )
-    }
-
-    /// An ETag without surrounding quotes, lowercased.
-    static func unquote(_ etag: String) -> String {
-        var value = Substring(etag.trimmingCharacters(in: .whitespaces))
-        if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = value.dropFirst().dropLast() }
-        return value.lowercased()
-    }
-
-    /// The bytes of a lowercase hex string (a part's MD5).
-    static func hexBytes(_ hex: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(hex.utf8.count / 2)
-        var high: UInt8?
-        for c in hex.utf8 {
-            let nibble: UInt8
-            switch c {
-            case 0x30...0x39: nibble = c - 0x30
-            case 0x61...0x66: nibble = c - 0x61 + 10
-            default: continue
-            }
-            if let h = high {
-                bytes.append(h << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return bytes
     }
 }

@@ -20,15 +20,18 @@ import Synchronization
 ///   replaced, and a reader holds its file open.
 ///
 /// The type is `Sendable` and meant to be shared by every request. Its calls
-/// block on file I/O and SQLite (a commit waits for `fsync`); writes go through
-/// GRDB's single writer connection, reads through a pool of reader connections.
+/// are `async` and never block a thread of Swift's cooperative pool: SQLite
+/// reads go through GRDB's async readers (a pool of reader connections), writes
+/// through GRDB's async single writer, and file work (`open`, `pread`, `pwrite`,
+/// `fsync`, `rename`, `unlink`) runs on NIO's thread pool. Only ``init(directory:clock:region:)``
+/// blocks: it recovers the store before anything is served.
 ///
 /// ```swift
 /// let engine = try StorageEngine(directory: URL(fileURLWithPath: "hoist-data/store"))
-/// try engine.createBucket("photos")
-/// let sink = try engine.beginUpload(bucket: "photos")
-/// try bytes.withUnsafeBytes { try sink.write($0) }
-/// let info = try engine.commit(sink, bucket: "photos", key: "cats/1.jpg", metadata: ObjectMetadata(contentType: "image/jpeg"))
+/// try await engine.createBucket("photos")
+/// let sink = try await engine.beginUpload(bucket: "photos")
+/// try await sink.write(bytes)
+/// let info = try await engine.commit(sink, bucket: "photos", key: "cats/1.jpg", metadata: ObjectMetadata(contentType: "image/jpeg"))
 /// ```
 public final class StorageEngine: Sendable {
     /// Where the store's files are.
@@ -57,6 +60,7 @@ public final class StorageEngine: Sendable {
     /// - Throws: `InternalError` when the directory is in use by another engine, or
     ///   cannot be created; errors of the file system or of SQLite opening the index.
     public init(directory: URL, clock: @escaping @Sendable () -> Date = { Date() }, region: String = "us-east-1") throws {
+        // Synchronous on purpose: start-up recovery runs once, before anything is served.
         let layout = StoreLayout(directory: directory)
         try FileManager.default.createDirectory(atPath: layout.directory, withIntermediateDirectories: true)
         let lockDescriptor = try FileIO.lockExclusively(layout.lockPath)
@@ -94,10 +98,10 @@ public final class StorageEngine: Sendable {
     ///
     /// - Parameter name: The bucket's name, following S3's naming rules.
     /// - Throws: `InvalidBucketName`, `BucketAlreadyOwnedByYou`.
-    public func createBucket(_ name: String) throws(StoreError) {
+    public func createBucket(_ name: String) async throws(StoreError) {
         try BucketName.validate(name)
         let now = currentSeconds()
-        try write("create the bucket") { db in
+        try await write("create the bucket") { db in
             guard try Self.bucketID(db, name) == nil else {
                 throw StoreError(.bucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it.")
             }
@@ -110,8 +114,8 @@ public final class StorageEngine: Sendable {
     /// A bucket with multipart uploads in progress is not empty: abort them first.
     ///
     /// - Throws: `NoSuchBucket`, `BucketNotEmpty`.
-    public func deleteBucket(_ name: String) throws(StoreError) {
-        try write("delete the bucket") { db in
+    public func deleteBucket(_ name: String) async throws(StoreError) {
+        try await write("delete the bucket") { db in
             guard let id = try Self.bucketID(db, name) else { throw StoreError.noSuchBucket(name) }
             let hasObjects = try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM object WHERE bucket_id = ?) OR EXISTS (SELECT 1 FROM multipart_upload WHERE bucket_id = ?)
@@ -126,8 +130,8 @@ public final class StorageEngine: Sendable {
     /// The bucket called `name`.
     ///
     /// - Throws: `NoSuchBucket`.
-    public func bucket(_ name: String) throws(StoreError) -> BucketInfo {
-        let info = try read("read the bucket") { db in
+    public func bucket(_ name: String) async throws(StoreError) -> BucketInfo {
+        let info = try await read("read the bucket") { db in
             try Row.fetchOne(db, sql: "SELECT name, created_at FROM bucket WHERE name = ?", arguments: [name])
                 .map(Self.bucketInfo)
         }
@@ -136,8 +140,8 @@ public final class StorageEngine: Sendable {
     }
 
     /// All buckets, sorted by name.
-    public func listBuckets() throws(StoreError) -> [BucketInfo] {
-        try read("list the buckets") { db in
+    public func listBuckets() async throws(StoreError) -> [BucketInfo] {
+        try await read("list the buckets") { db in
             try Row.fetchAll(db, sql: "SELECT name, created_at FROM bucket ORDER BY name").map(Self.bucketInfo)
         }
     }
@@ -149,21 +153,18 @@ public final class StorageEngine: Sendable {
     ///   - name: Which configuration, e.g. `cors`.
     /// - Returns: The stored bytes, or `nil` if none.
     /// - Throws: `NoSuchBucket`.
-    public func bucketConfiguration(_ bucket: String, name: String) throws(StoreError) -> Data? {
+    public func bucketConfiguration(_ bucket: String, name: String) async throws(StoreError) -> Data? {
         // One row per existing bucket, its `value` NULL when the configuration is absent.
-        let row = try read("read the bucket configuration") { db in
+        let value = try await read("read the bucket configuration") { db -> Data?? in
             try Row.fetchOne(db, sql: """
                 SELECT c.value FROM bucket b
                 LEFT JOIN bucket_configuration c ON c.bucket_id = b.id AND c.name = ?
                 WHERE b.name = ?
                 """, arguments: [name, bucket])
+                .map { row in try row.decode(Data?.self, atIndex: 0) }
         }
-        guard let row else { throw StoreError.noSuchBucket(bucket) }
-        do {
-            return try row.decode(Data?.self, atIndex: 0)
-        } catch {
-            throw StoreError.internalError("Could not read the bucket configuration", error)
-        }
+        guard let value else { throw StoreError.noSuchBucket(bucket) }
+        return value
     }
 
     /// Stores, replaces or (with `nil`) deletes a bucket configuration document.
@@ -173,8 +174,8 @@ public final class StorageEngine: Sendable {
     ///   - name: Which configuration, e.g. `cors`.
     ///   - value: The bytes to keep, or `nil` to delete them.
     /// - Throws: `NoSuchBucket`.
-    public func setBucketConfiguration(_ bucket: String, name: String, value: Data?) throws(StoreError) {
-        try write("store the bucket configuration") { db in
+    public func setBucketConfiguration(_ bucket: String, name: String, value: Data?) async throws(StoreError) {
+        try await write("store the bucket configuration") { db in
             guard let id = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             try Self.storeConfiguration(db, bucketID: id, name: name, value: value)
         }
@@ -213,19 +214,21 @@ public final class StorageEngine: Sendable {
         return Int64(seconds)
     }
 
-    /// Runs `body` in a write transaction; its `StoreError`s pass through, anything else becomes `InternalError`.
-    func write<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    /// Runs `body` in a write transaction through GRDB's async writer (off the cooperative pool);
+    /// its `StoreError`s pass through, anything else becomes `InternalError`.
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try database.write(body)
+            return try await database.write(body)
         } catch {
             throw StoreError.internalError("Could not \(what)", error)
         }
     }
 
-    /// Runs `body` in a read transaction; its `StoreError`s pass through, anything else becomes `InternalError`.
-    func read<T>(_ what: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+    /// Runs `body` in a read transaction through GRDB's async readers (off the cooperative pool);
+    /// its `StoreError`s pass through, anything else becomes `InternalError`.
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try database.read(body)
+            return try await database.read(body)
         } catch {
             throw StoreError.internalError("Could not \(what)", error)
         }

@@ -14,8 +14,8 @@ extension StorageEngine {
     /// - Returns: What was removed.
     /// - Throws: `InternalError`.
     @discardableResult
-    public func applyLifecycle(now: Date) throws(StoreError) -> LifecycleReport {
-        let configured = try read("read the lifecycle rules") { db in
+    public func applyLifecycle(now: Date) async throws(StoreError) -> LifecycleReport {
+        let configured = try await read("read the lifecycle rules") { db in
             try Row.fetchAll(db, sql: """
                 SELECT b.name, c.value FROM bucket_configuration c JOIN bucket b ON b.id = c.bucket_id WHERE c.name = ?
                 """, arguments: [LifecycleConfiguration.configurationName])
@@ -27,14 +27,14 @@ extension StorageEngine {
             guard let configuration = try? decoder.decode(LifecycleConfiguration.self, from: data) else { continue }
             for rule in configuration.rules where rule.enabled {
                 if let days = rule.abortIncompleteMultipartUploadDays {
-                    report.abortedUploads += try abortIncompleteUploads(
+                    report.abortedUploads += try await abortIncompleteUploads(
                         bucket: bucket, prefix: rule.prefix, initiatedBefore: now - TimeInterval(days) * 86_400)
                 }
                 var cutoff: Date?
                 if let days = rule.expirationDays { cutoff = now - TimeInterval(days) * 86_400 }
                 if let date = rule.expirationDate, date <= now { cutoff = now + 1 }
                 if let cutoff {
-                    report.expiredObjects += try expireObjects(bucket: bucket, prefix: rule.prefix, modifiedBefore: cutoff)
+                    report.expiredObjects += try await expireObjects(bucket: bucket, prefix: rule.prefix, modifiedBefore: cutoff)
                 }
             }
         }
@@ -45,10 +45,10 @@ extension StorageEngine {
     ///
     /// - Returns: How many were aborted.
     /// - Throws: `NoSuchBucket`, `InternalError`.
-    public func abortIncompleteUploads(bucket: String, prefix: String, initiatedBefore: Date) throws(StoreError) -> Int {
+    public func abortIncompleteUploads(bucket: String, prefix: String, initiatedBefore: Date) async throws(StoreError) -> Int {
         let cutoff = Int64(initiatedBefore.timeIntervalSince1970.rounded(.down))
         let prefixBytes = Data(prefix.utf8)
-        let rows = try read("find abandoned uploads") { db -> [Int64] in
+        let rows = try await read("find abandoned uploads") { db -> [Int64] in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             return try Int64.fetchAll(db, sql: """
                 SELECT id FROM multipart_upload WHERE bucket_id = ? AND substr(key, 1, ?) = ? AND initiated < ?
@@ -56,13 +56,13 @@ extension StorageEngine {
         }
         var aborted = 0
         for row in rows {
-            let blobs = try write("abort an abandoned upload") { db -> [String]? in
+            let blobs = try await write("abort an abandoned upload") { db -> [String]? in
                 guard try Int64.fetchOne(db, sql: "SELECT id FROM multipart_upload WHERE id = ?", arguments: [row]) != nil else { return nil }
                 return try Self.deleteUpload(db, row: row)
             }
             guard let blobs else { continue }
             aborted += 1
-            removeBlobs(blobs)
+            await removeBlobs(blobs)
         }
         return aborted
     }
@@ -74,10 +74,10 @@ extension StorageEngine {
     ///
     /// - Returns: How many were deleted.
     /// - Throws: `NoSuchBucket`, `InternalError`.
-    public func expireObjects(bucket: String, prefix: String, modifiedBefore: Date) throws(StoreError) -> Int {
+    public func expireObjects(bucket: String, prefix: String, modifiedBefore: Date) async throws(StoreError) -> Int {
         let cutoff = Int64(modifiedBefore.timeIntervalSince1970.rounded(.down))
         let prefixBytes = Data(prefix.utf8)
-        let rows = try read("find expired objects") { db -> [Int64] in
+        let rows = try await read("find expired objects") { db -> [Int64] in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             return try Int64.fetchAll(db, sql: """
                 SELECT id FROM object
@@ -90,7 +90,7 @@ extension StorageEngine {
             let event = objectEvent("LifecycleExpiration:Delete")
             let markerEvent = objectEvent("LifecycleExpiration:DeleteMarkerCreated")
             let now = currentSeconds()
-            let orphans = try write("expire an object") { db -> [String]? in
+            let orphans = try await write("expire an object") { db -> [String]? in
                 guard let row = try Row.fetchOne(db, sql: """
                     SELECT blob, segments, bucket_id, key FROM object WHERE id = ? AND last_modified < ? AND is_latest = 1
                     """, arguments: [id, cutoff]) else { return .none }
@@ -107,7 +107,7 @@ extension StorageEngine {
             eventGeneration.add(1, ordering: .releasing)
             guard let orphans else { continue }
             expired += 1
-            removeBlobs(orphans)
+            await removeBlobs(orphans)
         }
         return expired
     }

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import NIOPosix
 import ObjectStoreEngine
 import ServiceLifecycle
 
@@ -48,11 +47,11 @@ public struct LifecycleService: Service {
         }
     }
 
-    /// One pass over every bucket's rules, on the blocking thread pool.
+    /// One pass over every bucket's rules (the engine keeps its blocking work off the cooperative pool).
     func runOnce() async {
         let engine = engine, now = clock()
         do {
-            let report = try await NIOThreadPool.singleton.runIfActive { try engine.applyLifecycle(now: now) }
+            let report = try await engine.applyLifecycle(now: now)
             if report.abortedUploads > 0 || report.expiredObjects > 0 {
                 logger.info("lifecycle pass", metadata: ["lifecycle.aborted_uploads": "\(report.abortedUploads)",
                                                         "lifecycle.expired_objects": "\(report.expiredObjects)"])

@@ -8,8 +8,8 @@ extension StorageEngine {
     /// The bucket's event notification configuration, or `nil` when none is set.
     ///
     /// - Throws: `NoSuchBucket`.
-    public func notificationConfiguration(_ bucket: String) throws(StoreError) -> NotificationConfiguration? {
-        guard let data = try bucketConfiguration(bucket, name: Self.notificationName) else { return nil }
+    public func notificationConfiguration(_ bucket: String) async throws(StoreError) -> NotificationConfiguration? {
+        guard let data = try await bucketConfiguration(bucket, name: Self.notificationName) else { return nil }
         do {
             return try JSONDecoder().decode(NotificationConfiguration.self, from: data)
         } catch {
@@ -23,7 +23,7 @@ extension StorageEngine {
     /// in the same transaction.
     ///
     /// - Throws: `NoSuchBucket`.
-    public func setNotificationConfiguration(_ bucket: String, _ configuration: NotificationConfiguration?) throws(StoreError) {
+    public func setNotificationConfiguration(_ bucket: String, _ configuration: NotificationConfiguration?) async throws(StoreError) {
         let value: Data?
         do {
             value = try configuration.flatMap { $0.queues.isEmpty ? nil : try JSONEncoder().encode($0) }
@@ -31,7 +31,7 @@ extension StorageEngine {
             throw StoreError.internalError("Could not encode the notification configuration", error)
         }
         let now = clock()
-        try write("store the notification configuration") { db in
+        try await write("store the notification configuration") { db in
             guard let id = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
             try Self.storeConfiguration(db, bucketID: id, name: Self.notificationName, value: value)
             guard value != nil, let configuration else { return }

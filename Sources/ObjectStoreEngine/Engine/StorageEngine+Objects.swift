@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 extension StorageEngine {
     // MARK: Writing
@@ -10,10 +11,11 @@ extension StorageEngine {
     /// then nothing is visible.
     ///
     /// - Throws: `NoSuchBucket`; `InternalError` if the temporary file cannot be created.
-    public func beginUpload(bucket: String) throws(StoreError) -> UploadSink {
-        let exists = try read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
+    public func beginUpload(bucket: String) async throws(StoreError) -> UploadSink {
+        let exists = try await read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
         guard exists else { throw StoreError.noSuchBucket(bucket) }
-        return try UploadSink(layout: layout)
+        let layout = layout
+        return try await FileIO.offload { () throws(StoreError) in try UploadSink(layout: layout) }
     }
 
     /// Atomically publishes the upload as `bucket`/`key`.
@@ -43,28 +45,26 @@ extension StorageEngine {
         metadata: ObjectMetadata,
         condition: WriteCondition = .none,
         eventName: String = "ObjectCreated:Put"
-    ) throws(StoreError) -> ObjectInfo {
+    ) async throws(StoreError) -> ObjectInfo {
         guard sink.layout == layout else {
             throw StoreError(.invalidArgument, "The upload belongs to another store.")
         }
         do throws(StoreError) {
             try ObjectKey.validate(key)
         } catch {
-            sink.discard()
+            await sink.discardAndRemove()
             throw error
         }
         // From here on this commit owns the temporary file.
-        let (size, digests) = try sink.seal()
+        let (size, digests) = try await sink.seal()
         let blobPath = layout.blobPath(sink.blobName)
-        var renamed = false
+        let renamed = Renamed()
         defer { sink.markFinished() }
         do throws(StoreError) {
             if let checksum = metadata.checksumSHA256, checksum != digests.sha256Base64 {
                 throw StoreError(.invalidArgument, "The x-amz-checksum-sha256 you specified did not match the calculated checksum.")
             }
-            try FileIO.rename(sink.tmpPath, blobPath)
-            renamed = true
-            try FileIO.syncDirectory(layout.shardDirectory(sink.blobName))
+            try await publishFile(of: sink, at: blobPath, renamed: renamed)
             let row = NewObjectRow(
                 blob: sink.blobName,
                 segments: nil,
@@ -75,24 +75,42 @@ extension StorageEngine {
                 metadata: try MetadataCoding.encode(metadata)
             )
             let event = objectEvent(eventName)
-            let published = try write("publish the object") { db in
+            let published = try await write("publish the object") { db in
                 guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
                 return try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
             }
             eventGeneration.add(1, ordering: .releasing)
-            removeBlobs(published.orphans)
+            await removeBlobs(published.orphans)
             return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
         } catch {
-            FileIO.removeIfExists(renamed ? blobPath : sink.tmpPath)
+            let leftover = renamed.value ? blobPath : sink.tmpPath
+            await FileIO.offloadCleanup { FileIO.removeIfExists(leftover) }
             throw error
         }
     }
 
-    /// Abandons an upload: removes its temporary file.
+    /// Whether a commit's temporary file was renamed into the blobs (then a failure removes the blob).
+    final class Renamed: Sendable {
+        private let flag = Mutex(false)
+        var value: Bool { flag.withLock { $0 } }
+        func set() { flag.withLock { $0 = true } }
+    }
+
+    /// Renames a sealed sink's file into the blobs and flushes the shard folder, on the thread pool.
+    func publishFile(of sink: UploadSink, at blobPath: String, renamed: Renamed) async throws(StoreError) {
+        let tmpPath = sink.tmpPath, shard = layout.shardDirectory(sink.blobName)
+        try await FileIO.offload { () throws(StoreError) in
+            try FileIO.rename(tmpPath, blobPath)
+            renamed.set()
+            try FileIO.syncDirectory(shard)
+        }
+    }
+
+    /// Abandons an upload: removes its temporary file (on the thread pool, after any write in flight).
     ///
     /// Safe to call twice, and after a commit (then it does nothing).
-    public func abort(_ sink: UploadSink) {
-        sink.discard()
+    public func abort(_ sink: UploadSink) async {
+        await sink.discardAndRemove()
     }
 
     /// Copies an object, sharing its immutable blob (or segments): no bytes are copied.
@@ -116,13 +134,13 @@ extension StorageEngine {
         toBucket: String,
         toKey: String,
         metadata: ObjectMetadata?
-    ) throws(StoreError) -> ObjectInfo {
+    ) async throws(StoreError) -> ObjectInfo {
         try ObjectKey.validate(fromKey)
         try ObjectKey.validate(toKey)
         let now = currentSeconds()
         let replacement = try metadata.map { (metadata) throws(StoreError) in (metadata, try MetadataCoding.encode(metadata)) }
         let event = objectEvent("ObjectCreated:Copy")
-        let (info, orphans) = try write("copy the object") { db -> (ObjectInfo, [String]) in
+        let (info, orphans) = try await write("copy the object") { db -> (ObjectInfo, [String]) in
             let source: StoredObject
             do {
                 source = try Self.storedObject(db, bucket: fromBucket, key: fromKey, versionId: fromVersionId)
@@ -160,7 +178,7 @@ extension StorageEngine {
             return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata, versionId: published.versionId), published.orphans)
         }
         eventGeneration.add(1, ordering: .releasing)
-        removeBlobs(orphans)
+        await removeBlobs(orphans)
         return info
     }
 
@@ -170,8 +188,8 @@ extension StorageEngine {
     ///
     /// - Returns: `false` if there was no such object (S3 answers 204 all the same).
     /// - Throws: `NoSuchBucket`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
-    public func delete(bucket: String, key: String) throws(StoreError) -> Bool {
-        try delete(bucket: bucket, key: key, versionId: nil).removed
+    public func delete(bucket: String, key: String) async throws(StoreError) -> Bool {
+        try await delete(bucket: bucket, key: key, versionId: nil).removed
     }
 
     // MARK: Reading
@@ -179,10 +197,10 @@ extension StorageEngine {
     /// The object at `bucket`/`key`.
     ///
     /// - Throws: `NoSuchBucket`, `NoSuchKey`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
-    public func head(bucket: String, key: String, versionId: String? = nil) throws(StoreError) -> ObjectInfo {
+    public func head(bucket: String, key: String, versionId: String? = nil) async throws(StoreError) -> ObjectInfo {
         try ObjectKey.validate(key)
         try VersionID.validate(versionId)
-        return try read("read the object") { db in
+        return try await read("read the object") { db in
             try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId, withSegments: false)
         }.info
     }
@@ -197,21 +215,24 @@ extension StorageEngine {
     /// - Parameter versionId: The version to read; `nil` for the latest.
     /// - Throws: `NoSuchBucket`, `NoSuchKey`, `NoSuchVersion`, `MethodNotAllowed` (a delete marker's version),
     ///   `KeyTooLongError`, `InvalidArgument` (empty key, malformed version id), `InternalError`.
-    public func open(bucket: String, key: String, versionId: String? = nil) throws(StoreError) -> (ObjectInfo, ObjectReader) {
+    public func open(bucket: String, key: String, versionId: String? = nil) async throws(StoreError) -> (ObjectInfo, ObjectReader) {
         try ObjectKey.validate(key)
         try VersionID.validate(versionId)
         // The files can be replaced and removed between reading the row and opening
         // them: then the row has changed too, so look again.
         for _ in 0..<8 {
-            let object = try read("read the object") { db in
+            let object = try await read("read the object") { db in
                 try Self.storedObject(db, bucket: bucket, key: key, versionId: versionId)
             }
             let segments = object.segments ?? [Segment(blob: object.blob, size: object.info.size)]
             guard segments.reduce(0, { $0 + $1.size }) == object.info.size else {
                 throw StoreError(.internalError, "The object's segments do not add up to the size the index records.")
             }
-            if let files = try openSegments(segments) {
-                return (object.info, ObjectReader(files: files))
+            let reader = try await FileIO.offload { () throws(StoreError) -> ObjectReader? in
+                try self.openSegments(segments).map { ObjectReader(files: $0) }
+            }
+            if let reader {
+                return (object.info, reader)
             }
         }
         throw StoreError(.internalError, "The object's data is missing.")
@@ -367,17 +388,20 @@ extension StorageEngine {
         return referenced ? [] : try Segment.files(of: removed)
     }
 
-    /// Removes a blob file that a committed transaction left unreferenced.
+    /// Removes a blob file that a committed transaction left unreferenced (on the thread pool).
     ///
     /// No flush needed: if the removal is lost in a crash, the next start removes the orphan.
-    func removeBlob(_ blob: String?) {
-        guard let blob, StoreLayout.isBlobName(blob) else { return }
-        FileIO.removeIfExists(layout.blobPath(blob))
+    func removeBlob(_ blob: String?) async {
+        await removeBlobs(blob.map { [$0] } ?? [])
     }
 
     /// Removes blob files that a committed transaction left unreferenced, like ``removeBlob(_:)``.
-    func removeBlobs(_ blobs: [String]) {
-        for blob in blobs { removeBlob(blob) }
+    func removeBlobs(_ blobs: [String]) async {
+        let paths = blobs.filter(StoreLayout.isBlobName).map(layout.blobPath)
+        guard !paths.isEmpty else { return }
+        await FileIO.offloadCleanup {
+            for path in paths { FileIO.removeIfExists(path) }
+        }
     }
 
     /// The latest, non-deleted object at `bucket`/`key`.

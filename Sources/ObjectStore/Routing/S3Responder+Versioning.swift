@@ -8,7 +8,7 @@ extension S3Responder {
 
     /// `PUT /bucket?versioning`: `Enabled` or `Suspended` (a versioned bucket never becomes unversioned again).
     func putBucketVersioning(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
-        _ = try engine.bucket(bucket)
+        _ = try await engine.bucket(bucket)
         let data = try await readXMLBody(body, resource: s3.resource)
         try checkSmallBody(data, s3: s3)
         let malformed = S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.",
@@ -31,13 +31,13 @@ extension S3Responder {
             throw S3Error(.illegalVersioningConfiguration, "The Versioning element must be specified", resource: s3.resource)
         }
         guard let status = VersioningStatus(rawValue: text) else { throw malformed }
-        try engine.setVersioning(bucket, status)
+        try await engine.setVersioning(bucket, status)
         return Response(status: .ok)
     }
 
     /// `GET /bucket?versioning`: the status, or an empty document for a bucket never versioned.
-    func getBucketVersioning(_ s3: S3Request, bucket: String) throws -> Response {
-        let status = try engine.versioning(bucket)
+    func getBucketVersioning(_ s3: S3Request, bucket: String) async throws -> Response {
+        let status = try await engine.versioning(bucket)
         var x = XMLWriter()
         x.element("VersioningConfiguration", namespace: true) { x in
             if let status { x.leaf("Status", status.rawValue) }
@@ -48,14 +48,14 @@ extension S3Responder {
     // MARK: ListObjectVersions
 
     /// `GET /bucket?versions`: every version and delete marker, by key, newest first.
-    func listObjectVersions(_ s3: S3Request, bucket: String) throws -> Response {
+    func listObjectVersions(_ s3: S3Request, bucket: String) async throws -> Response {
         let listing = try ListingQuery(s3)
         let prefix = listing.prefix, delimiter = listing.delimiter, maxKeys = listing.maxKeys, urlEncode = listing.urlEncode
         func encode(_ text: String) -> String { listing.encode(text) }
         let keyMarker = s3.query["key-marker"] ?? ""
         let versionIdMarker = s3.query["version-id-marker"] ?? ""
 
-        let page = try engine.listVersions(bucket: bucket, prefix: prefix, delimiter: delimiter, keyMarker: keyMarker,
+        let page = try await engine.listVersions(bucket: bucket, prefix: prefix, delimiter: delimiter, keyMarker: keyMarker,
                                            versionIdMarker: versionIdMarker, maxKeys: maxKeys)
         var x = XMLWriter()
         x.element("ListVersionsResult", namespace: true) { x in
