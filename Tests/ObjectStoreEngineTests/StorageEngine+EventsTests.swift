@@ -170,7 +170,7 @@ import Testing
         try await configure(engine)
         let queue = engine.outbox(queue: "uploads")
         _ = try await drain(queue)
-        async let received = queue.receive(maxMessages: 1, wait: .seconds(10), visibilityTimeout: 30)
+        async let received = queue.receive(maxMessages: 1, wait: .seconds(30), visibilityTimeout: 30)
         try await Task.sleep(for: .milliseconds(50))
         try await engine.put("bucket", "late.jpg", "x")
         let messages = try await received

@@ -72,7 +72,7 @@ final class MotoServer: @unchecked Sendable {
         try? log.close()
         let server = MotoServer(process: process, port: port, logPath: logPath)
         // moto takes a few seconds to import; wait until it answers HTTP.
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(180)
         while Date() < deadline {
             if !process.isRunning {
                 let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
@@ -82,7 +82,7 @@ final class MotoServer: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(200))
         }
         server.stop()
-        throw MotoError("moto_server did not answer on 127.0.0.1:\(port) within 60 s; its log: \(logPath)")
+        throw MotoError("moto_server did not answer on 127.0.0.1:\(port) within 180 s; its log: \(logPath)")
     }
 
     /// Stops moto (SIGTERM to its process id, SIGKILL if it lingers) and removes its log.
