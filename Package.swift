@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Small helpers every target shares (hex, ETag text, JSON string literals), `package` access.
@@ -144,6 +145,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Upload records and the shared rate limit in PostgreSQL (postgres-nio), for N API replicas.
+        // Its own target, so `Uploads` (and the worker library, which links only it) stays free of postgres-nio.
+        .target(
+            name: "UploadsPostgres",
+            dependencies: [
+                "Uploads",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ImageWorker",
             dependencies: [
@@ -161,6 +173,7 @@ let package = Package(
             dependencies: [
                 "Uploads",
                 "UploadsAPI",
+                "UploadsPostgres",
                 "SQS",
                 "ImageWorker",
                 "Events",
@@ -188,6 +201,7 @@ let package = Package(
                 "S3",
                 "ObjectStore",
                 "HoistServer",
+                "UploadsPostgres",
                 "Auth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -276,6 +290,24 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The record store's conformance tests (SQLite and a real PostgreSQL), the shared rate limit,
+        // migrations, and the API's 503 while PostgreSQL is down; Support/ starts PostgreSQL.
+        .testTarget(
+            name: "UploadsPostgresTests",
+            dependencies: [
+                "UploadsPostgres",
+                "Uploads",
+                "UploadsAPI",
+                "Auth",
+                "S3",
+                "SigV4",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

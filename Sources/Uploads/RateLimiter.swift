@@ -1,8 +1,17 @@
 import Foundation
 import Synchronization
 
-/// A token bucket per user: `burst` requests at once, then `ratePerMinute` on average.
-public final class RateLimiter: Sendable {
+/// The per-user limit on issued upload URLs: in process (``RateLimiter``) for one API
+/// process, or shared by every replica in the records' database (`PostgresRateLimiter`).
+public protocol UploadRateLimiter: Sendable {
+    /// Takes one token for `user`.
+    /// - Returns: `nil` when allowed, or the seconds to wait before the next token.
+    /// - Throws: ``DatabaseUnavailableError`` when a shared limiter cannot reach its database.
+    func acquire(_ user: String, now: Date) async throws -> Int?
+}
+
+/// A token bucket per user, in this process: `burst` requests at once, then `ratePerMinute` on average.
+public final class RateLimiter: UploadRateLimiter {
     struct Bucket {
         var tokens: Double
         var updated: Double

@@ -66,9 +66,18 @@ public enum UploadStatus: String, Sendable, Hashable, Codable, CaseIterable {
 public struct UploadRecordStoreError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
     public let description: String
+
+    /// Creates an error (for stores in other targets, such as PostgreSQL's).
+    public init(description: String) {
+        self.description = description
+    }
 }
 
-/// Articles and upload records. SQLite here; PostgreSQL at scale implements the same protocol.
+/// Articles and upload records. SQLite here; PostgreSQL at scale implements the same protocol
+/// (`PostgresUploadRecordStore`, in the `UploadsPostgres` target).
+///
+/// A store that cannot reach its database throws ``DatabaseUnavailableError``: the API answers
+/// 503 with `Retry-After` instead of 500.
 public protocol UploadRecordStore: Sendable {
     /// The owner of an article, or `nil` when it does not exist.
     func owner(ofArticle id: String) async throws -> String?
@@ -338,11 +347,16 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
 }
 
 /// Article id → owner, bounded: when full it starts again empty (the database stays the truth).
-final class OwnerCache: Sendable {
+/// An article never changes owner, so any replica may cache what it read or wrote.
+package final class OwnerCache: Sendable {
     private let entries = Mutex<[String: String]>([:])
     static let capacity = 65_536
 
-    subscript(article: String) -> String? {
+    /// Creates an empty cache.
+    package init() {}
+
+    /// The known owner of `article`, or `nil`.
+    package subscript(article: String) -> String? {
         get { entries.withLock { $0[article] } }
         set {
             entries.withLock { entries in

@@ -85,7 +85,7 @@ public struct UploadService: Sendable {
     let target: StorageTarget
     let signer: SigV4Signer
     let records: any UploadRecordStore
-    let limiter: RateLimiter
+    let limiter: any UploadRateLimiter
     let clock: @Sendable () -> Date
     let metrics: UploadMetrics
 
@@ -94,15 +94,18 @@ public struct UploadService: Sendable {
     ///   - policy: allowed types, size limit, lifetimes, rate limit.
     ///   - target: the storage URLs are signed for.
     ///   - records: articles and upload records.
+    ///   - limiter: the per-user limit on issued URLs; default an in-process token bucket of the
+    ///     policy's rate and burst (a shared one, e.g. in PostgreSQL, when several replicas serve).
     ///   - metricsFactory: where metrics go (the process's facade by default).
     ///   - clock: the time (injected in tests).
     public init(policy: UploadPolicy, target: StorageTarget, records: any UploadRecordStore,
+                limiter: (any UploadRateLimiter)? = nil,
                 metricsFactory: (any MetricsFactory)? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
         self.policy = policy
         self.target = target
         self.signer = SigV4Signer(credentials: target.credentials, region: target.region)
         self.records = records
-        self.limiter = RateLimiter(ratePerMinute: policy.ratePerMinute, burst: policy.burst)
+        self.limiter = limiter ?? RateLimiter(ratePerMinute: policy.ratePerMinute, burst: policy.burst)
         self.clock = clock
         self.metrics = UploadMetrics(factory: metricsFactory ?? MetricsSystem.factory)
     }
@@ -115,7 +118,11 @@ public struct UploadService: Sendable {
         let now = clock()
         let request = try UploadURLRequest(body: body, policy: policy)
         // The limit is on issued URLs: a refused request costs nothing.
-        if let wait = limiter.acquire(user.subject, now: now) {
+        let waitSeconds: Int?
+        do { waitSeconds = try await limiter.acquire(user.subject, now: now) } catch {
+            throw Self.apiError(error, otherwise: "The rate limit could not be checked.")
+        }
+        if let wait = waitSeconds {
             metrics.rateLimited.increment()
             var error = APIError(.tooManyRequests, "rate_limited", "Too many upload URLs; try again in \(wait) s.")
             error.headers[.retryAfter] = String(wait)
@@ -138,7 +145,7 @@ public struct UploadService: Sendable {
         do {
             recorded = try await records.record(record)
         } catch {
-            throw APIError(.internalServerError, "internal_error", "The upload record could not be written.")
+            throw Self.apiError(error, otherwise: "The upload record could not be written.")
         }
         guard recorded else {
             throw APIError.forbidden("The article \(articleId) belongs to another user.")
@@ -159,7 +166,7 @@ public struct UploadService: Sendable {
         }
         let owner: String?
         do { owner = try await records.owner(ofArticle: String(parts[1])) } catch {
-            throw APIError(.internalServerError, "internal_error", "The article could not be read.")
+            throw Self.apiError(error, otherwise: "The article could not be read.")
         }
         guard owner == user.subject else {
             throw APIError.forbidden("You can only download objects of your own articles.")
@@ -182,7 +189,7 @@ public struct UploadService: Sendable {
         } catch let error as APIError {
             throw error
         } catch {
-            throw APIError(.internalServerError, "internal_error", "The uploads could not be read.")
+            throw Self.apiError(error, otherwise: "The uploads could not be read.")
         }
     }
 
@@ -195,6 +202,18 @@ public struct UploadService: Sendable {
             urls[key] = try? presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: now).url
         }
         return urls
+    }
+
+    /// The API's answer to a records or rate-limit failure: 503 `database_unavailable` with
+    /// `Retry-After` when the database cannot be reached (the client may retry), else 500.
+    static func apiError(_ error: any Error, otherwise message: String) -> APIError {
+        guard let unavailable = error as? DatabaseUnavailableError else {
+            return APIError(.internalServerError, "internal_error", message)
+        }
+        var answer = APIError(.serviceUnavailable, "database_unavailable",
+                              "The database is unavailable; try again in \(unavailable.retryAfter) s.")
+        answer.headers[.retryAfter] = String(unavailable.retryAfter)
+        return answer
     }
 
     func presign(method: String, key: String, headers: [(String, String)], expires: Int, now: Date) throws(APIError) -> PresignedRequest {

@@ -3,6 +3,7 @@ import Auth
 import Foundation
 import HoistServer
 import Logging
+import UploadsPostgres
 
 /// Options shared by `hoist serve`, `hoist api` and `hoist token`.
 struct ServerOptions: ParsableArguments {
@@ -26,6 +27,29 @@ struct ServerOptions: ParsableArguments {
             configuration.apiPort = port
         }
         return configuration
+    }
+}
+
+/// `--database`, for `hoist api` and `hoist worker`: upload records (and the rate limit) in PostgreSQL.
+struct DatabaseOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Upload records and the shared rate limit in PostgreSQL, postgres://user:password@host:5432/db. Default: HOIST_DATABASE_URL, else SQLite in the data folder.",
+                               valueName: "url"))
+    var database: String?
+
+    /// Puts the URL into `configuration`, keeping pool size and timeouts from the environment.
+    func apply(to configuration: inout HoistConfiguration) throws {
+        guard let database else { return }
+        do {
+            var postgres = try PostgresConfiguration(url: database)
+            if let configured = configuration.postgres {
+                postgres.maximumConnections = configured.maximumConnections
+                postgres.connectTimeout = configured.connectTimeout
+                postgres.queryTimeout = configured.queryTimeout
+            }
+            configuration.postgres = postgres
+        } catch {
+            throw ValidationError("--database: \(error.message)")
+        }
     }
 }
 
@@ -87,14 +111,19 @@ struct APICommand: AsyncParsableCommand {
         discussion: """
             Storage: HOIST_S3_ENDPOINT (default AWS S3 in HOIST_REGION), HOIST_BUCKET, HOIST_S3_ADDRESSING. \
             Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or HOIST_AWS_PROFILE. \
-            Identity: HOIST_AUTH=dev|oidc|cognito (see README.md).
+            Identity: HOIST_AUTH=dev|oidc|cognito (see README.md). Records: SQLite in the data folder, or \
+            PostgreSQL with --database or HOIST_DATABASE_URL (then the rate limit is shared by every replica).
             """
     )
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup var database: DatabaseOption
+
     func run() async throws {
-        let configuration = try options.configuration()
+        var settings = try options.configuration()
+        try database.apply(to: &settings)
+        let configuration = settings
         let logger = makeLogger("hoist.api")
         try await HoistServer.api(configuration: configuration, logger: logger) { started in
             say("hoist api on \(started.apiURL), signing for bucket \(configuration.bucket) at \(configuration.s3Endpoint ?? "AWS S3 (\(configuration.region))")")

@@ -11,7 +11,8 @@ struct WorkerCommand: AsyncParsableCommand {
             The queue receives the bucket's event notifications (S3's format); give its URL with --queue-url or \
             HOIST_SQS_QUEUE_URL. Storage and credentials as for `hoist api`: HOIST_S3_ENDPOINT (default AWS S3 in \
             HOIST_REGION), HOIST_BUCKET, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or \
-            HOIST_AWS_PROFILE. Upload records are the data folder's (shared with `hoist api`). The queue's \
+            HOIST_AWS_PROFILE. Upload records are the data folder's (shared with `hoist api`), or PostgreSQL's with \
+            --database or HOIST_DATABASE_URL. The queue's \
             redrive policy decides when a failing event goes to its dead-letter queue. `hoist serve` runs the \
             same worker in-process on its own outbox and needs none of this.
             """
@@ -19,11 +20,14 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
 
+    @OptionGroup var database: DatabaseOption
+
     @Option(help: "The SQS queue URL. Default: HOIST_SQS_QUEUE_URL.")
     var queueURL: String?
 
     func run() async throws {
-        let configuration = try options.configuration()
+        var configuration = try options.configuration()
+        try database.apply(to: &configuration)
         guard let url = queueURL ?? ProcessInfo.processInfo.environment["HOIST_SQS_QUEUE_URL"], !url.isEmpty else {
             throw ValidationError("Give the SQS queue URL with --queue-url or HOIST_SQS_QUEUE_URL.")
         }

@@ -39,6 +39,21 @@ struct HoistConfigurationTests {
         #expect(throws: ConfigurationError.self) { try HoistConfiguration(environment: ["HOIST_AUTH": "oidc"]) }
     }
 
+    @Test("HOIST_DATABASE_URL puts the records in PostgreSQL; pool and timeouts are read; a bad URL is named, not its password")
+    func database() throws {
+        #expect(try HoistConfiguration(environment: [:]).postgres == nil)
+        let c = try HoistConfiguration(environment: ["HOIST_DATABASE_URL": "postgres://hoist:pw@db:5433/records", "HOIST_DATABASE_POOL_SIZE": "7",
+                                                     "HOIST_DATABASE_TIMEOUT": "9", "HOIST_DATABASE_CONNECT_TIMEOUT": "4"])
+        #expect(c.postgres?.host == "db" && c.postgres?.port == 5433 && c.postgres?.database == "records")
+        #expect(c.postgres?.maximumConnections == 7 && c.postgres?.queryTimeout == .seconds(9) && c.postgres?.connectTimeout == .seconds(4))
+        let error = #expect(throws: ConfigurationError.self) { try HoistConfiguration(environment: ["HOIST_DATABASE_URL": "mysql://u:secretpw@h/db"]) }
+        #expect(error?.description.contains("HOIST_DATABASE_URL") == true)
+        #expect(error?.description.contains("secretpw") == false)
+        #expect(throws: ConfigurationError.self) {
+            try HoistConfiguration(environment: ["HOIST_DATABASE_URL": "postgres://h/db", "HOIST_DATABASE_POOL_SIZE": "0"])
+        }
+    }
+
     @Test("the served OpenAPI document is the file CI validates")
     func openAPI() throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -3,6 +3,7 @@ import Foundation
 import ImageWorker
 import S3
 import Uploads
+import UploadsPostgres
 
 /// Everything `hoist serve` and `hoist api` need, with defaults that run the
 /// whole flow on one machine with no configuration.
@@ -46,6 +47,13 @@ public struct HoistConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// The shared-credentials profile to sign with (`hoist api`), instead of the environment's keys.
     public var awsProfile: String?
+
+    /// PostgreSQL for the upload records and the shared rate limit (`HOIST_DATABASE_URL`, or
+    /// `--database` on `hoist api` / `hoist worker`), so several API replicas and workers share them;
+    /// `nil` (the default) keeps them in SQLite in the data folder and the limit in process.
+    /// Its pool size and timeouts: `HOIST_DATABASE_POOL_SIZE`, `HOIST_DATABASE_CONNECT_TIMEOUT`,
+    /// `HOIST_DATABASE_TIMEOUT`.
+    public var postgres: PostgresConfiguration?
 
     /// The image worker inside `hoist serve`.
     public var worker = WorkerSettings()
@@ -139,6 +147,14 @@ extension HoistConfiguration {
             corsOrigins = origins
         }
         awsProfile = value("HOIST_AWS_PROFILE")
+        if let url = value("HOIST_DATABASE_URL") {
+            do { postgres = try PostgresConfiguration(url: url) } catch {
+                throw ConfigurationError("HOIST_DATABASE_URL: \(error.message)")
+            }
+        }
+        if let v = try integer("HOIST_DATABASE_POOL_SIZE", 1...1000) { postgres?.maximumConnections = v }
+        if let v = try integer("HOIST_DATABASE_CONNECT_TIMEOUT", 1...300) { postgres?.connectTimeout = .seconds(v) }
+        if let v = try integer("HOIST_DATABASE_TIMEOUT", 1...300) { postgres?.queryTimeout = .seconds(v) }
         if let v = value("HOIST_WORKER") {
             guard ["on", "off"].contains(v) else { throw ConfigurationError("HOIST_WORKER must be on or off; got '\(v)'.") }
             worker.enabled = v == "on"

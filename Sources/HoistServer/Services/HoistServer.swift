@@ -14,6 +14,7 @@ import ServiceLifecycle
 import SigV4
 import Uploads
 import UploadsAPI
+import UploadsPostgres
 
 /// Wiring: the upload API (and, for `hoist serve`, the embedded store) as
 /// services of one process, with metrics, health and the dev issuer's endpoints.
@@ -42,30 +43,31 @@ public enum HoistServer {
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region,
                                    credentials: storeCredentials)
         let registry = PrometheusCollectorRegistry()
-        let records = try openRecords(configuration)
-        let (api, devIssuer) = try makeAPI(configuration: configuration, target: target, records: records, registry: registry,
-                                           logger: logger) { devIssuer in
-            let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
-            await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: configuration.storeURL, bucket: configuration.bucket,
-                                    devToken: token, storeCredentials: storeCredentials))
+        try await withRecords(configuration, logger: logger) { records, limiter in
+            let (api, devIssuer) = try makeAPI(configuration: configuration, target: target, records: records, limiter: limiter,
+                                               registry: registry, logger: logger) { devIssuer in
+                let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
+                await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: configuration.storeURL, bucket: configuration.bucket,
+                                        devToken: token, storeCredentials: storeCredentials))
+            }
+            _ = devIssuer
+            var services: [any Service] = [store, api]
+            if configuration.worker.enabled {
+                let queue = engine.outbox(queue: HoistConfiguration.eventQueueName, maxReceiveCount: configuration.worker.maxReceiveCount)
+                let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
+                var workerLogger = logger
+                workerLogger[metadataKey: "component"] = "worker"
+                let worker = ImageWorker(queue: queue, objects: EngineObjectAccess(engine: engine, bucket: configuration.bucket),
+                                         records: records, thumbnailer: Thumbnailer.find(), configuration: configuration.worker.imageWorker,
+                                         metrics: metrics, logger: workerLogger)
+                let housekeeping = Housekeeping(queue: queue, records: records, metrics: metrics, logger: workerLogger,
+                                                grace: TimeInterval(configuration.worker.pendingGrace))
+                services.append(BackgroundTask(name: "image worker") { await worker.run() })
+                services.append(BackgroundTask(name: "housekeeping") { await housekeeping.run() })
+            }
+            let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
         }
-        _ = devIssuer
-        var services: [any Service] = [store, api]
-        if configuration.worker.enabled {
-            let queue = engine.outbox(queue: HoistConfiguration.eventQueueName, maxReceiveCount: configuration.worker.maxReceiveCount)
-            let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
-            var workerLogger = logger
-            workerLogger[metadataKey: "component"] = "worker"
-            let worker = ImageWorker(queue: queue, objects: EngineObjectAccess(engine: engine, bucket: configuration.bucket),
-                                     records: records, thumbnailer: Thumbnailer.find(), configuration: configuration.worker.imageWorker,
-                                     metrics: metrics, logger: workerLogger)
-            let housekeeping = Housekeeping(queue: queue, records: records, metrics: metrics, logger: workerLogger,
-                                            grace: TimeInterval(configuration.worker.pendingGrace))
-            services.append(BackgroundTask(name: "image worker") { await worker.run() })
-            services.append(BackgroundTask(name: "housekeeping") { await housekeeping.run() })
-        }
-        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
     }
 
     /// Points the bucket's event notifications for `articles/` at the worker's queue
@@ -106,27 +108,60 @@ public enum HoistServer {
         try SQLiteUploadRecordStore(path: configuration.dataDirectory.appendingPathComponent("uploads.sqlite").path)
     }
 
+    /// Runs `body` with the upload records and the rate limiter: SQLite in the data folder and the
+    /// in-process limiter (`nil`: the API's default), or, with ``HoistConfiguration/postgres``,
+    /// PostgreSQL for both. Then the pool runs for as long as `body` does, and the schema is
+    /// migrated first (under an advisory lock: replicas may start at once).
+    /// - Throws: ``PostgresStoreError`` `schema_too_new` when a newer Hoist migrated the database.
+    static func withRecords(_ configuration: HoistConfiguration, logger: Logger,
+                            _ body: (any UploadRecordStore, (any UploadRateLimiter)?) async throws -> Void) async throws {
+        guard let postgres = configuration.postgres else {
+            try await body(try openRecords(configuration), nil)
+            return
+        }
+        let database = PostgresUploadsDatabase(configuration: postgres, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            do {
+                let applied = try await database.migrate()
+                logger.info("records in PostgreSQL", metadata: ["db.url": "\(postgres.redactedURL)",
+                                                                "db.schema.version": "\(PostgresUploadsDatabase.latestSchemaVersion)",
+                                                                "db.schema.migrated": "\(applied)",
+                                                                "db.pool.size": "\(postgres.maximumConnections)"])
+                let limiter = PostgresRateLimiter(database: database, ratePerMinute: configuration.policy.ratePerMinute,
+                                                  burst: configuration.policy.burst)
+                try await body(PostgresUploadRecordStore(database: database), limiter)
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
+    }
+
     /// Runs only the API, against any S3 (`hoist api`).
     public static func api(configuration: HoistConfiguration, logger: Logger,
                            onStarted: @escaping @Sendable (Started) async -> Void) async throws {
         let credentials = try CredentialChain().resolve(profile: configuration.awsProfile)
         let endpoint = try storageEndpoint(configuration)
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region, credentials: credentials)
-        let (api, _) = try makeAPI(configuration: configuration, target: target, records: try openRecords(configuration),
-                                   registry: PrometheusCollectorRegistry(), logger: logger) { devIssuer in
-            let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
-            await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: nil, bucket: configuration.bucket,
-                                    devToken: token, storeCredentials: nil))
+        try await withRecords(configuration, logger: logger) { records, limiter in
+            let (api, _) = try makeAPI(configuration: configuration, target: target, records: records, limiter: limiter,
+                                       registry: PrometheusCollectorRegistry(), logger: logger) { devIssuer in
+                let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
+                await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: nil, bucket: configuration.bucket,
+                                        devToken: token, storeCredentials: nil))
+            }
+            let group = ServiceGroup(services: [api], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            try await group.run()
         }
-        let group = ServiceGroup(services: [api], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await group.run()
     }
 
     /// The API application: upload routes, health, metrics, the dev issuer's documents.
     static func makeAPI(configuration: HoistConfiguration, target: StorageTarget, records: any UploadRecordStore,
-                        registry: PrometheusCollectorRegistry, logger: Logger,
+                        limiter: (any UploadRateLimiter)? = nil, registry: PrometheusCollectorRegistry, logger: Logger,
                         onRunning: @escaping @Sendable (DevIssuer?) async -> Void) throws -> (any Service, DevIssuer?) {
-        let service = UploadService(policy: configuration.policy, target: target, records: records,
+        let service = UploadService(policy: configuration.policy, target: target, records: records, limiter: limiter,
                                     metricsFactory: PrometheusMetricsFactory(registry: registry))
         let devIssuer: DevIssuer?
         let verifier: any TokenVerifier
