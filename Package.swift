@@ -148,6 +148,7 @@ let package = Package(
             name: "UploadsPostgres",
             dependencies: [
                 "Uploads",
+                "Events",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -293,6 +294,7 @@ let package = Package(
             name: "UploadsPostgresTests",
             dependencies: [
                 "UploadsPostgres",
+                "Events",
                 "Uploads",
                 "UploadsAPI",
                 "Auth",
