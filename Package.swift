@@ -151,6 +151,7 @@ let package = Package(
             name: "UploadsPostgres",
             dependencies: [
                 "Uploads",
+                "Events",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -299,6 +300,7 @@ let package = Package(
             name: "UploadsPostgresTests",
             dependencies: [
                 "UploadsPostgres",
+                "Events",
                 "Uploads",
                 "UploadsAPI",
                 "Auth",

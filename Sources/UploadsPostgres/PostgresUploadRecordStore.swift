@@ -10,7 +10,8 @@ import Uploads
 ///
 /// Cannot reach the database, or no answer within the configured time: ``DatabaseUnavailableError``.
 public final class PostgresUploadRecordStore: UploadRecordStore {
-    let database: PostgresUploadsDatabase
+    /// The database (the worker's PostgreSQL queue shares its pool).
+    public let database: PostgresUploadsDatabase
     /// Article owners already read or written: an article never changes owner, so a known owner
     /// spares the claim (and another user's article is refused without a round trip).
     private let owners = OwnerCache()

@@ -167,6 +167,21 @@ public final class PostgresUploadsDatabase: Sendable {
             )
             """,
         ]),
+        Migration(version: 2, name: "event queue", statements: [
+            """
+            CREATE TABLE hoist_queue_message (
+                id bigserial PRIMARY KEY,
+                queue text NOT NULL,
+                body text NOT NULL,
+                sent_at double precision NOT NULL,
+                visible_at double precision NOT NULL,
+                receive_count integer NOT NULL DEFAULT 0,
+                receipt text,
+                dead_at double precision
+            )
+            """,
+            "CREATE INDEX hoist_queue_ready ON hoist_queue_message (queue, visible_at, id) WHERE dead_at IS NULL",
+        ]),
     ]
 
     /// Brings the schema to ``latestSchemaVersion``, in one transaction under an advisory lock

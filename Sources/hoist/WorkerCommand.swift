@@ -25,9 +25,22 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The SQS queue URL. Default: HOIST_SQS_QUEUE_URL.")
     var queueURL: String?
 
+    @Option(help: "Where events come from: sqs (--queue-url) or postgres (the queue hoist-events in the --database).")
+    var queue: String = "sqs"
+
     func run() async throws {
         var configuration = try options.configuration()
         try database.apply(to: &configuration)
+        if queue == "postgres" {
+            guard configuration.postgres != nil else {
+                throw ValidationError("--queue postgres needs the records in PostgreSQL: --database or HOIST_DATABASE_URL.")
+            }
+            try await HoistServer.worker(configuration: configuration, queueURL: nil, logger: makeLogger("hoist.worker")) { line in
+                say(line)
+            }
+            return
+        }
+        guard queue == "sqs" else { throw ValidationError("--queue must be sqs or postgres.") }
         guard let url = queueURL ?? ProcessInfo.processInfo.environment["HOIST_SQS_QUEUE_URL"], !url.isEmpty else {
             throw ValidationError("Give the SQS queue URL with --queue-url or HOIST_SQS_QUEUE_URL.")
         }

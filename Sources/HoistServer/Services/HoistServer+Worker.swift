@@ -8,18 +8,30 @@ import S3
 import ServiceLifecycle
 import SigV4
 import SQS
+import UploadsPostgres
 
 extension HoistServer {
     /// Runs only the image worker (`hoist worker`): events from an SQS queue, objects in
     /// AWS S3 or any S3-compatible endpoint, records in the data folder's database or in PostgreSQL
     /// (``HoistConfiguration/postgres``).
-    public static func worker(configuration: HoistConfiguration, queueURL: String, logger: Logger,
+    /// - Parameter queueURL: the SQS queue; `nil` takes the events from the PostgreSQL queue
+    ///   `hoist-events` in ``HoistConfiguration/postgres`` instead (`hoist worker --queue postgres`).
+    public static func worker(configuration: HoistConfiguration, queueURL: String?, logger: Logger,
                               onStarted: @escaping @Sendable (String) async -> Void) async throws {
         let credentials = try CredentialChain().resolve(profile: configuration.awsProfile)
         let endpoint = try storageEndpoint(configuration)
         let client = S3Client(endpoint: endpoint, region: configuration.region, credentials: credentials)
-        let queue = try SQSQueue(queueURL: queueURL, region: configuration.region, credentials: credentials)
+        let sqs = try queueURL.map { try SQSQueue(queueURL: $0, region: configuration.region, credentials: credentials) }
         try await withRecords(configuration, logger: logger) { records, _ in
+            let queue: any EventQueue
+            if let sqs {
+                queue = sqs
+            } else if let database = (records as? PostgresUploadRecordStore)?.database {
+                queue = PostgresEventQueue(database: database, name: HoistConfiguration.eventQueueName,
+                                           maxReceiveCount: configuration.worker.maxReceiveCount)
+            } else {
+                throw ConfigurationError("The PostgreSQL queue needs the records in PostgreSQL: set HOIST_DATABASE_URL or --database.")
+            }
             let registry = PrometheusCollectorRegistry()
             let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
             let worker = ImageWorker(queue: queue, objects: S3ObjectAccess(client: client, bucket: configuration.bucket), records: records,
@@ -29,7 +41,7 @@ extension HoistServer {
                                             grace: TimeInterval(configuration.worker.pendingGrace), interval: .seconds(30))
             var services: [any Service] = [BackgroundTask(name: "image worker") { await worker.run() },
                                            BackgroundTask(name: "housekeeping") { await housekeeping.run() }]
-            var started = "hoist worker: events from \(queueURL), objects in bucket \(configuration.bucket) at \(endpoint.scheme)://\(endpoint.host)"
+            var started = "hoist worker: events from \(queueURL ?? "the PostgreSQL queue \(HoistConfiguration.eventQueueName)"), objects in bucket \(configuration.bucket) at \(endpoint.scheme)://\(endpoint.host)"
             if let port = configuration.worker.metricsPort {
                 // The worker's own /metrics and /healthz (in `hoist serve` they are on the API's port).
                 let router = Router()
