@@ -39,7 +39,11 @@ enum JSONTargets {
         switch read {
         case .string(let text): return (value as? String) == text
         case .null: return value is NSNull
-        case .bool(let flag): return type(of: value) == Bool.self && (value as? Bool) == flag
+        case .bool(let flag):
+            // Foundation on Linux gives `true` and `false` as NSNumber 1 and 0, not always as Bool.
+            if type(of: value) == Bool.self { return (value as? Bool) == flag }
+            guard let number = value as? NSNumber else { return false }
+            return number.doubleValue == (flag ? 1 : 0)
         case .number(let text):
             guard let double = Double(text) else { return false }
             let theirs: Double
