@@ -213,6 +213,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzzing (README, "Fuzzing"): a shared harness, and two fuzz
+        // executables split by dependency weight, because `--sanitize fuzzer` instruments every module a
+        // product links. `HoistFuzz` holds the light parsers (SigV4, FlatJSON, Events); `HoistFuzzStore`
+        // the ones behind Hummingbird, NIO, GRDB and JWTKit (ObjectStore, Auth, ImageWorker).
+        .target(
+            name: "HoistFuzzKit",
+            path: "Fuzz/Sources/HoistFuzzKit",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HoistFuzz",
+            dependencies: ["HoistFuzzKit", "SigV4", "FlatJSON", "Events", "HoistSupport"],
+            path: "Fuzz/Sources/HoistFuzz",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HoistFuzzStore",
+            dependencies: [
+                "HoistFuzzKit",
+                "ObjectStore",
+                "ObjectStoreEngine",
+                "Auth",
+                "ImageWorker",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fuzz/Sources/HoistFuzzStore",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SigV4Benchmarks",
             dependencies: ["SigV4", .product(name: "Crypto", package: "swift-crypto")],

@@ -200,7 +200,9 @@ public struct ImageHeader: Sendable, Equatable {
                     boxes(start, end) { type, start, end in
                         guard type == "ispe", end - start >= 12 else { return }
                         let size = (be32(b, start + 4), be32(b, start + 8))
-                        if best.map({ $0.0 * $0.1 < size.0 * size.1 }) ?? true { best = size }
+                        // Each side is below 2^32, so their product fits in a UInt64 (not always in an Int).
+                        func area(_ s: (Int, Int)) -> UInt64 { UInt64(s.0) * UInt64(s.1) }
+                        if best.map({ area($0) < area(size) }) ?? true { best = size }
                     }
                 }
             }

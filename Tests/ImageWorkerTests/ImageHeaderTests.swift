@@ -80,6 +80,19 @@ struct ImageHeaderTests {
         }
     }
 
+    /// Fuzzing's findings (`Fuzz/Regressions/image-header`): AVIF `ispe` sizes near 2^32 made the
+    /// comparison of two images' areas overflow `Int` and trap.
+    @Test("AVIF sizes whose area overflows Int are compared without trapping", arguments: [
+        (0xFFFF_FFFF, 0xFFFF_FFFF), (0xFFFF_FFFF, 2), (0x8000_0000, 0x8000_0000),
+    ])
+    func avifAreaOverflow(width: Int, height: Int) {
+        let bytes = Samples.avif(width: width, height: height)
+        #expect(ImageHeader.inspect(bytes, complete: true) == .image(.init(format: .avif, width: width, height: height)))
+        // The larger one second: the first image's area is the one compared.
+        let reversed = Samples.avif(width: 64, height: 48, thumbnail: (width, height))
+        #expect(ImageHeader.inspect(reversed, complete: true) == .image(.init(format: .avif, width: width, height: height)))
+    }
+
     @Test("a JPEG frame header past the first bytes asks for more, then is found")
     func jpegNeedsMore() {
         let bytes = Samples.jpeg(width: 640, height: 480, paddingSegments: 3)  // ~180 KiB of APP1 before SOF

@@ -91,6 +91,17 @@ struct XMLTreeTests {
         #expect(try XMLTree.parse(Data(fits.utf8)).children.count == XMLTree.maximumElements - 1)
     }
 
+    /// Fuzzing's findings (`Fuzz/Regressions/xml`): repeated-attribute detection compared each
+    /// attribute with every earlier one, so n attributes cost n² (an 8 MB body held a core).
+    @Test("an element's attributes are checked in linear time", arguments: [100_000])
+    func manyAttributes(count: Int) throws {
+        let names = (0..<count).map { "a\($0)='' " }.joined()
+        let started = ContinuousClock.now
+        #expect(try XMLTree.parse(Data("<Delete \(names)/>".utf8)).name == "Delete")
+        #expect(throws: S3Error.self) { try XMLTree.parse(Data("<Delete \(names)a0=''/>".utf8)) }
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+
     @Test("every XML route answers 400 MalformedXML to the body that crashed the server, and keeps serving")
     func routesRefuseTrapBody() async throws {
         try await S3ServerTests.makeApp().test(.router) { client in

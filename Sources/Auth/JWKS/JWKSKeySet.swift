@@ -28,11 +28,11 @@ struct VerificationKey: Sendable {
 }
 
 /// An immutable set of verification keys, as of one successful fetch.
-struct JWKSKeySet: Sendable {
+package struct JWKSKeySet: Sendable {
     private let byID: [String: VerificationKey]
     private let only: VerificationKey?
     /// How many usable keys the set holds.
-    let count: Int
+    package let count: Int
 
     /// An empty set.
     init() {
@@ -70,7 +70,7 @@ struct JWKSKeySet: Sendable {
     ///   - logger: Where skipped keys are reported (at debug level).
     /// - Returns: The usable keys.
     /// - Throws: If the document is not a JSON object with a `keys` array.
-    static func parse(_ document: Data, logger: Logger) async throws -> JWKSKeySet {
+    package static func parse(_ document: Data, logger: Logger) async throws -> JWKSKeySet {
         let jwks = try JSONDecoder().decode(Document.self, from: document)
         let collection = JWTKeyCollection()
         var keys: [VerificationKey] = []

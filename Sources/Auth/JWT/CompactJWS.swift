@@ -6,7 +6,7 @@ import Foundation
 /// Parsing checks only structure: three base64url parts, a JSON header with a string `alg`,
 /// a JSON payload whose registered claims have the right types. Nothing here is trusted
 /// until the signature over ``signingInput`` has been checked.
-struct CompactJWS {
+package struct CompactJWS {
     /// Tokens longer than this are refused before any decoding.
     static let maximumLength = 16 * 1024
 
@@ -49,7 +49,7 @@ struct CompactJWS {
     /// Splits and decodes a token.
     ///
     /// - Throws: ``AuthError/Code/missingToken`` for an empty token, ``AuthError/Code/malformedToken`` otherwise.
-    init(_ token: String) throws(AuthError) {
+    package init(_ token: String) throws(AuthError) {
         guard !token.isEmpty else { throw AuthError(.missingToken, "The bearer token is empty.") }
         guard token.utf8.count <= Self.maximumLength else {
             throw AuthError(.malformedToken, "The token is too long.")

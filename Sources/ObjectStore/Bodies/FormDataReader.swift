@@ -15,19 +15,19 @@ import NIOCore
 ///     else { fields.append((part.name, try await reader.readPart(limit: 20_480))) }
 /// }
 /// ```
-struct FormDataReader {
+package struct FormDataReader {
     /// One part's headers.
-    struct Part {
+    package struct Part {
         /// The `name` of its `Content-Disposition`.
-        let name: String
+        package let name: String
         /// The `filename` of its `Content-Disposition`, when it has one.
-        let filename: String?
+        package let filename: String?
         /// Its `Content-Type`, when it has one.
-        let contentType: String?
+        package let contentType: String?
     }
 
     /// Why a body is not valid multipart/form-data, or breaks a limit.
-    enum Failure: Error {
+    package enum Failure: Error {
         case malformed(String)
         case tooLarge
     }
@@ -40,13 +40,13 @@ struct FormDataReader {
     /// `CRLF--boundary`: what ends every part's content.
     private let delimiter: [UInt8]
     /// Whether the closing delimiter (`--boundary--`) was read.
-    private(set) var reachedEnd = false
+    package private(set) var reachedEnd = false
 
     /// The largest header block of one part.
     static let maximumHeaderSize = 8 * 1024
 
     /// Starts reading `body`, whose parts are separated by `boundary` (from the `Content-Type`).
-    init(body: RequestBody, boundary: String) {
+    package init(body: RequestBody, boundary: String) {
         iterator = body.makeAsyncIterator()
         delimiter = Array("\r\n--\(boundary)".utf8)
         // The first boundary has no CRLF before it: supplying one lets one search find them all.
@@ -73,7 +73,7 @@ struct FormDataReader {
     /// Moves to the next part and reads its headers; `nil` after the last part.
     ///
     /// Skips whatever is left of the current part. The first call skips the preamble.
-    mutating func nextPart() async throws -> Part? {
+    package mutating func nextPart() async throws -> Part? {
         guard !reachedEnd else { return nil }
         try await skipToDelimiter()
         // After a delimiter: `--` ends the body; otherwise optional whitespace, then CRLF.
@@ -123,7 +123,7 @@ struct FormDataReader {
     /// Reads the current part's content whole.
     ///
     /// - Throws: ``Failure/tooLarge`` past `limit` bytes.
-    mutating func readPart(limit: Int) async throws -> [UInt8] {
+    package mutating func readPart(limit: Int) async throws -> [UInt8] {
         var collected: [UInt8] = []
         try await streamPart { bytes in
             guard collected.count + bytes.count <= limit else { throw Failure.tooLarge }
@@ -139,7 +139,7 @@ struct FormDataReader {
     ///   - emit: Takes each piece, synchronously (the bytes are valid only during the call).
     ///   - afterEach: Runs after each piece, before more of the body is read: where a
     ///     consumer that buffered the piece in `emit` writes it out (e.g. ``UploadSink/drain()``).
-    mutating func streamPart(
+    package mutating func streamPart(
         _ emit: (UnsafeRawBufferPointer) throws -> Void,
         afterEach: () async throws -> Void = {}
     ) async throws {

@@ -5,11 +5,11 @@ import Foundation
 ///
 /// The store delivers to queues only (its outbox, named by the queue ARN's
 /// last field); topic, Lambda and EventBridge destinations are refused.
-enum NotificationXML {
+package enum NotificationXML {
     /// Parses and validates a `PutBucketNotificationConfiguration` body.
     /// - Throws: ``S3Error`` `MalformedXML`, `InvalidArgument` (unknown event,
     ///   filter rule, or destination), `NotImplemented` (non-queue destinations).
-    static func parse(_ data: Data) throws -> NotificationConfiguration {
+    package static func parse(_ data: Data) throws -> NotificationConfiguration {
         let root = try XMLTree.parse(data)
         guard root.name == "NotificationConfiguration" else {
             throw S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.")

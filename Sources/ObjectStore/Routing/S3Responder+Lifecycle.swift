@@ -51,7 +51,7 @@ extension LifecycleConfiguration {
     /// or size filters answer `NotImplemented`.
     ///
     /// - Throws: ``S3Error`` `MalformedXML`, `InvalidArgument`, `NotImplemented`.
-    init(xml data: Data) throws {
+    package init(xml data: Data) throws {
         let malformed = S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.")
         let root = try XMLTree.parse(data)
         guard root.name == "LifecycleConfiguration" else { throw malformed }

@@ -15,19 +15,19 @@ import Foundation
 /// let root = try XMLTree.parse(Data("<A xmlns='…'><B>x &amp; y</B></A>".utf8))
 /// root.child("B")?.text   // "x & y"
 /// ```
-struct XMLTree: Sendable, Equatable {
+package struct XMLTree: Sendable, Equatable {
     /// The element's local name (a namespace prefix, if any, removed).
-    var name: String
+    package var name: String
     /// The element's own character data (text and CDATA, entities decoded,
     /// whitespace kept), not that of its children.
-    var text: String
+    package var text: String
     /// The child elements, in document order.
-    var children: [XMLTree]
+    package var children: [XMLTree]
 
     /// The first child named `name`.
-    func child(_ name: String) -> XMLTree? { children.first { $0.name == name } }
+    package func child(_ name: String) -> XMLTree? { children.first { $0.name == name } }
     /// Every child named `name`, in document order.
-    func children(named name: String) -> [XMLTree] { children.filter { $0.name == name } }
+    package func children(named name: String) -> [XMLTree] { children.filter { $0.name == name } }
 
     /// Nesting deeper than this is refused (S3's deepest document, lifecycle, needs 6).
     static let maximumDepth = 32
@@ -42,7 +42,7 @@ struct XMLTree: Sendable, Equatable {
     /// - Returns: the root element.
     /// - Throws: ``S3Error`` `MalformedXML` when `data` is not well-formed UTF-8 XML,
     ///   holds a DTD, or exceeds ``maximumDepth`` or ``maximumElements``.
-    static func parse(_ data: Data) throws -> XMLTree {
+    package static func parse(_ data: Data) throws -> XMLTree {
         // Every name and text slice below is cut at ASCII delimiters, so once the whole
         // document is valid UTF-8 each slice is too.
         guard String(validating: data, as: UTF8.self) != nil else { throw malformed }
@@ -222,7 +222,9 @@ private struct XMLByteReader {
     /// (S Attribute)* S? ('>' | '/>'); attribute values are checked, then dropped
     /// (S3's documents carry meaning only in `xmlns`). Returns whether the tag was empty.
     private mutating func attributes() throws -> Bool {
-        var seen: [ArraySlice<UInt8>] = []
+        // A set, not a list: a list made an element of n attributes cost n² comparisons,
+        // and a CompleteMultipartUpload body may hold 8 MB of them.
+        var seen: Set<ArraySlice<UInt8>> = []
         while true {
             let hadSpace = peek().map(Self.isSpace) ?? false
             skipSpace()
@@ -231,8 +233,7 @@ private struct XMLByteReader {
             guard hadSpace else { throw XMLTree.malformed }
             let raw = rawName(from: index)
             _ = try name()
-            guard !seen.contains(where: { $0.elementsEqual(raw) }) else { throw XMLTree.malformed }
-            seen.append(raw)
+            guard seen.insert(raw).inserted else { throw XMLTree.malformed }
             skipSpace()
             try expect("=")
             skipSpace()
