@@ -91,6 +91,11 @@ for t in "${targets[@]}"; do
   count=$(( $(printf '%s' "$new" | grep -c . || true) - before ))
   [ "$count" -gt 0 ] && status=1
   echo "fuzz $t: ${execs:-0} execs, ${rate:-0} exec/s, cov ${cov:-?}, ft ${ft:-?}, corpus $size, findings $count$( [ "$count" -gt 0 ] && echo " ($(echo $new | tr '\n' ' '))" )"
+  if [ "$count" -gt 0 ]; then
+    # What the finding was (the check that failed, or libFuzzer's report), so a CI log shows it.
+    grep -vE '^(INFO|#[0-9]|MS: |base unit|    #)' "$log" | head -n 25 | sed 's/^/  | /'
+    for f in $new; do echo "  | input $f: $(head -c 64 "$work/findings/$f" | od -An -c | tr -s ' ' | head -n 2 | tr '\n' ' ')"; done
+  fi
   if [ "${HOIST_FUZZ_MERGE:-0}" = 1 ]; then
     HOIST_FUZZ_TARGET=$t nice -n 10 "$bindir/$p" -merge=1 "Fuzz/Corpus/$t" "$corpus" >/dev/null 2>&1 || true
   fi

@@ -13,13 +13,18 @@ enum JSONTargets {
         switch ours {
         case .failure(.invalid):
             // Foundation nests without a limit; FlatJSON refuses past its maximum depth.
-            // Foundation on Linux also takes a comma before `]` or `}`, which RFC 8259 does not allow.
-            guard reference != nil, !nestsDeeper(than: FlatJSON.maximumDepth, bytes), !hasTrailingComma(bytes) else { return }
+            // Foundation on Linux also takes a comma before `]` or `}`, which RFC 8259 does not allow,
+            // and text around NUL bytes, which it must not (a raw NUL in a string, `1\0x` read as 1).
+            guard reference != nil, !nestsDeeper(than: FlatJSON.maximumDepth, bytes), !hasTrailingComma(bytes),
+                  !bytes.contains(0)
+            else { return }
             fuzzCheck(false, "FlatJSON refused JSON that Foundation reads")
         case .failure(.notAnObject):
-            fuzzCheck(reference != nil && !(reference is [String: Any]), "FlatJSON said 'not an object' of \(reference.map { "\(type(of: $0))" } ?? "invalid JSON")")
+            fuzzCheck((reference != nil || hasNumberPastDouble(bytes)) && !(reference is [String: Any]), "FlatJSON said 'not an object' of \(reference.map { "\(type(of: $0))" } ?? "invalid JSON")")
         case .success(let fields):
             guard let object = reference as? [String: Any] else {
+                // RFC 8259 lets numbers be any size; Foundation refuses those a Double cannot hold.
+                if reference == nil, hasNumberPastDouble(bytes) { return }
                 fuzzCheck(false, "FlatJSON read an object that Foundation \(reference == nil ? "refuses" : "reads as another type")")
                 return
             }
@@ -82,6 +87,31 @@ enum JSONTargets {
             afterComma = b == UInt8(ascii: ",")
         }
         return false
+    }
+
+    /// Whether `bytes` has a number (outside strings) that overflows a Double, or underflows it to 0.
+    static func hasNumberPastDouble(_ bytes: [UInt8]) -> Bool {
+        var inString = false, escaped = false, token = ""
+        func past(_ text: String) -> Bool {
+            guard let value = Double(text) else { return false }
+            let mantissa = text.prefix { $0 != "e" && $0 != "E" }
+            return value.isInfinite || (value == 0 && mantissa.contains { $0 >= "1" && $0 <= "9" })
+        }
+        for b in bytes {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            if (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")
+                || b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
+                token.append(Character(UnicodeScalar(b)))
+                continue
+            }
+            if past(token) { return true }
+            token = ""
+            if b == UInt8(ascii: "\"") { inString = true }
+        }
+        return past(token)
     }
 
     /// Whether `bytes` opens more than `limit` arrays or objects at once (outside strings).
