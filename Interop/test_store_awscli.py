@@ -292,3 +292,55 @@ def test_aws_cli(s3_target) -> None:
     p = cli.run("s3", "ls")
     R.check("aws s3 ls no longer lists the bucket", p.returncode == 0 and b not in text(p.stdout), show(p))
 
+
+
+def test_aws_cli_fidelity(s3_target) -> None:
+    """S3 behaviours the CLI leans on: a retried completion, parts by number, max-keys 0,
+    DeleteBucket with an upload in progress, CreateBucket of your own bucket (us-east-1)."""
+    t = s3_target
+    cli = CLI(t)
+    work = temp_dir("hoist-awscli-fidelity-")
+    b = f"hoist-cli-fid-{RUN}"
+    expect_ok("s3api create-bucket", cli.run("s3api", "create-bucket", "--bucket", b))
+    expect_ok("s3api create-bucket of your own bucket again (us-east-1): exit 0", cli.run("s3api", "create-bucket", "--bucket", b))
+
+    first, tail = os.path.join(work, "one.bin"), os.path.join(work, "two.bin")
+    with open(first, "wb") as f:
+        f.write(b"a" * (5 * 1024 * 1024))
+    with open(tail, "wb") as f:
+        f.write(b"the tail")
+    up = json_out(cli.run("s3api", "create-multipart-upload", "--bucket", b, "--key", "mp.bin")) or {}
+    uid = up.get("UploadId", "")
+    parts = []
+    for number, path in ((1, first), (2, tail)):
+        out = json_out(cli.run("s3api", "upload-part", "--bucket", b, "--key", "mp.bin", "--upload-id", uid,
+                               "--part-number", str(number), "--body", path)) or {}
+        parts.append({"PartNumber": number, "ETag": out.get("ETag", "")})
+    listing = json.dumps({"Parts": parts})
+    done = cli.run("s3api", "complete-multipart-upload", "--bucket", b, "--key", "mp.bin", "--upload-id", uid,
+                   "--multipart-upload", listing)
+    again = cli.run("s3api", "complete-multipart-upload", "--bucket", b, "--key", "mp.bin", "--upload-id", uid,
+                    "--multipart-upload", listing)
+    e1, e2 = (json_out(done) or {}).get("ETag"), (json_out(again) or {}).get("ETag")
+    R.check("s3api complete-multipart-upload retried: exit 0 and the same ETag", done.returncode == 0 and again.returncode == 0
+            and e1 is not None and e1 == e2, show(done) + "\n" + show(again))
+
+    out = os.path.join(work, "part2.out")
+    p = cli.run("s3api", "get-object", "--bucket", b, "--key", "mp.bin", "--part-number", "2", out)
+    got = json_out(p) or {}
+    body = open(out, "rb").read() if os.path.exists(out) else b""
+    R.check("s3api get-object --part-number 2: that part, PartsCount 2", p.returncode == 0 and got.get("PartsCount") == 2
+            and body == b"the tail", show(p))
+    expect_fail("s3api get-object --part-number 3 (of 2) -> InvalidPart",
+                cli.run("s3api", "get-object", "--bucket", b, "--key", "mp.bin", "--part-number", "3", out), "InvalidPart")
+
+    p = cli.run("s3api", "list-objects-v2", "--bucket", b, "--max-keys", "0", "--no-paginate")
+    got = json_out(p) or {}
+    R.check("s3api list-objects-v2 --max-keys 0: no keys, IsTruncated false", p.returncode == 0 and not got.get("Contents")
+            and got.get("IsTruncated") is False, show(p))
+
+    cli.run("s3api", "delete-object", "--bucket", b, "--key", "mp.bin")
+    left = json_out(cli.run("s3api", "create-multipart-upload", "--bucket", b, "--key", "left.bin")) or {}
+    R.check("an upload is left in progress", bool(left.get("UploadId")), str(left))
+    expect_ok("s3api delete-bucket with an upload in progress: exit 0", cli.run("s3api", "delete-bucket", "--bucket", b))
+    expect_fail("…the bucket is gone", cli.run("s3api", "head-bucket", "--bucket", b), "404")

@@ -239,7 +239,7 @@ import Testing
         await expectStoreError(.noSuchBucket) { try await engine.listMultipartUploads(bucket: "missing") }
     }
 
-    @Test func abortRemovesThePartsAndABucketWithUploadsIsNotEmpty() async throws {
+    @Test func abortRemovesTheParts() async throws {
         let store = try await TestStore()
         defer { store.close() }
         let engine = store.engine
@@ -247,11 +247,91 @@ import Testing
         try await Self.upload(engine, upload, part: 1, [1, 2, 3])
         try await Self.upload(engine, upload, part: 2, [4, 5, 6])
         #expect(try store.directory.blobFiles().count == 2)
-        await expectStoreError(.bucketNotEmpty) { try await engine.deleteBucket("bucket") }
         try await engine.abortMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId)
         #expect(try store.directory.blobFiles().isEmpty)
         await expectStoreError(.noSuchUpload) { try await engine.abortMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId) }
         try await engine.deleteBucket("bucket")
+    }
+
+    @Test func deletingABucketTakesItsUploadsInProgressButNotItsObjects() async throws {
+        let store = try await TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        try await Self.upload(engine, upload, part: 1, [1, 2, 3])
+        try await Self.upload(engine, upload, part: 2, [4, 5, 6])
+        try await engine.put("bucket", "object", "kept")
+        await expectStoreError(.bucketNotEmpty) { try await engine.deleteBucket("bucket") }
+        #expect(try store.directory.blobFiles().count == 3)
+        try await engine.delete(bucket: "bucket", key: "object")
+        // Uploads in progress do not make a bucket "not empty" (S3): they go with it, files and all.
+        try await engine.deleteBucket("bucket")
+        #expect(try store.directory.blobFiles().isEmpty)
+        await expectStoreError(.noSuchBucket) { try await engine.listMultipartUploads(bucket: "bucket") }
+        try await engine.createBucket("bucket")
+        #expect(try await engine.listMultipartUploads(bucket: "bucket").uploads.isEmpty)
+        await expectStoreError(.noSuchUpload) {
+            try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+                                                     parts: [CompletedPart(partNumber: 1, etag: "x")])
+        }
+    }
+
+    @Test func aRetriedCompletionAnswersLikeTheFirst() async throws {
+        let store = try await TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        let p1 = try await Self.upload(engine, upload, part: 1, Self.bytes(5 * Self.mib, seed: 9))
+        let p2 = try await Self.upload(engine, upload, part: 2, [7, 7])
+        let parts = [CompletedPart(partNumber: 1, etag: p1.etag), CompletedPart(partNumber: 2, etag: "\"\(p2.etag)\"")]
+        let first = try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, parts: parts)
+        // The same list again (quoted or not): the same object, not NoSuchUpload.
+        let again = try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, parts: [
+            CompletedPart(partNumber: 1, etag: "\"\(p1.etag.uppercased())\""), CompletedPart(partNumber: 2, etag: p2.etag),
+        ])
+        #expect(again.etag == first.etag)
+        #expect(again.size == first.size)
+        #expect(try await engine.bytes("bucket", "k").count == 5 * Self.mib + 2)
+        // Another part list, another key or another upload id: still no such upload.
+        await expectStoreError(.noSuchUpload) {
+            try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, parts: [parts[0]])
+        }
+        await expectStoreError(.noSuchUpload) {
+            try await engine.completeMultipartUpload(bucket: "bucket", key: "other", uploadId: upload.uploadId, parts: parts)
+        }
+        await expectStoreError(.noSuchUpload) {
+            try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: "not-an-upload", parts: parts)
+        }
+        // A day later the completion is forgotten.
+        store.clock.advance(by: 86_401)
+        await expectStoreError(.noSuchUpload) {
+            try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, parts: parts)
+        }
+    }
+
+    @Test func aPartUploadedTwiceIsThereOnceAndTheLastCommitWins() async throws {
+        let store = try await TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
+        // Both bodies are written before either commits; the one that commits last wins.
+        let slow = try await engine.beginPartUpload(bucket: "bucket", computesSHA256: false)
+        try await slow.write([1, 1, 1])
+        let fast = try await engine.beginPartUpload(bucket: "bucket", computesSHA256: false)
+        try await fast.write([2, 2])
+        let fastPart = try await engine.commitPart(fast, bucket: "bucket", key: "k", uploadId: upload.uploadId, partNumber: 1, checksumSHA256: nil)
+        let slowPart = try await engine.commitPart(slow, bucket: "bucket", key: "k", uploadId: upload.uploadId, partNumber: 1, checksumSHA256: nil)
+        let listed = try await engine.listParts(bucket: "bucket", key: "k", uploadId: upload.uploadId)
+        #expect(listed.parts.map(\.partNumber) == [1])
+        #expect(listed.parts.first?.etag == slowPart.etag)
+        #expect(try store.directory.blobFiles().count == 1)
+        await expectStoreError(.invalidPart) {
+            try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+                                                     parts: [CompletedPart(partNumber: 1, etag: fastPart.etag)])
+        }
+        _ = try await engine.completeMultipartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId,
+                                                     parts: [CompletedPart(partNumber: 1, etag: slowPart.etag)])
+        #expect(try await engine.bytes("bucket", "k") == [1, 1, 1])
     }
 
     @Test func copyPartTakesARange() async throws {

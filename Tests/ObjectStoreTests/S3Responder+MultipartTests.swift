@@ -91,7 +91,9 @@ struct S3ResponderMultipartTests {
             #expect(ranged.status == .partialContent)
             #expect(Array(ranged.body.readableBytesView) == Array((one + two)[(boundary - 3)...(boundary + 2)]))
             #expect(ranged.headers[.contentRange] == "bytes \(boundary - 3)-\(boundary + 2)/\(one.count + two.count)")
-            let again = try await T.send(client, .post, "/bkt/big.bin", query: [("uploadId", uploadId)], body: completion([(1, e1), (2, e2)]))
+            // Completing again with the same list is a retry: the same answer (S3ResponderFidelityTests);
+            // with another list the upload is gone.
+            let again = try await T.send(client, .post, "/bkt/big.bin", query: [("uploadId", uploadId)], body: completion([(1, e1)]))
             #expect(T.xmlCode(again) == "NoSuchUpload")
 
             let other = try await T.send(client, .post, "/bkt/gone.bin", query: [("uploads", "")])

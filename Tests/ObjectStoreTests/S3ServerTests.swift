@@ -51,9 +51,8 @@ struct S3ServerTests {
     func buckets() async throws {
         try await Self.makeApp().test(.router) { client in
             #expect(try await Self.send(client, .put, "/photos").status == .ok)
-            let dup = try await Self.send(client, .put, "/photos")
-            #expect(dup.status == .conflict)
-            #expect(Self.xmlCode(dup) == "BucketAlreadyOwnedByYou")
+            // us-east-1: re-creating your own bucket succeeds (S3ResponderFidelityTests covers other regions).
+            #expect(try await Self.send(client, .put, "/photos").status == .ok)
             #expect(Self.xmlCode(try await Self.send(client, .put, "/Bad_Name")) == "InvalidBucketName")
             #expect(try await Self.send(client, .head, "/photos").status == .ok)
             #expect(try await Self.send(client, .head, "/missing").status == .notFound)

@@ -159,11 +159,15 @@ struct SigV4VerifierTests {
         var r = Self.received(p)
         r.query = r.query.replacingOccurrences(of: "X-Amz-Expires=60", with: "X-Amz-Expires=3600")
         expectError(.signatureDoesNotMatch) { _ = try Self.verifier.verify(r, now: Self.now) }
-        for bad in ["604801", "0", "-5", "abc", ""] {
+        for bad in ["604801", "-5", "abc", ""] {
             r = Self.received(p)
             r.query = r.query.replacingOccurrences(of: "X-Amz-Expires=60", with: "X-Amz-Expires=\(bad)")
             expectError(.authorizationQueryParametersError) { _ = try Self.verifier.verify(r, now: Self.now) }
         }
+        // Zero seconds: expired on arrival (403 AccessDenied), not malformed.
+        r = Self.received(p)
+        r.query = r.query.replacingOccurrences(of: "X-Amz-Expires=60", with: "X-Amz-Expires=0")
+        expectError(.accessDenied) { _ = try Self.verifier.verify(r, now: Self.now) }
     }
 
     @Test("malformed query auth parameters")

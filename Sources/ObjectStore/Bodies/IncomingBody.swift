@@ -25,6 +25,8 @@ struct IncomingBody {
     private let chunked: Bool
     private var decoder: AWSChunkedDecoder?
     private let declaredLength: Int64?
+    private let maximumSize: Int64
+    private let limitName: String
     private let contentMD5: [UInt8]?
     private var checksums: [RunningChecksum] = []
     private var expectedChecksums: [ChecksumAlgorithm: String] = [:]
@@ -52,9 +54,16 @@ struct IncomingBody {
                 throw S3Error(.invalidArgument, "Content-Length is not a valid number.", resource: resource)
             }
             declaredLength = length
+        } else if s3.header("transfer-encoding")?.lowercased().contains("chunked") == true {
+            // A stream of unknown length (`curl -T -`): taken when the signature binds no length (a
+            // pre-signed URL that binds Content-Length fails its signature first); the size limit
+            // is checked as the bytes arrive.
+            declaredLength = nil
         } else {
             throw S3Error(.missingContentLength, "You must provide the Content-Length HTTP header.", resource: resource)
         }
+        self.maximumSize = maximumSize
+        self.limitName = what
         if let declaredLength, declaredLength > maximumSize {
             throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed size (\(what)).", resource: resource)
         }
@@ -101,7 +110,7 @@ struct IncomingBody {
     ///   `InvalidRequest`; ``SigV4Error`` for a bad chunk signature.
     mutating func receive(_ body: RequestBody, into sink: UploadSink) async throws -> Received {
         let resource = resource
-        let declaredLength = declaredLength
+        let declaredLength = declaredLength, maximumSize = maximumSize, limitName = limitName
         // Locals, so the decoder and the checksums are not both accesses to `self` at once.
         var decoder = decoder
         var checksums = checksums
@@ -118,6 +127,9 @@ struct IncomingBody {
                     received += Int64(piece.count)
                     if let declaredLength, received > declaredLength {
                         throw S3Error(.incompleteBody, "The body is longer than the declared length.", resource: resource)
+                    }
+                    if received > maximumSize {
+                        throw S3Error(.entityTooLarge, "Your proposed upload exceeds the maximum allowed size (\(limitName)).", resource: resource)
                     }
                     try sink.append(piece)
                     for i in checksums.indices { checksums[i].update(piece) }

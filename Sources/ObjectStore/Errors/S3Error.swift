@@ -37,6 +37,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code("InvalidArgument", 400)
         public static let invalidBucketName = Code("InvalidBucketName", 400)
         public static let invalidDigest = Code("InvalidDigest", 400)
+        public static let invalidPart = Code("InvalidPart", 400)
         public static let invalidRange = Code("InvalidRange", 416)
         public static let invalidRequest = Code("InvalidRequest", 400)
         public static let keyTooLong = Code("KeyTooLongError", 400)

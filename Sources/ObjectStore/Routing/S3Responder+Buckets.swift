@@ -66,7 +66,13 @@ extension S3Responder {
                 throw S3Error(.illegalLocationConstraint, "The \(constraint) location constraint is incompatible for the region specific endpoint this request was sent to.", resource: s3.resource)
             }
         }
-        try await engine.createBucket(bucket)
+        do {
+            try await engine.createBucket(bucket)
+        } catch {
+            // S3's legacy behaviour in us-east-1: creating a bucket you already own succeeds and
+            // leaves it as it is. Every other region answers 409 BucketAlreadyOwnedByYou.
+            guard error.code == .bucketAlreadyOwnedByYou, region == "us-east-1" else { throw error }
+        }
         return Response(status: .ok, headers: [.location: "/\(bucket)"])
     }
 
@@ -248,47 +254,50 @@ extension S3Responder {
         let fetchOwner = !version2 || s3.query["fetch-owner"] == "true"
         var lastName: String?
         var x = XMLWriter()
-        x.element("ListBucketResult", namespace: true) { x in
-            x.leaf("Name", bucket)
-            x.leaf("Prefix", encode(prefix))
-            if version2 {
-                if let continuationToken { x.leaf("ContinuationToken", continuationToken) }
-                if let startAfter = s3.query["start-after"] { x.leaf("StartAfter", encode(startAfter)) }
-                x.leaf("KeyCount", String(page.entries.count))
-            } else {
-                x.leaf("Marker", encode(s3.query["marker"] ?? ""))
-            }
-            x.leaf("MaxKeys", String(maxKeys))
-            if let delimiter { x.leaf("Delimiter", encode(delimiter)) }
-            if urlEncode { x.leaf("EncodingType", "url") }
-            x.leaf("IsTruncated", page.isTruncated ? "true" : "false")
-            for entry in page.entries {
-                switch entry {
-                case .object(let info):
-                    lastName = info.key
-                    x.element("Contents") { x in
-                        x.leaf("Key", encode(info.key))
-                        x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
-                        x.leaf("ETag", "\"\(info.etag)\"")
-                        x.leaf("Size", String(info.size))
-                        if fetchOwner {
-                            x.account("Owner", id: ownerId)
-                        }
-                        x.leaf("StorageClass", "STANDARD")
+        // Written in steps: a 1000-entry page is a millisecond or more of CPU, and the store may share
+        // the cooperative pool with the upload API (hoist serve); yielding lets its requests in between.
+        x.open("ListBucketResult", namespace: true)
+        x.leaf("Name", bucket)
+        x.leaf("Prefix", encode(prefix))
+        if version2 {
+            if let continuationToken { x.leaf("ContinuationToken", continuationToken) }
+            if let startAfter = s3.query["start-after"] { x.leaf("StartAfter", encode(startAfter)) }
+            x.leaf("KeyCount", String(page.entries.count))
+        } else {
+            x.leaf("Marker", encode(s3.query["marker"] ?? ""))
+        }
+        x.leaf("MaxKeys", String(maxKeys))
+        if let delimiter { x.leaf("Delimiter", encode(delimiter)) }
+        if urlEncode { x.leaf("EncodingType", "url") }
+        x.leaf("IsTruncated", page.isTruncated ? "true" : "false")
+        for (index, entry) in page.entries.enumerated() {
+            if index > 0, index % 100 == 0 { await Task.yield() }
+            switch entry {
+            case .object(let info):
+                lastName = info.key
+                x.element("Contents") { x in
+                    x.leaf("Key", encode(info.key))
+                    x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
+                    x.leaf("ETag", "\"\(info.etag)\"")
+                    x.leaf("Size", String(info.size))
+                    if fetchOwner {
+                        x.account("Owner", id: ownerId)
                     }
-                case .commonPrefix(let commonPrefix):
-                    lastName = commonPrefix
-                    x.element("CommonPrefixes") { x in x.leaf("Prefix", encode(commonPrefix)) }
+                    x.leaf("StorageClass", "STANDARD")
                 }
-            }
-            if page.isTruncated, let lastName {
-                if version2 {
-                    x.leaf("NextContinuationToken", Data(lastName.utf8).base64EncodedString())
-                } else if delimiter != nil {
-                    x.leaf("NextMarker", encode(lastName))
-                }
+            case .commonPrefix(let commonPrefix):
+                lastName = commonPrefix
+                x.element("CommonPrefixes") { x in x.leaf("Prefix", encode(commonPrefix)) }
             }
         }
+        if page.isTruncated, let lastName {
+            if version2 {
+                x.leaf("NextContinuationToken", Data(lastName.utf8).base64EncodedString())
+            } else if delimiter != nil {
+                x.leaf("NextMarker", encode(lastName))
+            }
+        }
+        x.close("ListBucketResult")
         return xmlResponse(x.document)
     }
 }

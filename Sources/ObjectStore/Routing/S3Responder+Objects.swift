@@ -59,10 +59,15 @@ extension S3Responder {
         metadata.cacheControl = s3.header("cache-control")
         metadata.contentDisposition = s3.header("content-disposition")
         if let encoding = s3.header("content-encoding") {
-            // aws-chunked describes the transfer, not the object.
-            let kept = encoding.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                .filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
-            metadata.contentEncoding = kept.isEmpty ? nil : kept.joined(separator: ",")
+            // aws-chunked describes the transfer, not the object: it is removed, the rest kept as sent.
+            let codings = encoding.split(separator: ",", omittingEmptySubsequences: false)
+            if codings.contains(where: { $0.trimmingCharacters(in: .whitespaces).lowercased() == "aws-chunked" }) {
+                let kept = codings.map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty && $0.lowercased() != "aws-chunked" }
+                metadata.contentEncoding = kept.isEmpty ? nil : kept.joined(separator: ", ")
+            } else {
+                metadata.contentEncoding = encoding
+            }
         }
         metadata.contentLanguage = s3.header("content-language")
         metadata.expires = s3.header("expires")
@@ -99,7 +104,17 @@ extension S3Responder {
         var start: Int64 = 0
         var end: Int64 = info.size  // exclusive
         var status = HTTPResponse.Status.ok
-        if let rangeHeader = s3.header("range"), let range = try Self.parseRange(rangeHeader, size: info.size, resource: resource) {
+        if let part = try partOfObject(s3, info: info, reader: reader) {
+            // `partNumber=N`: that part of a multipart object (206, with the part count SDKs read
+            // as PartsCount); part 1 of any other object is all of it.
+            if let count = part.count {
+                start = part.range.lowerBound
+                end = part.range.upperBound
+                status = .partialContent
+                headers[.contentRange] = "bytes \(start)-\(max(start, end - 1))/\(info.size)"
+                headers[.init("x-amz-mp-parts-count")!] = String(count)
+            }
+        } else if let rangeHeader = s3.header("range"), let range = try Self.parseRange(rangeHeader, size: info.size, resource: resource) {
             start = range.lowerBound
             end = range.upperBound + 1
             status = .partialContent
@@ -128,6 +143,28 @@ extension S3Responder {
             try await writer.finish(nil)
         }
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// The part a GET or HEAD with `partNumber` asks for: its bytes, and the object's part count
+    /// when it was completed from a multipart upload (`nil` count: the whole object, part 1 of one
+    /// that was not). `nil` without `partNumber`.
+    ///
+    /// - Throws: `InvalidArgument` for a part number outside 1–10,000, `InvalidRequest` with a
+    ///   `Range` header too, `InvalidPart` past the last part.
+    func partOfObject(_ s3: S3Request, info: ObjectInfo, reader: ObjectReader) throws -> (range: Range<Int64>, count: Int?)? {
+        guard s3.query["partNumber"] != nil else { return nil }
+        let number = try partNumber(s3)
+        guard s3.header("range") == nil else {
+            throw S3Error(.invalidRequest, "Cannot specify both Range header and partNumber query parameter.", resource: s3.resource)
+        }
+        let multipart = info.etag.contains("-")
+        if multipart, let range = reader.segmentRange(number) {
+            return (range, reader.segmentCount)
+        }
+        if !multipart, number == 1 {
+            return (0..<info.size, nil)
+        }
+        throw S3Error(.invalidPart, "The requested partnumber is not satisfiable.", resource: s3.resource)
     }
 
     /// The object's headers: ETag, Last-Modified, type, length, metadata; with

@@ -16,14 +16,36 @@ struct XMLWriter {
 
     /// Writes `<name>…</name>` with children written by `content`.
     mutating func element(_ name: String, namespace: Bool = false, _ content: (inout XMLWriter) -> Void) {
-        body += namespace ? "<\(name) xmlns=\"\(Self.namespace)\">" : "<\(name)>"
+        open(name, namespace: namespace)
         content(&self)
-        body += "</\(name)>"
+        close(name)
+    }
+
+    /// Writes `<name>` (with the S3 namespace if `namespace`); ``close(_:)`` ends it.
+    /// For documents written in steps (a listing page yields between its entries).
+    mutating func open(_ name: String, namespace: Bool = false) {
+        body.append("<")
+        body.append(name)
+        if namespace {
+            body.append(" xmlns=\"")
+            body.append(Self.namespace)
+            body.append("\"")
+        }
+        body.append(">")
+    }
+
+    /// Writes `</name>`.
+    mutating func close(_ name: String) {
+        body.append("</")
+        body.append(name)
+        body.append(">")
     }
 
     /// Writes `<name>text</name>`, escaped.
     mutating func leaf(_ name: String, _ text: String) {
-        body += "<\(name)>\(Self.escape(text))</\(name)>"
+        open(name)
+        Self.appendEscaped(text, to: &body)
+        close(name)
     }
 
     /// Writes `<name><ID>id</ID><DisplayName>hoist</DisplayName></name>`: the store's one
@@ -41,7 +63,21 @@ struct XMLWriter {
     /// Escapes text for element content.
     static func escape(_ text: String) -> String {
         var out = ""
-        out.reserveCapacity(text.utf8.count)
+        appendEscaped(text, to: &out)
+        return out
+    }
+
+    /// Appends `text` escaped for element content: as it is when no byte needs escaping (the
+    /// common case: keys, dates, ETags), else character by character.
+    static func appendEscaped(_ text: String, to out: inout String) {
+        let plain = text.utf8.allSatisfy { byte in
+            byte >= 0x20 && byte != UInt8(ascii: "&") && byte != UInt8(ascii: "<") && byte != UInt8(ascii: ">")
+                && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "'")
+        }
+        if plain {
+            out.append(text)
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "&": out += "&amp;"
@@ -58,6 +94,5 @@ struct XMLWriter {
                 }
             }
         }
-        return out
     }
 }

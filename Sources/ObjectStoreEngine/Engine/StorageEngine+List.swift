@@ -46,6 +46,8 @@ extension StorageEngine {
         )
         return try await read("list the objects") { db in
             guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+            // S3 answers `max-keys=0` with no entries and `IsTruncated` false, whatever the bucket holds.
+            guard maxKeys > 0 else { return ListPage(entries: [], isTruncated: false) }
             return try scan.run(db, bucket: bucket, bucketID: bucketID, maxKeys: maxKeys).page
         }
     }

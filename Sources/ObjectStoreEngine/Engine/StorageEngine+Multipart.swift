@@ -278,7 +278,10 @@ extension StorageEngine {
             throw StoreError(.invalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.")
         }
         struct Chosen { let number: Int; let blob: String; let size: Int64; let etag: String }
-        let (upload, chosen) = try await read("read the multipart upload") { db -> (UploadRow, [Chosen]) in
+        let listed = Self.partList(parts)
+        let upload: UploadRow, chosen: [Chosen]
+        do {
+            (upload, chosen) = try await read("read the multipart upload") { db -> (UploadRow, [Chosen]) in
             let upload = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
             var stored: [Int: Chosen] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT part_number, blob, size, etag FROM multipart_part WHERE upload_row = ?",
@@ -298,6 +301,13 @@ extension StorageEngine {
                 throw StoreError(.entityTooSmall, "Your proposed upload is smaller than the minimum allowed size.")
             }
             return (upload, chosen)
+            }
+        } catch {
+            // A retry of a completion that succeeded (its response was lost) gets the same answer.
+            guard error.code == .noSuchUpload,
+                  let done = try await completedUpload(bucket: bucket, key: key, uploadId: uploadId, listed: listed)
+            else { throw error }
+            return done
         }
         let metadata = try MetadataCoding.decode(upload.metadata, with: JSONDecoder())
 
@@ -323,12 +333,47 @@ extension StorageEngine {
                 }
             }
             let published = try Self.publishLatest(db, bucketID: bucketID, key: key, row: row, condition: condition, event: event)
+            try db.execute(sql: "DELETE FROM completed_upload WHERE completed_at < ?", arguments: [row.lastModified - Self.completionMemory])
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO completed_upload (upload_id, bucket_id, key, parts, etag, size, version_id, metadata, completed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [uploadId, bucketID, Data(key.utf8), listed, etag, size, published.versionId, upload.metadata, row.lastModified])
             let kept = Set(segments.map(\.blob))
             return (published, try Self.deleteUpload(db, row: current.id).filter { !kept.contains($0) })
         }
         eventGeneration.add(1, ordering: .releasing)
         await removeBlobs(published.orphans + unused)
         return row.info(bucket: bucket, key: key, metadata: metadata, versionId: published.versionId)
+    }
+
+    /// How long, in seconds, a completion answers a retry of itself: a day.
+    static let completionMemory: Int64 = 86_400
+
+    /// A completion's part list as `completed_upload.parts` keeps it: one "<number> <etag>" line per part.
+    static func partList(_ parts: [CompletedPart]) -> String {
+        parts.map { "\($0.partNumber) \(ETagText.unquote($0.etag).lowercased())" }.joined(separator: "\n")
+    }
+
+    /// The object a recent completion of `uploadId` with the same key and part list made; `nil` if there was none.
+    func completedUpload(bucket: String, key: String, uploadId: String, listed: String) async throws(StoreError) -> ObjectInfo? {
+        let oldest = currentSeconds() - Self.completionMemory
+        return try await read("read the completed upload") { db -> ObjectInfo? in
+            guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT parts, etag, size, version_id, metadata, completed_at FROM completed_upload
+                WHERE upload_id = ? AND bucket_id = ? AND key = ? AND completed_at >= ?
+                """, arguments: [uploadId, bucketID, Data(key.utf8), oldest]),
+                try row.decode(String.self, forColumn: "parts") == listed
+            else { return nil }
+            return ObjectInfo(
+                bucket: bucket, key: key,
+                size: try row.decode(Int64.self, forColumn: "size"),
+                etag: try row.decode(String.self, forColumn: "etag"),
+                lastModified: Date(timeIntervalSince1970: TimeInterval(try row.decode(Int64.self, forColumn: "completed_at"))),
+                metadata: try MetadataCoding.decode(try row.decode(String.self, forColumn: "metadata"), with: JSONDecoder()),
+                versionId: try row.decode(String?.self, forColumn: "version_id")
+            )
+        }
     }
 
     // MARK: Helpers

@@ -109,22 +109,28 @@ public final class StorageEngine: Sendable {
         }
     }
 
-    /// Deletes an empty bucket and its configuration.
+    /// Deletes a bucket that holds no objects (and no versions or delete markers), with its
+    /// configuration.
     ///
-    /// A bucket with multipart uploads in progress is not empty: abort them first.
+    /// As on S3, multipart uploads in progress do not keep a bucket from being deleted: they
+    /// go with it, and their parts' files are removed after the commit.
     ///
     /// - Throws: `NoSuchBucket`, `BucketNotEmpty`.
     public func deleteBucket(_ name: String) async throws(StoreError) {
-        try await write("delete the bucket") { db in
+        let blobs = try await write("delete the bucket") { db -> [String] in
             guard let id = try Self.bucketID(db, name) else { throw StoreError.noSuchBucket(name) }
-            let hasObjects = try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM object WHERE bucket_id = ?) OR EXISTS (SELECT 1 FROM multipart_upload WHERE bucket_id = ?)
-                """, arguments: [id, id]) ?? false
+            let hasObjects = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM object WHERE bucket_id = ?)", arguments: [id]) ?? false
             guard !hasObjects else {
                 throw StoreError(.bucketNotEmpty, "The bucket you tried to delete is not empty.")
             }
+            var blobs: [String] = []
+            for upload in try Int64.fetchAll(db, sql: "SELECT id FROM multipart_upload WHERE bucket_id = ?", arguments: [id]) {
+                blobs += try Self.deleteUpload(db, row: upload)
+            }
             try db.execute(sql: "DELETE FROM bucket WHERE id = ?", arguments: [id])
+            return blobs
         }
+        await removeBlobs(blobs)
     }
 
     /// The bucket called `name`.

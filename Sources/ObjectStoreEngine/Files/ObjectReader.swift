@@ -44,6 +44,16 @@ public final class ObjectReader: Sendable {
         close()
     }
 
+    /// How many files the object's bytes are in: its parts when it was completed from a multipart upload.
+    public var segmentCount: Int { starts.count }
+
+    /// Where segment `number` (from 1) lies in the object; `nil` past the last one.
+    public func segmentRange(_ number: Int) -> Range<Int64>? {
+        guard number >= 1, number <= starts.count else { return nil }
+        let end = number < starts.count ? starts[number] : size
+        return starts[number - 1]..<end
+    }
+
     /// Reads up to `count` bytes at `offset` (`pread`, across files as needed) on NIO's
     /// thread pool; fewer only at the end of the object.
     ///

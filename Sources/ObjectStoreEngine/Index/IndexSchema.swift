@@ -56,6 +56,19 @@ import GRDB
 /// removes a version. Delete markers are rows with `is_delete_marker = 1` and no blob.
 /// Row ids order a key's versions: the newest has the largest id.
 ///
+/// ## Migration `completed_uploads`
+///
+/// ```sql
+/// completed_upload(upload_id TEXT PRIMARY KEY, bucket_id, key BLOB,
+///                  parts TEXT,              -- the completion's list, one "<number> <etag>" line per part
+///                  etag, size, version_id, metadata, completed_at INTEGER)
+///   INDEX (completed_at)
+/// ```
+///
+/// A completion answers a retry of itself (same upload, key and part list) for a day
+/// (`StorageEngine.completionMemory`) with the same result, as S3 does; older rows are
+/// dropped by the next completion.
+///
 /// ## Migration `segments`
 ///
 /// ```sql
@@ -155,6 +168,23 @@ enum IndexSchema {
         }
         migrator.registerMigration("segments") { db in
             try db.execute(sql: "ALTER TABLE object ADD COLUMN segments TEXT")
+        }
+        migrator.registerMigration("completed_uploads") { db in
+            // What a completion answered, for a client that retries it after a lost response.
+            try db.execute(sql: """
+                CREATE TABLE completed_upload (
+                    upload_id TEXT PRIMARY KEY,
+                    bucket_id INTEGER NOT NULL REFERENCES bucket(id) ON DELETE CASCADE,
+                    key BLOB NOT NULL,
+                    parts TEXT NOT NULL,
+                    etag TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    version_id TEXT,
+                    metadata TEXT NOT NULL,
+                    completed_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX completed_upload_age ON completed_upload(completed_at);
+                """)
         }
         return migrator
     }

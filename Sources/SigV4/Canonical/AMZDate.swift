@@ -128,15 +128,35 @@ public struct AMZDate: Sendable, Hashable, Comparable {
 
     private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    /// Parses an HTTP date, `EEE, dd MMM yyyy HH:mm:ss GMT` (RFC 7231 IMF-fixdate).
+    /// Parses an HTTP date: `EEE, dd MMM yyyy HH:mm:ss GMT` (RFC 7231 IMF-fixdate), or the RFC 2822
+    /// form clients also send in `Date` (botocore: `… -0000`): the weekday optional, the zone `GMT`,
+    /// `UT`, `UTC`, `Z` or a numeric offset `±hhmm`.
     public init?(httpDate text: some StringProtocol) {
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[0].hasSuffix(","), parts[5] == "GMT",
-              let day = Int64(parts[1]), let monthIndex = Self.monthNames.firstIndex(where: { $0 == parts[2] }),
-              let year = Int64(parts[3]) else { return nil }
-        let time = parts[4].split(separator: ":")
-        guard time.count == 3, let hour = Int64(time[0]), let minute = Int64(time[1]), let second = Int64(time[2]) else { return nil }
-        self.init(fields: Fields(year: year, month: Int64(monthIndex + 1), day: day, hour: hour, minute: minute, second: second))
+        var parts = text.split(separator: " ")
+        if let first = parts.first, first.hasSuffix(",") { parts.removeFirst() }
+        guard parts.count == 5, parts[0].utf8.count <= 2, parts[2].utf8.count == 4,
+              let day = Int64(parts[0]), (1...31).contains(day),
+              let monthIndex = Self.monthNames.firstIndex(where: { $0 == parts[1] }),
+              let year = Int64(parts[2]) else { return nil }
+        let time = parts[3].split(separator: ":", omittingEmptySubsequences: false)
+        guard time.count == 3, time.allSatisfy({ $0.utf8.count == 2 }),
+              let hour = Int64(time[0]), let minute = Int64(time[1]), let second = Int64(time[2]),
+              hour < 24, minute < 60, second < 61 else { return nil }
+        let zone = parts[4]
+        var offset: Int64 = 0
+        switch zone {
+        case "GMT", "UT", "UTC", "Z": break
+        default:
+            let bytes = Array(zone.utf8)
+            guard bytes.count == 5, bytes[0] == UInt8(ascii: "+") || bytes[0] == UInt8(ascii: "-"),
+                  bytes.dropFirst().allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                  let hours = Int64(zone.dropFirst().prefix(2)), let minutes = Int64(zone.suffix(2)), minutes < 60
+            else { return nil }
+            offset = (hours * 3600 + minutes * 60) * (bytes[0] == UInt8(ascii: "-") ? -1 : 1)
+        }
+        guard let local = AMZDate(fields: Fields(year: year, month: Int64(monthIndex + 1), day: day, hour: hour, minute: minute, second: second))
+        else { return nil }
+        self.init(secondsSince1970: local.secondsSince1970 - offset)
     }
 
     /// This time as an HTTP date (`Last-Modified`, `Date`).

@@ -29,9 +29,9 @@ extension SigV4Verifier {
               expiresText.utf8.count <= 10, let expires = Int(expiresText) else {
             throw SigV4Error(.authorizationQueryParametersError, "X-Amz-Expires should be a number of seconds between 1 and 604800.")
         }
-        guard expires >= 1 else {
-            throw SigV4Error(.authorizationQueryParametersError, "X-Amz-Expires must be non-negative and at least 1.")
-        }
+        // A URL that lives 0 seconds expired when it was signed: 403 "Request has expired", as for
+        // any expired URL (a negative value fails the digit check above: 400).
+        guard expires >= 1 else { throw SigV4Error.expired() }
         guard expires <= SigV4Signer.maximumExpiry else {
             throw SigV4Error(.authorizationQueryParametersError, "X-Amz-Expires must be less than a week (in seconds) that is 604800.")
         }
