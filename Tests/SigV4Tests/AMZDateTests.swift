@@ -37,4 +37,27 @@ struct AMZDateTests {
         #expect(AMZDate(iso8601: "2015-12-30T12:00:00.Z") == nil)
         #expect(AMZDate(iso8601: "2015-12-30 12:00:00Z") == nil)
     }
+
+    @Test("HTTP dates: IMF-fixdate and the RFC 2822 forms clients send in Date", arguments: [
+        ("Fri, 04 Dec 2026 15:21:16 GMT", "20261204T152116Z"),
+        ("Fri, 04 Dec 2026 15:21:16 -0000", "20261204T152116Z"),
+        ("Fri, 04 Dec 2026 15:21:16 +0000", "20261204T152116Z"),
+        ("04 Dec 2026 15:21:16 UT", "20261204T152116Z"),
+        ("Fri, 4 Dec 2026 16:21:16 +0100", "20261204T152116Z"),
+        ("Fri, 04 Dec 2026 10:51:16 -0430", "20261204T152116Z"),
+        ("Sat, 05 Dec 2026 00:30:00 +0900", "20261204T153000Z"),
+    ])
+    func httpDates(_ text: String, _ amz: String) {
+        #expect(AMZDate(httpDate: text)?.amzString == amz)
+    }
+
+    @Test("HTTP dates refused", arguments: [
+        "Fri, 32 Dec 2026 15:21:16 GMT", "Fri, 04 Dec 2026 24:00:00 GMT", "Fri, 04 Dec 2026 15:21 GMT",
+        "Fri, 04 Foo 2026 15:21:16 GMT", "Fri, 04 Dec 2026 15:21:16 +01", "Fri, 04 Dec 2026 15:21:16 +0160",
+        "Fri, 04 Dec 2026 15:21:16 EST", "Fri, 04 Dec 26 15:21:16 GMT", "Fri, 04 Dec 2026 15:21:16", "", "   ",
+        "Fri, 04 Dec 2026 1:2:3 GMT", "Fri, 04 Dec 2026 15:21:16 +99999",
+    ])
+    func httpDateRejects(_ text: String) {
+        #expect(AMZDate(httpDate: text) == nil)
+    }
 }
