@@ -79,7 +79,10 @@ public struct S3Responder: HTTPResponder {
             // A browser form upload: authenticated by its signed policy, not by a header or query signature.
             return try await postObject(s3, bucket: bucket, body: request.body)
         }
-        let auth = try authentication(s3)
+        guard let auth = try authentication(s3) else {
+            // Unsigned: only what the bucket's policy grants to everyone (public reads).
+            return try await anonymousRead(s3)
+        }
 
         guard let bucket = s3.bucket else {
             guard s3.method == "GET" else { throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: "/") }
@@ -124,6 +127,8 @@ public struct S3Responder: HTTPResponder {
             if s3.query["notification"] != nil { return try await putBucketNotification(s3, bucket: bucket, body: request.body) }
             if s3.query["lifecycle"] != nil { return try await putBucketLifecycle(s3, bucket: bucket, body: request.body) }
             if s3.query["versioning"] != nil { return try await putBucketVersioning(s3, bucket: bucket, body: request.body) }
+            if s3.query["policy"] != nil { return try await putBucketPolicy(s3, bucket: bucket, body: request.body) }
+            if s3.query["publicAccessBlock"] != nil { return try await putPublicAccessBlock(s3, bucket: bucket, body: request.body) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket, body: request.body)
         case "GET":
@@ -136,6 +141,8 @@ public struct S3Responder: HTTPResponder {
             if s3.query["uploads"] != nil { return try await listMultipartUploads(s3, bucket: bucket) }
             if s3.query["versioning"] != nil { return try await getBucketVersioning(s3, bucket: bucket) }
             if s3.query["versions"] != nil { return try await listObjectVersions(s3, bucket: bucket) }
+            if s3.query["policy"] != nil { return try await getBucketPolicy(s3, bucket: bucket) }
+            if s3.query["publicAccessBlock"] != nil { return try await getPublicAccessBlock(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
         case "HEAD":
@@ -144,6 +151,10 @@ public struct S3Responder: HTTPResponder {
         case "DELETE":
             if s3.query["cors"] != nil { return try await deleteBucketCORS(s3, bucket: bucket) }
             if s3.query["lifecycle"] != nil { return try await deleteBucketLifecycle(s3, bucket: bucket) }
+            if s3.query["policy"] != nil { return try await deleteBucketConfiguration(s3, bucket: bucket, name: "policy") }
+            if s3.query["publicAccessBlock"] != nil {
+                return try await deleteBucketConfiguration(s3, bucket: bucket, name: "publicAccessBlock")
+            }
             try rejectUnsupportedSubresource(s3)
             try await engine.deleteBucket(bucket)
             return Response(status: .noContent)
@@ -159,9 +170,9 @@ public struct S3Responder: HTTPResponder {
     }
 
     /// Bucket sub-resources this store does not implement yet.
-    static let unsupportedSubresources = ["policy", "acl", "tagging",
+    static let unsupportedSubresources = ["acl", "tagging",
                                           "website", "replication", "encryption", "logging", "ownershipControls",
-                                          "publicAccessBlock", "object-lock", "accelerate", "requestPayment", "inventory",
+                                          "object-lock", "accelerate", "requestPayment", "inventory",
                                           "analytics", "metrics", "intelligent-tiering"]
 
     func rejectUnsupportedSubresource(_ s3: S3Request) throws {
@@ -180,7 +191,6 @@ public struct S3Responder: HTTPResponder {
 
     // MARK: Authentication
 
-    /// Verifies the signature; every bucket is private, so anonymous requests are denied.
     /// Signature Version 2 query auth (`AWSAccessKeyId`, `Signature`, `Expires`) is refused with a clear error.
     func rejectSignatureVersion2(_ s3: S3Request) throws {
         if s3.query["AWSAccessKeyId"] != nil && s3.query["Signature"] != nil {
@@ -188,14 +198,12 @@ public struct S3Responder: HTTPResponder {
         }
     }
 
-    /// Verifies and returns the authentication (PUT needs the payload hash and seed signature).
-    func authentication(_ s3: S3Request) throws -> SigV4Authentication {
+    /// Verifies and returns the authentication (PUT needs the payload hash and seed signature);
+    /// `nil` for an unsigned request, which only a bucket policy can let in (``anonymousRead(_:)``).
+    func authentication(_ s3: S3Request) throws -> SigV4Authentication? {
         try rejectSignatureVersion2(s3)
         do {
-            guard let auth = try verifier.verify(s3.received, now: clock()) else {
-                throw S3Error(.accessDenied, "Access Denied", resource: s3.resource)
-            }
-            return auth
+            return try verifier.verify(s3.received, now: clock())
         } catch let error as SigV4Error {
             throw S3Error(error, resource: s3.resource)
         }

@@ -26,7 +26,8 @@ final class PostgresServer: @unchecked Sendable {
 
     let directory: String
     let bin: String
-    let port: Int
+    /// The port; a start that fails (another process took the free port first) moves to another.
+    private(set) var port: Int
     private let asRoot: Bool
     /// The postmaster's process id while it runs.
     private(set) var pid: pid_t?
@@ -109,7 +110,18 @@ final class PostgresServer: @unchecked Sendable {
         do {
             try server.execute("initdb", ["-D", "\(directory)/data", "--auth=trust", "--username=postgres", "--encoding=UTF8",
                                           "--no-sync", "--no-instructions"])
-            try server.startServer()
+            // The free port can be taken by another process between the check and the bind
+            // (tests start servers in parallel): try another one twice before giving up.
+            var attempt = 1
+            while true {
+                do {
+                    try server.startServer()
+                    break
+                } catch where attempt < 3 {
+                    attempt += 1
+                    server.port = try freePort()
+                }
+            }
         } catch {
             server.destroy()
             throw error
