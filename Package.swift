@@ -361,9 +361,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // CredentialChain and the container credentials provider (against a Hummingbird server on 127.0.0.1).
         .testTarget(
             name: "S3Tests",
-            dependencies: ["S3", "SigV4"],
+            dependencies: [
+                "S3",
+                "SigV4",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
