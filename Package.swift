@@ -54,6 +54,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The least-privilege IAM policies of `hoist api` and `hoist worker` (`hoist iam-policy`).
+        .target(
+            name: "HoistIAM",
+            dependencies: ["HoistSupport"],
+            swiftSettings: swiftSettings
+        ),
         // S3 event notifications and the EventQueue protocol: no HTTP client.
         .target(
             name: "Events",
@@ -204,6 +210,7 @@ let package = Package(
                 "HoistServer",
                 "UploadsPostgres",
                 "Auth",
+                "HoistIAM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -370,6 +377,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HoistIAMTests",
+            dependencies: ["HoistIAM"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
