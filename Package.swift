@@ -54,6 +54,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The least-privilege IAM policies of `hoist api` and `hoist worker` (`hoist iam-policy`).
+        .target(
+            name: "HoistIAM",
+            dependencies: ["HoistSupport"],
+            swiftSettings: swiftSettings
+        ),
         // S3 event notifications and the EventQueue protocol: no HTTP client.
         .target(
             name: "Events",
@@ -204,6 +210,7 @@ let package = Package(
                 "HoistServer",
                 "UploadsPostgres",
                 "Auth",
+                "HoistIAM",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -361,9 +368,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // CredentialChain and the container credentials provider (against a Hummingbird server on 127.0.0.1).
         .testTarget(
             name: "S3Tests",
-            dependencies: ["S3", "SigV4"],
+            dependencies: [
+                "S3",
+                "SigV4",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HoistIAMTests",
+            dependencies: ["HoistIAM"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

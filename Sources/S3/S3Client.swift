@@ -24,7 +24,7 @@ public struct S3Client: Sendable {
     /// Where the service is and how buckets are addressed.
     public let endpoint: S3Endpoint
     /// The region requests are signed for.
-    public var region: String { signer.region }
+    public var region: String { signers.region }
     /// Time allowed for a request until the response's head arrives (the whole
     /// request body included); bodies then stream without a deadline.
     public let timeout: TimeAmount
@@ -32,7 +32,8 @@ public struct S3Client: Sendable {
     /// whose request body is the whole file.
     public let transferTimeout: TimeAmount
 
-    let signer: SigV4Signer
+    /// The signer of the provider's current credentials, taken afresh for each request.
+    let signers: RotatingSigner
     let httpClient: HTTPClient
     let logger: Logger?
 
@@ -49,8 +50,19 @@ public struct S3Client: Sendable {
     ///   - logger: where AsyncHTTPClient logs requests (never secrets); silent when `nil`.
     public init(endpoint: S3Endpoint, region: String, credentials: SigV4Credentials, httpClient: HTTPClient = .shared,
                 timeout: TimeAmount = .seconds(30), transferTimeout: TimeAmount = .hours(1), logger: Logger? = nil) {
+        self.init(endpoint: endpoint, region: region, credentials: StaticCredentialProvider(credentials), httpClient: httpClient,
+                  timeout: timeout, transferTimeout: transferTimeout, logger: logger)
+    }
+
+    /// Creates a client whose credentials may change over time (a container's role): each
+    /// request is signed with what `credentials` gives when it starts.
+    /// - Parameters:
+    ///   - credentials: where the credentials come from, e.g. `try CredentialChain().provider()`.
+    ///   - endpoint, region, httpClient, timeout, transferTimeout, logger: as for the initialiser with fixed credentials.
+    public init(endpoint: S3Endpoint, region: String, credentials: any CredentialProvider, httpClient: HTTPClient = .shared,
+                timeout: TimeAmount = .seconds(30), transferTimeout: TimeAmount = .hours(1), logger: Logger? = nil) {
         self.endpoint = endpoint
-        self.signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
+        self.signers = RotatingSigner(provider: credentials, region: region, service: "s3")
         self.httpClient = httpClient
         self.timeout = timeout
         self.transferTimeout = transferTimeout
@@ -75,6 +87,7 @@ public struct S3Client: Sendable {
     /// - Throws: ``S3ClientError`` built from S3's XML error body otherwise.
     func execute(_ request: Request, date: Date = Date()) async throws -> HTTPClientResponse {
         let (url, host, path) = target(of: request)
+        let signer = try await signers.signer()
         let signed = signer.signHeaders(method: request.method.rawValue, host: host, path: path, query: request.query,
                                         headers: request.headers, payloadHash: request.payloadHash, date: date)
         var http = HTTPClientRequest(url: url)

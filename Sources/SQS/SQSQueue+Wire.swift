@@ -77,7 +77,7 @@ extension SQSQueue {
         let host: String
         /// Named in errors: the queue URL, or the endpoint for `CreateQueue`.
         let queue: String
-        let signer: SigV4Signer
+        let signers: RotatingSigner
         let httpClient: HTTPClient
         let timeout: TimeAmount
         let logger: Logger?
@@ -88,6 +88,7 @@ extension SQSQueue {
                                                         date: Date = Date()) async throws -> Reply {
             let body = try JSONEncoder().encode(payload)
             let headers = [("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", "AmazonSQS.\(action)")]
+            let signer = try await signers.signer()
             let signed = signer.signHeaders(method: "POST", host: host, path: "/", headers: headers,
                                             payloadHash: SQSQueue.sha256Hex(body), date: date, addContentSHA256Header: false)
             var request = HTTPClientRequest(url: endpoint + "/")

@@ -26,7 +26,7 @@ public struct SQSQueue: EventQueue {
     /// The queue's URL, e.g. `https://sqs.us-east-1.amazonaws.com/123456789012/uploads`.
     public let queueURL: String
     /// The region calls are signed for.
-    public var region: String { signer.region }
+    public var region: String { signers.region }
     /// Time allowed for a call beyond its long-poll wait.
     public let timeout: TimeAmount
 
@@ -34,7 +34,8 @@ public struct SQSQueue: EventQueue {
     let endpoint: String
     /// The `Host` header, signed.
     let host: String
-    let signer: SigV4Signer
+    /// The signer of the provider's current credentials, taken afresh for each call.
+    let signers: RotatingSigner
     let httpClient: HTTPClient
     let logger: Logger?
 
@@ -49,11 +50,23 @@ public struct SQSQueue: EventQueue {
     /// - Throws: ``SQSError`` with ``SQSError/Code/invalidQueueURL`` when the URL cannot be used.
     public init(queueURL: String, region: String, credentials: SigV4Credentials, httpClient: HTTPClient = .shared,
                 timeout: TimeAmount = .seconds(30), logger: Logger? = nil) throws {
+        try self.init(queueURL: queueURL, region: region, credentials: StaticCredentialProvider(credentials),
+                      httpClient: httpClient, timeout: timeout, logger: logger)
+    }
+
+    /// Creates a client for one queue whose credentials may change over time (a container's
+    /// role): each call is signed with what `credentials` gives when it starts.
+    /// - Parameters:
+    ///   - credentials: where the credentials come from, e.g. `try CredentialChain().provider()`.
+    ///   - queueURL, region, httpClient, timeout, logger: as for the initialiser with fixed credentials.
+    /// - Throws: ``SQSError`` with ``SQSError/Code/invalidQueueURL`` when the URL cannot be used.
+    public init(queueURL: String, region: String, credentials: any CredentialProvider, httpClient: HTTPClient = .shared,
+                timeout: TimeAmount = .seconds(30), logger: Logger? = nil) throws {
         let (scheme, host) = try Self.parse(url: queueURL, requirePath: true)
         self.queueURL = queueURL
         self.endpoint = "\(scheme)://\(host)"
         self.host = host
-        self.signer = SigV4Signer(credentials: credentials, region: region, service: "sqs", normalizePath: true)
+        self.signers = RotatingSigner(provider: credentials, region: region, service: "sqs", normalizePath: true)
         self.httpClient = httpClient
         self.timeout = timeout
         self.logger = logger
@@ -77,8 +90,8 @@ public struct SQSQueue: EventQueue {
                               credentials: SigV4Credentials, httpClient: HTTPClient = .shared,
                               timeout: TimeAmount = .seconds(30), logger: Logger? = nil) async throws -> SQSQueue {
         let (scheme, host) = try parse(url: endpoint, requirePath: false)
-        let signer = SigV4Signer(credentials: credentials, region: region, service: "sqs", normalizePath: true)
-        let call = Call(endpoint: "\(scheme)://\(host)", host: host, queue: endpoint, signer: signer,
+        let signers = RotatingSigner(credentials: credentials, region: region, service: "sqs", normalizePath: true)
+        let call = Call(endpoint: "\(scheme)://\(host)", host: host, queue: endpoint, signers: signers,
                         httpClient: httpClient, timeout: timeout, logger: logger)
         let reply: Wire.CreateQueueResult = try await call.send(
             "CreateQueue", Wire.CreateQueue(QueueName: name, Attributes: attributes.isEmpty ? nil : attributes))
@@ -180,7 +193,7 @@ public struct SQSQueue: EventQueue {
     static let systemAttributes = ["ApproximateReceiveCount", "SentTimestamp"]
 
     var call: Call {
-        Call(endpoint: endpoint, host: host, queue: queueURL, signer: signer, httpClient: httpClient, timeout: timeout, logger: logger)
+        Call(endpoint: endpoint, host: host, queue: queueURL, signers: signers, httpClient: httpClient, timeout: timeout, logger: logger)
     }
 
     /// Splits `http(s)://host[:port][/path]` into scheme and host (default ports dropped).

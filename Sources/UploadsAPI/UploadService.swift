@@ -1,13 +1,14 @@
 import Auth
 import Foundation
 import HoistSupport
+import Logging
 import Metrics
 import S3
 import SigV4
 import Synchronization
 import Uploads
 
-/// Where uploads go: an S3 endpoint, a bucket, and the credentials that sign.
+/// Where uploads go: an S3 endpoint, a bucket, and where the credentials that sign come from.
 public struct StorageTarget: Sendable {
     /// The S3 endpoint (the embedded store, AWS S3, any S3-compatible service).
     public var endpoint: S3Endpoint
@@ -15,11 +16,17 @@ public struct StorageTarget: Sendable {
     public var bucket: String
     /// The region of the signatures' scope.
     public var region: String
-    /// The credentials that sign URLs; a URL never outlives them.
-    public var credentials: SigV4Credentials
+    /// The source of the credentials that sign URLs (fixed keys, or a container role's, which
+    /// change over time); a URL never outlives the credentials that signed it.
+    public var credentials: any CredentialProvider
 
-    /// Creates a target.
+    /// Creates a target signed with fixed credentials.
     public init(endpoint: S3Endpoint, bucket: String, region: String, credentials: SigV4Credentials) {
+        self.init(endpoint: endpoint, bucket: bucket, region: region, credentials: StaticCredentialProvider(credentials))
+    }
+
+    /// Creates a target signed with whatever `credentials` gives when each URL is signed.
+    public init(endpoint: S3Endpoint, bucket: String, region: String, credentials: any CredentialProvider) {
         self.endpoint = endpoint
         self.bucket = bucket
         self.region = region
@@ -83,11 +90,14 @@ public struct DownloadURLResponse: Codable, Sendable, Equatable {
 public struct UploadService: Sendable {
     let policy: UploadPolicy
     let target: StorageTarget
-    let signer: SigV4Signer
+    /// The signer of the target's current credentials: taken afresh for each URL.
+    let signers: RotatingSigner
     let records: any UploadRecordStore
     let limiter: any UploadRateLimiter
     let clock: @Sendable () -> Date
     let metrics: UploadMetrics
+    let logger: Logger?
+    let shortenedURLs = ShortenedURLWarning()
 
     /// Creates the service.
     /// - Parameters:
@@ -98,12 +108,15 @@ public struct UploadService: Sendable {
     ///     policy's rate and burst (a shared one, e.g. in PostgreSQL, when several replicas serve).
     ///   - metricsFactory: where metrics go (the process's facade by default).
     ///   - clock: the time (injected in tests).
+    ///   - logger: where credential failures and URLs cut short by expiring credentials are logged.
     public init(policy: UploadPolicy, target: StorageTarget, records: any UploadRecordStore,
                 limiter: (any UploadRateLimiter)? = nil,
-                metricsFactory: (any MetricsFactory)? = nil, clock: @escaping @Sendable () -> Date = { Date() }) {
+                metricsFactory: (any MetricsFactory)? = nil, clock: @escaping @Sendable () -> Date = { Date() },
+                logger: Logger? = nil) {
         self.policy = policy
         self.target = target
-        self.signer = SigV4Signer(credentials: target.credentials, region: target.region)
+        self.signers = RotatingSigner(provider: target.credentials, region: target.region)
+        self.logger = logger
         self.records = records
         self.limiter = limiter ?? RateLimiter(ratePerMinute: policy.ratePerMinute, burst: policy.burst)
         self.clock = clock
@@ -136,7 +149,7 @@ public struct UploadService: Sendable {
         if let size = request.size { headers.append(("Content-Length", String(size))) }
         headers.append(("If-None-Match", "*"))
         if let checksum = request.checksumSHA256 { headers.append(("x-amz-checksum-sha256", checksum)) }
-        let presigned = try presign(method: "PUT", key: key, headers: headers, expires: policy.uploadURLExpiry, now: now)
+        let presigned = try await presign(method: "PUT", key: key, headers: headers, expires: policy.uploadURLExpiry, now: now)
 
         let record = UploadRecord(key: key, articleId: articleId, owner: user.subject, contentType: request.contentType,
                                   size: request.size, checksumSHA256: request.checksumSHA256, issuedAt: now,
@@ -171,7 +184,7 @@ public struct UploadService: Sendable {
         guard owner == user.subject else {
             throw APIError.forbidden("You can only download objects of your own articles.")
         }
-        let presigned = try presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: clock())
+        let presigned = try await presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: clock())
         return DownloadURLResponse(downloadUrl: presigned.url, key: key, expiresIn: presigned.expiresIn,
                                    expiresAt: AMZDate(presigned.expiresAt).iso8601String)
     }
@@ -194,12 +207,12 @@ public struct UploadService: Sendable {
     }
 
     /// Pre-signed GET URLs of a record's derived images, by key (none when the credentials cannot sign).
-    func derivedURLs(_ record: UploadRecord) -> [String: String] {
+    func derivedURLs(_ record: UploadRecord) async -> [String: String] {
         guard !record.derived.isEmpty else { return [:] }
         let now = clock()
         var urls: [String: String] = [:]
         for key in record.derived.values {
-            urls[key] = try? presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: now).url
+            urls[key] = try? await presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: now).url
         }
         return urls
     }
@@ -216,13 +229,45 @@ public struct UploadService: Sendable {
         return answer
     }
 
-    func presign(method: String, key: String, headers: [(String, String)], expires: Int, now: Date) throws(APIError) -> PresignedRequest {
+    /// Signs with the credentials current now; a URL the credentials' expiry cuts short is
+    /// logged (once per credentials).
+    func presign(method: String, key: String, headers: [(String, String)], expires: Int, now: Date) async throws(APIError) -> PresignedRequest {
         let (host, path) = target.endpoint.location(bucket: target.bucket, key: key)
+        let signer: SigV4Signer
         do {
-            return try signer.presign(method: method, scheme: target.endpoint.scheme, host: host, path: path,
-                                      headers: headers, expires: expires, date: now)
+            signer = try await signers.signer()
+        } catch {
+            logger?.error("storage credentials unavailable: URLs cannot be signed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "credentials_unavailable", "The storage credentials cannot be had; URLs cannot be signed.")
+        }
+        let presigned: PresignedRequest
+        do {
+            presigned = try signer.presign(method: method, scheme: target.endpoint.scheme, host: host, path: path,
+                                           headers: headers, expires: expires, date: now)
         } catch {
             throw APIError(.serviceUnavailable, "credentials_expired", "The storage credentials have expired; URLs cannot be signed.")
+        }
+        if presigned.expiresIn < expires, shortenedURLs.shouldWarn(signer.credentials) {
+            logger?.warning("pre-signed URLs are cut short: the signing credentials expire sooner than the URLs' lifetime",
+                            metadata: ["url.expiresIn": "\(presigned.expiresIn)", "url.requestedExpiry": "\(expires)",
+                                       "credentials.accessKeyId": "\(signer.credentials.accessKeyId)",
+                                       "credentials.expiration": "\(signer.credentials.expiration.map { AMZDate($0).iso8601String } ?? "none")"])
+        }
+        return presigned
+    }
+}
+
+/// Remembers which credentials were already reported for cutting URLs short, so the log gets one
+/// warning per credentials, not one per URL.
+final class ShortenedURLWarning: Sendable {
+    private let warned = Mutex<(accessKeyId: String, expiration: Date?)?>(nil)
+
+    /// Whether to warn for `credentials` (true once for each).
+    func shouldWarn(_ credentials: SigV4Credentials) -> Bool {
+        warned.withLock { last in
+            if let last, last.accessKeyId == credentials.accessKeyId, last.expiration == credentials.expiration { return false }
+            last = (credentials.accessKeyId, credentials.expiration)
+            return true
         }
     }
 }

@@ -41,9 +41,12 @@ public struct UploadsAPI: Sendable {
         signedIn.get("articles/:articleId/uploads") { _, context in
             let articleId = context.parameters.get("articleId") ?? ""
             let uploads = try await self.service.uploads(for: context.requireUser(), articleId: articleId)
-            return try APIJSON.response(ArticleUploads(articleId: articleId.lowercased(), uploads: uploads.map { record in
-                ArticleUploads.Item(record, derivedURLs: self.service.derivedURLs(record))
-            }))
+            var items: [ArticleUploads.Item] = []
+            items.reserveCapacity(uploads.count)
+            for record in uploads {
+                items.append(ArticleUploads.Item(record, derivedURLs: await self.service.derivedURLs(record)))
+            }
+            return try APIJSON.response(ArticleUploads(articleId: articleId.lowercased(), uploads: items))
         }
         router.get("policy") { _, _ in
             let policy = self.service.currentPolicy

@@ -4,14 +4,16 @@ import S3
 import SigV4
 
 /// `hoist presign`: print a SigV4 pre-signed URL.
-struct PresignCommand: ParsableCommand {
+struct PresignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "presign",
         abstract: "Print a SigV4 pre-signed URL for an S3 object.",
         discussion: """
             Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, \
-            or from a profile of ~/.aws/credentials (--profile, or AWS_PROFILE). Nothing is sent: \
-            the URL is computed locally.
+            from a profile of ~/.aws/credentials (--profile, or AWS_PROFILE), or from the container \
+            credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI, as on ECS). \
+            Nothing is sent to storage: the URL is computed locally. A URL never outlives temporary \
+            credentials: its lifetime is cut to what they have left, with a warning.
 
             Every header bound with --header (or a shortcut) must be sent by the client with \
             exactly that value, or storage answers 403 SignatureDoesNotMatch.
@@ -86,13 +88,13 @@ struct PresignCommand: ParsableCommand {
         guard !bucket.isEmpty else { throw ValidationError("The bucket name must not be empty.") }
     }
 
-    func run() throws {
+    func run() async throws {
         let env = ProcessInfo.processInfo.environment
         let region = self.region ?? env["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
             ?? env["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 } ?? "us-east-1"
         let credentials: SigV4Credentials
         do {
-            credentials = try CredentialChain().resolve(profile: profile)
+            credentials = try await CredentialChain(environment: env).provider(profile: profile).credentials()
         } catch {
             throw ValidationError("\(error)")
         }
@@ -132,6 +134,10 @@ struct PresignCommand: ParsableCommand {
                                            query: extraQuery, headers: headers, expires: expires, date: signingTime)
         } catch {
             throw ValidationError(error.message)
+        }
+        if presigned.expiresIn < expires {
+            FileHandle.standardError.write(Data(("warning: the URL lives \(presigned.expiresIn) s, not \(expires) s: "
+                + "the signing credentials expire at \(credentials.expiration.map { AMZDate($0).iso8601String } ?? "?").\n").utf8))
         }
         if json {
             var sendHeaders: [String: String] = [:]

@@ -110,7 +110,9 @@ struct APICommand: AsyncParsableCommand {
         abstract: "Run only the upload API, signing URLs for AWS S3 or any S3-compatible endpoint.",
         discussion: """
             Storage: HOIST_S3_ENDPOINT (default AWS S3 in HOIST_REGION), HOIST_BUCKET, HOIST_S3_ADDRESSING. \
-            Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, or HOIST_AWS_PROFILE. \
+            Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, HOIST_AWS_PROFILE, or the \
+            container credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI: an ECS task role), \
+            refreshed before they expire. `hoist iam-policy api` prints the role's least-privilege policy. \
             Identity: HOIST_AUTH=dev|oidc|cognito (see README.md). Records: SQLite in the data folder, or \
             PostgreSQL with --database or HOIST_DATABASE_URL (then the rate limit is shared by every replica).
             """

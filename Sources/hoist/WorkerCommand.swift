@@ -10,8 +10,9 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             The queue receives the bucket's event notifications (S3's format); give its URL with --queue-url or \
             HOIST_SQS_QUEUE_URL. Storage and credentials as for `hoist api`: HOIST_S3_ENDPOINT (default AWS S3 in \
-            HOIST_REGION), HOIST_BUCKET, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN or \
-            HOIST_AWS_PROFILE. Upload records are the data folder's (shared with `hoist api`), or PostgreSQL's with \
+            HOIST_REGION), HOIST_BUCKET, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, \
+            HOIST_AWS_PROFILE, or the container credentials endpoint (an ECS task role; `hoist iam-policy worker` prints \
+            its least-privilege policy). Upload records are the data folder's (shared with `hoist api`), or PostgreSQL's with \
             --database or HOIST_DATABASE_URL. The queue's \
             redrive policy decides when a failing event goes to its dead-letter queue. `hoist serve` runs the \
             same worker in-process on its own outbox and needs none of this.

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import S3
 import SigV4
+import Synchronization
 import Testing
 import Uploads
 @testable import UploadsAPI
@@ -26,10 +27,14 @@ struct UploadsAPITests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     static func makeApp(policy: UploadPolicy = UploadPolicy(), credentials: SigV4Credentials = credentials) throws -> some ApplicationProtocol {
+        try makeApp(policy: policy, provider: StaticCredentialProvider(credentials))
+    }
+
+    static func makeApp(policy: UploadPolicy = UploadPolicy(), provider: any CredentialProvider) throws -> some ApplicationProtocol {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-uploads-\(UUID().uuidString)/uploads.sqlite").path
         let records = try SQLiteUploadRecordStore(path: path)
         let target = StorageTarget(endpoint: try S3Endpoint(url: "http://127.0.0.1:9000"), bucket: "article-images",
-                                   region: "us-east-1", credentials: credentials)
+                                   region: "us-east-1", credentials: provider)
         let service = UploadService(policy: policy, target: target, records: records, clock: { now })
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -227,6 +232,31 @@ struct UploadsAPITests {
         }
     }
 
+    @Test("credentials that change: each URL is signed with the current ones; none at all is a 503")
+    func rotatingCredentials() async throws {
+        let provider = ChangingCredentials(SigV4Credentials(accessKeyId: "ASIAFIRST", secretAccessKey: "first", sessionToken: "token-1",
+                                                            expiration: Self.now + 3600))
+        try await Self.makeApp(provider: provider).test(.router) { client in
+            let first = Self.json(try await Self.post(client, #"{"contentType":"image/png","size":5}"#))["uploadUrl"] as? String ?? ""
+            #expect(first.contains("X-Amz-Credential=ASIAFIRST%2F") && first.contains("X-Amz-Security-Token=token-1"))
+            provider.set(SigV4Credentials(accessKeyId: "ASIASECOND", secretAccessKey: "second", sessionToken: "token-2",
+                                          expiration: Self.now + 3600))
+            let second = Self.json(try await Self.post(client, #"{"contentType":"image/png","size":5}"#))["uploadUrl"] as? String ?? ""
+            #expect(second.contains("X-Amz-Credential=ASIASECOND%2F") && second.contains("X-Amz-Security-Token=token-2"))
+            // The URL verifies with the second secret only: the signing key was derived again.
+            let target = String(second.dropFirst("http://127.0.0.1:9000".count))
+            let store = StaticCredentialStore([SigV4Credentials(accessKeyId: "ASIASECOND", secretAccessKey: "second", sessionToken: "token-2")])
+            let sent = [("Host", "127.0.0.1:9000"), ("Content-Type", "image/png"), ("Content-Length", "5"), ("If-None-Match", "*")]
+            let verified = try SigV4Verifier(credentials: store).verify(ReceivedRequest(method: "PUT", target: target, headers: sent),
+                                                                        now: Self.now + 1)
+            #expect(verified?.accessKeyId == "ASIASECOND")
+            provider.fail()
+            let refused = try await Self.post(client, #"{"contentType":"image/png","size":5}"#)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(Self.errorCode(refused) == "credentials_unavailable")
+        }
+    }
+
     @Test("URLs never outlive the signing credentials")
     func clamp() async throws {
         let temporary = SigV4Credentials(accessKeyId: "ASIATEMP", secretAccessKey: "s", sessionToken: "t", expiration: Self.now + 120)
@@ -236,4 +266,22 @@ struct UploadsAPITests {
             #expect((body["uploadUrl"] as? String)?.contains("X-Amz-Security-Token=t") == true)
         }
     }
+}
+
+/// Credentials a test changes by hand, or takes away.
+final class ChangingCredentials: CredentialProvider {
+    private let current: Mutex<SigV4Credentials?>
+
+    init(_ credentials: SigV4Credentials) { current = Mutex(credentials) }
+
+    func set(_ credentials: SigV4Credentials) { current.withLock { $0 = credentials } }
+
+    func fail() { current.withLock { $0 = nil } }
+
+    func credentials() throws -> SigV4Credentials {
+        guard let credentials = current.withLock({ $0 }) else { throw ProviderDown() }
+        return credentials
+    }
+
+    struct ProviderDown: Error {}
 }

@@ -47,6 +47,10 @@ public struct HoistConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// The shared-credentials profile to sign with (`hoist api`), instead of the environment's keys.
     public var awsProfile: String?
+    /// Where `hoist api` and `hoist worker` find AWS credentials: the environment's keys, the
+    /// shared file, or the container credentials endpoint (ECS task roles), over the environment
+    /// the configuration was read from.
+    public var credentialChain = CredentialChain()
 
     /// PostgreSQL for the upload records and the shared rate limit (`HOIST_DATABASE_URL`, or
     /// `--database` on `hoist api` / `hoist worker`), so several API replicas and workers share them;
@@ -147,6 +151,7 @@ extension HoistConfiguration {
             corsOrigins = origins
         }
         awsProfile = value("HOIST_AWS_PROFILE")
+        credentialChain = CredentialChain(environment: environment)
         if let url = value("HOIST_DATABASE_URL") {
             do { postgres = try PostgresConfiguration(url: url) } catch {
                 throw ConfigurationError("HOIST_DATABASE_URL: \(error.message)")

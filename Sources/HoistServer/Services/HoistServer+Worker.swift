@@ -18,7 +18,9 @@ extension HoistServer {
     ///   `hoist-events` in ``HoistConfiguration/postgres`` instead (`hoist worker --queue postgres`).
     public static func worker(configuration: HoistConfiguration, queueURL: String?, logger: Logger,
                               onStarted: @escaping @Sendable (String) async -> Void) async throws {
-        let credentials = try CredentialChain().resolve(profile: configuration.awsProfile)
+        // One provider for S3 and SQS: temporary credentials are fetched once and refreshed for both.
+        let credentials = try configuration.credentialChain.provider(profile: configuration.awsProfile, logger: logger)
+        await checkCredentials(credentials, logger: logger)
         let endpoint = try storageEndpoint(configuration)
         let client = S3Client(endpoint: endpoint, region: configuration.region, credentials: credentials)
         let sqs = try queueURL.map { try SQSQueue(queueURL: $0, region: configuration.region, credentials: credentials) }

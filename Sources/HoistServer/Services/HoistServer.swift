@@ -142,7 +142,12 @@ public enum HoistServer {
     /// Runs only the API, against any S3 (`hoist api`).
     public static func api(configuration: HoistConfiguration, logger: Logger,
                            onStarted: @escaping @Sendable (Started) async -> Void) async throws {
-        let credentials = try CredentialChain().resolve(profile: configuration.awsProfile)
+        // URLs are signed with the credentials of the moment: temporary ones are fetched again while
+        // they still outlive the longest URL, so URLs are not cut short.
+        let longestURL = TimeInterval(max(configuration.policy.uploadURLExpiry, configuration.policy.downloadURLExpiry))
+        let credentials = try configuration.credentialChain.provider(profile: configuration.awsProfile,
+                                                                     refreshBefore: max(300, longestURL + 60), logger: logger)
+        await checkCredentials(credentials, logger: logger)
         let endpoint = try storageEndpoint(configuration)
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region, credentials: credentials)
         try await withRecords(configuration, logger: logger) { records, limiter in
@@ -157,12 +162,26 @@ public enum HoistServer {
         }
     }
 
+    /// Fetches the credentials once at start, so a misconfigured container endpoint shows in the
+    /// log at once; the process keeps running (the endpoint may come up later).
+    static func checkCredentials(_ credentials: any CredentialProvider, logger: Logger) async {
+        do {
+            let current = try await credentials.credentials()
+            logger.info("signing credentials", metadata: [
+                "credentials.source": "\(credentials is StaticCredentialProvider ? "environment or profile" : "container endpoint")",
+                "credentials.accessKeyId": "\(current.accessKeyId)",
+                "credentials.expiration": "\(current.expiration.map { AMZDate($0).iso8601String } ?? "none")"])
+        } catch {
+            logger.error("no signing credentials yet", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// The API application: upload routes, health, metrics, the dev issuer's documents.
     static func makeAPI(configuration: HoistConfiguration, target: StorageTarget, records: any UploadRecordStore,
                         limiter: (any UploadRateLimiter)? = nil, registry: PrometheusCollectorRegistry, logger: Logger,
                         onRunning: @escaping @Sendable (DevIssuer?) async -> Void) throws -> (any Service, DevIssuer?) {
         let service = UploadService(policy: configuration.policy, target: target, records: records, limiter: limiter,
-                                    metricsFactory: PrometheusMetricsFactory(registry: registry))
+                                    metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
         let devIssuer: DevIssuer?
         let verifier: any TokenVerifier
         if let external = configuration.externalVerifierConfiguration {
