@@ -13,7 +13,8 @@ on writes to a never-versioned bucket; x-amz-delete-marker on deletes and reads 
 UTF-8 user metadata; Content-Encoding kept as sent; PUT with Transfer-Encoding: chunked and no
 Content-Length (signature without a length, and a pre-signed URL that binds one); a key that is not
 UTF-8; max-keys=0; Date and X-Amz-Date together; X-Amz-Expires of 0, -1 and 604801; POST forms with
-${filename} and success_action_redirect.
+${filename} and success_action_redirect; a bucket policy granting anonymous reads of a prefix (with a Deny,
+and CORS on the anonymous GET), and Block Public Access over it.
 
 Env: HOIST_BIN; RGW_ENDPOINT (use that gateway instead of starting one).
 """
@@ -55,6 +56,8 @@ RGW_OBSERVED = {
     "Date with X-Amz-Date, empty Date, Date alone": "differs: Date alone in RFC 2822 form with -0000 (as botocore sends it) is 403",
     "X-Amz-Expires 0 / -1 / 604801": "differs: 403 AccessDenied for all three",
     "POST form: ${filename} and success_action_redirect": "differs: adds ?bucket=… to a redirect URL that already has a query (two '?')",
+    "bucket policy: anonymous reads of a prefix, Deny wins, the rest private": "agrees",
+    "Block Public Access over a public policy": "differs: RestrictPublicBuckets does not stop anonymous reads a policy grants (BlockPublicPolicy does refuse the policy)",
 }
 
 
@@ -335,6 +338,58 @@ def case_post_form(p: Peer):
     return ok, f"{r.status_code}, Location {loc}; object {stored!r}"
 
 
+def case_public_read_policy(p: Peer):
+    b = p.bucket("policy")
+    p.s3.put_object(Bucket=b, Key="public/a.txt", Body=b"public")
+    p.s3.put_object(Bucket=b, Key="private/b.txt", Body=b"secret")
+    p.s3.put_bucket_cors(Bucket=b, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "HEAD"], "ExposeHeaders": ["ETag"]}]})
+    base = f"{p.t.endpoint}/{b}"
+    before = requests.get(f"{base}/public/a.txt", timeout=30).status_code
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/public/*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/public/drafts/*"}]}
+    import json as _json
+    p.s3.put_bucket_policy(Bucket=b, Policy=_json.dumps(policy))
+    p.s3.put_object(Bucket=b, Key="public/drafts/d.txt", Body=b"draft")
+    got = requests.get(f"{base}/public/a.txt", headers={"Origin": "https://app.example"}, timeout=30)
+    head = requests.head(f"{base}/public/a.txt", timeout=30).status_code
+    private = requests.get(f"{base}/private/b.txt", timeout=30).status_code
+    draft = requests.get(f"{base}/public/drafts/d.txt", timeout=30).status_code
+    put = requests.put(f"{base}/public/new.txt", data=b"x", timeout=30).status_code
+    listing = requests.get(base, timeout=30).status_code
+    stored = _json.loads(p.s3.get_bucket_policy(Bucket=b)["Policy"]) == policy
+    ok = before == 403 and got.status_code == 200 and got.content == b"public" \
+        and got.headers.get("Access-Control-Allow-Origin") == "https://app.example" and head == 200 \
+        and private == 403 and draft == 403 and put == 403 and listing == 403 and stored
+    return ok, (f"before the policy {before}; public GET {got.status_code} (CORS {got.headers.get('Access-Control-Allow-Origin')}), "
+                f"HEAD {head}; private {private}; denied draft {draft}; anonymous PUT {put}; listing {listing}; "
+                f"GetBucketPolicy same document {stored}")
+
+
+def case_public_access_block(p: Peer):
+    b = p.bucket("bpa")
+    p.s3.put_object(Bucket=b, Key="public/a.txt", Body=b"public")
+    import json as _json
+    policy = _json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/public/*"}]})
+    p.s3.put_bucket_policy(Bucket=b, Policy=policy)
+    open_read = requests.get(f"{p.t.endpoint}/{b}/public/a.txt", timeout=30).status_code
+    p.s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    got = p.s3.get_public_access_block(Bucket=b)["PublicAccessBlockConfiguration"]
+    restricted = requests.get(f"{p.t.endpoint}/{b}/public/a.txt", timeout=30).status_code
+    try:
+        p.s3.put_bucket_policy(Bucket=b, Policy=policy)
+        blocked = "accepted"
+    except ClientError as e:
+        blocked = f"{code(e)}"
+    p.s3.delete_public_access_block(Bucket=b)
+    after = requests.get(f"{p.t.endpoint}/{b}/public/a.txt", timeout=30).status_code
+    ok = open_read == 200 and all(got.values()) and restricted == 403 and blocked.startswith("(403") and after == 200
+    return ok, f"policy only {open_read}; RestrictPublicBuckets {restricted}; PutBucketPolicy under BlockPublicPolicy {blocked}; after DeletePublicAccessBlock {after}"
+
+
 CASES = [
     ("complete retried after success", case_complete_retry),
     ("a part uploaded twice: one part, the last to finish", case_part_twice),
@@ -351,6 +406,8 @@ CASES = [
     ("Date with X-Amz-Date, empty Date, Date alone", case_date_headers),
     ("X-Amz-Expires 0 / -1 / 604801", case_expires),
     ("POST form: ${filename} and success_action_redirect", case_post_form),
+    ("bucket policy: anonymous reads of a prefix, Deny wins, the rest private", case_public_read_policy),
+    ("Block Public Access over a public policy", case_public_access_block),
 ]
 
 
