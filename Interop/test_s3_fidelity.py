@@ -14,7 +14,8 @@ UTF-8 user metadata; Content-Encoding kept as sent; PUT with Transfer-Encoding: 
 Content-Length (signature without a length, and a pre-signed URL that binds one); a key that is not
 UTF-8; max-keys=0; Date and X-Amz-Date together; X-Amz-Expires of 0, -1 and 604801; POST forms with
 ${filename} and success_action_redirect; a bucket policy granting anonymous reads of a prefix (with a Deny,
-and CORS on the anonymous GET), and Block Public Access over it.
+and CORS on the anonymous GET), and Block Public Access over it; `Expect: 100-continue` answered only after
+authentication (a refused upload's body is never sent).
 
 Env: HOIST_BIN; RGW_ENDPOINT (use that gateway instead of starting one).
 """
@@ -58,6 +59,7 @@ RGW_OBSERVED = {
     "POST form: ${filename} and success_action_redirect": "differs: adds ?bucket=… to a redirect URL that already has a query (two '?')",
     "bucket policy: anonymous reads of a prefix, Deny wins, the rest private": "agrees",
     "Block Public Access over a public policy": "differs: RestrictPublicBuckets does not stop anonymous reads a policy grants (BlockPublicPolicy does refuse the policy)",
+    "100-continue only after authentication": "differs: refuses a bad signature without a 100, as S3, but keeps the connection open",
 }
 
 
@@ -390,6 +392,50 @@ def case_public_access_block(p: Peer):
     return ok, f"policy only {open_read}; RestrictPublicBuckets {restricted}; PutBucketPolicy under BlockPublicPolicy {blocked}; after DeletePublicAccessBlock {after}"
 
 
+def _expect_continue(p: Peer, path: str, headers: dict, body: bytes) -> tuple[str, bytes, bool]:
+    """Sends the head with Expect: 100-continue and waits (up to 3 s) for the first answer; sends the
+    body only after a 100. Returns (first status line, whole answer, whether the server closed)."""
+    import socket
+    u = urllib.parse.urlsplit(p.t.endpoint)
+    sock = socket.create_connection((u.hostname, u.port), timeout=10)
+    try:
+        lines = [f"PUT {path} HTTP/1.1", f"Host: {u.netloc}", "Expect: 100-continue", f"Content-Length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        sock.settimeout(3)
+        first = sock.recv(65536)
+        if first.startswith(b"HTTP/1.1 100"):
+            sock.sendall(body)
+            sock.settimeout(10)
+            first += sock.recv(65536)
+        answer = first
+        sock.settimeout(2)
+        closed = False
+        try:
+            more = sock.recv(65536)
+            closed = more == b""
+            answer += more
+        except socket.timeout:
+            pass
+        return first.split(b"\r\n", 1)[0].decode(), answer, closed
+    finally:
+        sock.close()
+
+
+def case_expect_continue(p: Peer):
+    b = p.bucket("expect")
+    body = b"x" * 1000
+    good = sign_headers(p.t.endpoint, "PUT", f"/{b}/good", {"Content-Length": str(len(body))}, body, p.t.access_key, p.t.secret_key)
+    status_good, answer_good, _ = _expect_continue(p, f"/{b}/good", good, body)
+    bad = dict(good)
+    bad["Authorization"] = bad["Authorization"][:-4] + ("0000" if not bad["Authorization"].endswith("0000") else "1111")
+    status_bad, answer_bad, closed = _expect_continue(p, f"/{b}/bad", bad, body)
+    ok = status_good.startswith("HTTP/1.1 100") and b"HTTP/1.1 200" in answer_good \
+        and status_bad.startswith("HTTP/1.1 403") and b"100 Continue" not in answer_bad and closed
+    return ok, (f"signed: first {status_good!r}, then {'200' if b'HTTP/1.1 200' in answer_good else answer_good[-200:]!r}; "
+                f"bad signature: first {status_bad!r} (no 100, body never sent), connection closed after: {closed}")
+
+
 CASES = [
     ("complete retried after success", case_complete_retry),
     ("a part uploaded twice: one part, the last to finish", case_part_twice),
@@ -408,6 +454,7 @@ CASES = [
     ("POST form: ${filename} and success_action_redirect", case_post_form),
     ("bucket policy: anonymous reads of a prefix, Deny wins, the rest private", case_public_read_policy),
     ("Block Public Access over a public policy", case_public_access_block),
+    ("100-continue only after authentication", case_expect_continue),
 ]
 
 

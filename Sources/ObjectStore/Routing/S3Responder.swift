@@ -11,7 +11,7 @@ import SigV4
 ///
 /// Path-style addressing: `/bucket` and `/bucket/key`.
 public struct S3Responder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = S3RequestContext
 
     let engine: StorageEngine
     let verifier: SigV4Verifier
@@ -76,13 +76,17 @@ public struct S3Responder: HTTPResponder {
             return try await preflight(s3)
         }
         if s3.method == "POST", let bucket = s3.bucket, s3.key == nil, s3.query.isEmpty, Self.isFormUpload(s3) {
-            // A browser form upload: authenticated by its signed policy, not by a header or query signature.
+            // A browser form upload: authenticated by its signed policy, not by a header or query
+            // signature, so its body is needed to decide.
+            await askForBody(s3, context)
             return try await postObject(s3, bucket: bucket, body: request.body)
         }
         guard let auth = try authentication(s3) else {
             // Unsigned: only what the bucket's policy grants to everyone (public reads).
             return try await anonymousRead(s3)
         }
+        // Authenticated: now the body may come (a refused request never had it sent).
+        await askForBody(s3, context)
 
         guard let bucket = s3.bucket else {
             guard s3.method == "GET" else { throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: "/") }
@@ -190,6 +194,12 @@ public struct S3Responder: HTTPResponder {
     }
 
     // MARK: Authentication
+
+    /// Sends `100 Continue` to a request that waits for it before sending its body.
+    func askForBody(_ s3: S3Request, _ context: Context) async {
+        guard s3.header("expect")?.lowercased() == "100-continue" else { return }
+        await context.askForBody()
+    }
 
     /// Signature Version 2 query auth (`AWSAccessKeyId`, `Signature`, `Expires`) is refused with a clear error.
     func rejectSignatureVersion2(_ s3: S3Request) throws {
