@@ -34,6 +34,32 @@ import Testing
         }
     }
 
+    @Test func writesDecodeTheConfigurationOnceAndSeeAChangeAtOnce() async throws {
+        let store = try await TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        let unique = "worker-\(UUID().uuidString)"
+        try await engine.setNotificationConfiguration("bucket", NotificationConfiguration(queues: [
+            .init(id: unique, queueARN: Self.arn, events: ["s3:ObjectCreated:*"], prefix: "a/", suffix: ""),
+        ]))
+        let data = try #require(try await engine.bucketConfiguration("bucket", name: StorageEngine.notificationName))
+        #expect(StorageEngine.notificationCache.withLock { $0[data] } == nil)
+        for index in 0..<5 { try await engine.put("bucket", "a/\(index)", "x") }
+        // Decoded by the first write, then taken from the cache by the others.
+        let cached = try #require(StorageEngine.notificationCache.withLock { $0[data] })
+        #expect(cached.queues.first?.id == unique)
+        #expect(try StorageEngine.decodedNotificationConfiguration(data) == cached)
+        // A new configuration is new bytes: the next write follows it.
+        try await engine.setNotificationConfiguration("bucket", NotificationConfiguration(queues: [
+            .init(id: unique, queueARN: Self.arn, events: ["s3:ObjectCreated:*"], prefix: "b/", suffix: ""),
+        ]))
+        try await engine.put("bucket", "a/after", "x")
+        try await engine.put("bucket", "b/after", "x")
+        let bodies = try await drain(engine.outbox(queue: "uploads")).filter { !S3EventNotification.isTestEvent($0) }
+        let keys = try records(bodies).map(\.s3.object.key)
+        #expect(keys == ["a/0", "a/1", "a/2", "a/3", "a/4", "b/after"])
+    }
+
     @Test func noConfigurationMeansNoEvents() async throws {
         let store = try await TestStore()
         defer { store.close() }

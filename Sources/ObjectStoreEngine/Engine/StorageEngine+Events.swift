@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import GRDB
+import Synchronization
 
 extension StorageEngine {
     // MARK: Notification configuration
@@ -87,7 +88,7 @@ extension StorageEngine {
     ) throws -> Int {
         guard let data = try Data.fetchOne(db, sql: "SELECT value FROM bucket_configuration WHERE bucket_id = ? AND name = ?",
                                            arguments: [bucketID, notificationName]) else { return 0 }
-        let configuration = try JSONDecoder().decode(NotificationConfiguration.self, from: data)
+        let configuration = try decodedNotificationConfiguration(data)
         let rules = configuration.queues.filter { $0.matches(eventName: event.name, key: key) }
         guard !rules.isEmpty else { return 0 }
         guard let bucket = try String.fetchOne(db, sql: "SELECT name FROM bucket WHERE id = ?", arguments: [bucketID]) else { return 0 }
@@ -108,6 +109,24 @@ extension StorageEngine {
             try enqueue(db, queue: rule.queueName, body: S3EventNotification(records: [record]).encoded(), time: event.time)
         }
         return rules.count
+    }
+
+    /// Decoded notification configurations by their stored bytes, so a write decodes a bucket's
+    /// configuration once rather than on every object (at most 64 kept; a changed configuration
+    /// is other bytes, so it is never served stale).
+    static let notificationCache = Mutex<[Data: NotificationConfiguration]>([:])
+    /// How many times a configuration was decoded (for the tests).
+    static let notificationDecodes = Atomic<Int>(0)
+
+    static func decodedNotificationConfiguration(_ data: Data) throws -> NotificationConfiguration {
+        if let cached = notificationCache.withLock({ $0[data] }) { return cached }
+        let decoded = try JSONDecoder().decode(NotificationConfiguration.self, from: data)
+        notificationDecodes.add(1, ordering: .relaxed)
+        notificationCache.withLock { cache in
+            if cache.count >= 64 { cache.removeAll(keepingCapacity: true) }
+            cache[data] = decoded
+        }
+        return decoded
     }
 
     static func enqueue(_ db: Database, queue: String, body: String, time: Date) throws {
