@@ -132,7 +132,10 @@ public struct ImageWorker: Sendable {
         guard let key = event.s3.object.decodedKey else { return .ignored("malformed key") }
         guard UploadKey(key) != nil else { return .ignored("not an upload key") }
         // The worker's own write: the empty marker a rejected key keeps (see `reject`).
-        if event.s3.object.size == 0, try await isRejectionMarker(key) { return .ignored("the rejection marker") }
+        // In a versioned bucket the event names the version that was uploaded: the worker reads
+        // exactly that one, so a later overwrite cannot change this upload's verdict.
+        let version = event.s3.object.versionId.flatMap { $0.isEmpty || $0 == "null" ? nil : $0 }
+        if event.s3.object.size == 0, try await isRejectionMarker(key, version: version) { return .ignored("the rejection marker") }
         guard var record = try await records.upload(key: key) else {
             logger.info("an object was created with no upload record; left alone", metadata: ["key": "\(key)"])
             return .ignored("no upload record")
@@ -153,11 +156,11 @@ public struct ImageWorker: Sendable {
             try await records.update(record)
             metrics.timeToUploaded.recordInterval(from: record.issuedAt, to: record.uploadedAt ?? clock())
         }
-        return try await verifyAndProcess(&record, key: key)
+        return try await verifyAndProcess(&record, key: key, version: version)
     }
 
-    private func verifyAndProcess(_ record: inout UploadRecord, key: String) async throws -> Outcome {
-        guard let head = try await objects.head(key), !Self.isRejectionMarker(head) else {
+    private func verifyAndProcess(_ record: inout UploadRecord, key: String, version: String?) async throws -> Outcome {
+        guard let head = try await objects.head(key, version: version), !Self.isRejectionMarker(head) else {
             // Gone or replaced by the marker: moved to quarantine by an earlier try that did not
             // get to record it, or removed meanwhile.
             if try await objects.head(configuration.quarantinePrefix + key) != nil {
@@ -166,30 +169,30 @@ public struct ImageWorker: Sendable {
             return try await finishRejection(&record, reason: "The object was removed before it could be checked.")
         }
         if let declared = record.size, declared != head.size {
-            return try await reject(&record, key: key, reason: "The stored file has \(head.size) bytes, not the \(declared) declared.")
+            return try await reject(&record, key: key, version: version, reason: "The stored file has \(head.size) bytes, not the \(declared) declared.")
         }
         if let declared = record.checksumSHA256, let stored = head.checksumSHA256, declared != stored {
-            return try await reject(&record, key: key, reason: "The stored file's SHA-256 differs from the one declared.")
+            return try await reject(&record, key: key, version: version, reason: "The stored file's SHA-256 differs from the one declared.")
         }
         guard let declaredFormat = ImageHeader.Format(contentType: record.contentType) else {
-            return try await reject(&record, key: key, reason: "The declared type \(record.contentType) cannot be verified.")
+            return try await reject(&record, key: key, version: version, reason: "The declared type \(record.contentType) cannot be verified.")
         }
         let header: ImageHeader
-        switch try await inspect(key) {
+        switch try await inspect(key, version: version) {
         case .image(let found):
             header = found
         case .needMoreBytes(let format):
-            return try await reject(&record, key: key, reason: "A \(format.rawValue) file whose size is not in its first 16 MiB.")
+            return try await reject(&record, key: key, version: version, reason: "A \(format.rawValue) file whose size is not in its first 16 MiB.")
         case .notAnImage(let what):
-            return try await reject(&record, key: key, reason: "Declared as \(record.contentType), but the file is \(what).")
+            return try await reject(&record, key: key, version: version, reason: "Declared as \(record.contentType), but the file is \(what).")
         }
         guard header.format == declaredFormat else {
-            return try await reject(&record, key: key,
+            return try await reject(&record, key: key, version: version,
                                     reason: "Declared as \(record.contentType), but the file is a \(header.format.rawValue.uppercased()) image.")
         }
         let pixels = header.width.multipliedReportingOverflow(by: header.height)
         guard !pixels.overflow, pixels.partialValue <= configuration.maximumPixels else {
-            return try await reject(&record, key: key,
+            return try await reject(&record, key: key, version: version,
                                     reason: "\(header.width)×\(header.height) pixels is over the limit of \(configuration.maximumPixels).")
         }
         if record.status != .verified {
@@ -205,12 +208,12 @@ public struct ImageWorker: Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let original = "\(directory)/original"
-            try await objects.download(key, to: original)
+            try await objects.download(key, version: version, to: original)
             let files: [String: String]
             do {
                 files = try await thumbnailer.makeVariants(of: original, in: directory)
             } catch let failure as Thumbnailer.Failure {
-                return try await reject(&record, key: key, reason: "The image could not be decoded: \(failure.description)")
+                return try await reject(&record, key: key, version: version, reason: "The image could not be decoded: \(failure.description)")
             }
             for (name, file) in files.sorted(by: { $0.key < $1.key }) {
                 let derivedKey = upload.processedPrefix + name + "." + Thumbnailer.fileExtension
@@ -229,10 +232,10 @@ public struct ImageWorker: Sendable {
     }
 
     /// The first bytes' verdict, reading more while the format's header lies further on.
-    private func inspect(_ key: String) async throws -> ImageHeader.Inspection {
+    private func inspect(_ key: String, version: String?) async throws -> ImageHeader.Inspection {
         var verdict = ImageHeader.Inspection.notAnImage("an empty file")
         for count in [64 << 10, 1 << 20, 16 << 20] {
-            let bytes = try await objects.read(key, first: count)
+            let bytes = try await objects.read(key, version: version, first: count)
             verdict = ImageHeader.inspect(bytes, complete: bytes.count < count)
             guard case .needMoreBytes = verdict, bytes.count == count else { return verdict }
         }
@@ -247,14 +250,17 @@ public struct ImageWorker: Sendable {
     /// The key is not left empty: an empty marker object replaces the file. Upload URLs
     /// bind `If-None-Match: *`, so while the marker is there a URL still within its
     /// lifetime cannot write the key again (an empty key would accept a second upload).
-    private func reject(_ record: inout UploadRecord, key: String, reason: String) async throws -> Outcome {
-        try await objects.copy(key, to: configuration.quarantinePrefix + key)
+    /// In a versioned bucket the rejected version is then deleted for good, so its bytes are
+    /// not left readable as a noncurrent version outside `quarantine/`.
+    private func reject(_ record: inout UploadRecord, key: String, version: String?, reason: String) async throws -> Outcome {
+        try await objects.copy(key, version: version, to: configuration.quarantinePrefix + key)
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-marker-\(UUID().uuidString)").path
         guard FileManager.default.createFile(atPath: empty, contents: Data()) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: empty])
         }
         defer { try? FileManager.default.removeItem(atPath: empty) }
         try await objects.put(key, file: empty, contentType: Self.rejectionMarkerType)
+        if let version { try await objects.delete(key, version: version) }
         return try await finishRejection(&record, reason: reason)
     }
 
@@ -262,8 +268,8 @@ public struct ImageWorker: Sendable {
         head.size == 0 && head.contentType == rejectionMarkerType
     }
 
-    private func isRejectionMarker(_ key: String) async throws -> Bool {
-        guard let head = try await objects.head(key) else { return false }
+    private func isRejectionMarker(_ key: String, version: String?) async throws -> Bool {
+        guard let head = try await objects.head(key, version: version) else { return false }
         return Self.isRejectionMarker(head)
     }
 

@@ -11,9 +11,10 @@ extension S3Client {
     /// Reads an object's size, `ETag`, type, metadata and stored checksum (S3 HeadObject).
     ///
     /// - Throws: ``S3ClientError`` with ``S3ClientError/Code/noSuchKey`` when it is not there.
-    public func headObject(bucket: String, key: String) async throws -> S3ObjectHead {
+    /// - Parameter versionId: a version of a versioned bucket's object; `nil` for the latest.
+    public func headObject(bucket: String, key: String, versionId: String? = nil) async throws -> S3ObjectHead {
         let request = Request(operation: "HeadObject", method: .HEAD, bucket: bucket, key: key,
-                              headers: [("x-amz-checksum-mode", "ENABLED")])
+                              query: Self.versionQuery(versionId), headers: [("x-amz-checksum-mode", "ENABLED")])
         let response = try await execute(request)
         return try head(of: response, request: request)
     }
@@ -33,7 +34,7 @@ extension S3Client {
     /// - Returns: the object's head (``S3ObjectHead/size`` is the whole object's) and the bytes.
     /// - Throws: ``S3ClientError``; ``S3ClientError/Code/responseTooLarge`` when the body
     ///   is longer than `maxBytes` (use ``download(bucket:key:to:)`` for big objects).
-    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil,
+    public func getObject(bucket: String, key: String, versionId: String? = nil, range: ClosedRange<Int64>? = nil,
                           maxBytes: Int) async throws -> (S3ObjectHead, [UInt8]) {
         var headers: [(String, String)] = []
         if let range {
@@ -41,7 +42,8 @@ extension S3Client {
         } else {
             headers.append(("x-amz-checksum-mode", "ENABLED"))
         }
-        let request = Request(operation: "GetObject", method: .GET, bucket: bucket, key: key, headers: headers)
+        let request = Request(operation: "GetObject", method: .GET, bucket: bucket, key: key, query: Self.versionQuery(versionId),
+                              headers: headers)
         let response = try await execute(request)
         let head = try head(of: response, request: request)
         let tooLarge = S3ClientError(operation: request.operation, bucket: bucket, key: key, status: Int(response.status.code),
@@ -69,9 +71,9 @@ extension S3Client {
     /// - Throws: ``S3ClientError`` (``S3ClientError/Code/incompleteBody``, ``S3ClientError/Code/badDigest``
     ///   when the bytes are not what S3 announced), or a file-system error.
     @discardableResult
-    public func download(bucket: String, key: String, to path: String) async throws -> S3ObjectHead {
+    public func download(bucket: String, key: String, versionId: String? = nil, to path: String) async throws -> S3ObjectHead {
         let request = Request(operation: "GetObject", method: .GET, bucket: bucket, key: key,
-                              headers: [("x-amz-checksum-mode", "ENABLED")])
+                              query: Self.versionQuery(versionId), headers: [("x-amz-checksum-mode", "ENABLED")])
         let response = try await execute(request)
         let head = try head(of: response, request: request)
         func failure(_ code: S3ClientError.Code, _ message: String) -> S3ClientError {
@@ -166,9 +168,12 @@ extension S3Client {
     /// - Throws: ``S3ClientError``, also when S3 answers `200` with an `<Error>` body,
     ///   as CopyObject may once it has started.
     @discardableResult
-    public func copyObject(from source: (bucket: String, key: String), to destination: (bucket: String, key: String)) async throws -> String {
+    public func copyObject(from source: (bucket: String, key: String), sourceVersionId: String? = nil,
+                           to destination: (bucket: String, key: String)) async throws -> String {
+        var copySource = S3URIEncoding.encodePath("\(source.bucket)/\(source.key)")
+        if let sourceVersionId { copySource += "?versionId=" + S3URIEncoding.encodeQueryComponent(sourceVersionId) }
         let request = Request(operation: "CopyObject", method: .PUT, bucket: destination.bucket, key: destination.key,
-                              headers: [("x-amz-copy-source", S3URIEncoding.encodePath("\(source.bucket)/\(source.key)"))],
+                              headers: [("x-amz-copy-source", copySource)],
                               body: .bytes(ByteBuffer()))
         let response = try await execute(request)
         let xml = String(buffer: try await response.body.collect(upTo: 64 * 1024))
@@ -187,10 +192,16 @@ extension S3Client {
     /// Deletes an object (S3 DeleteObject); deleting a key that is not there succeeds, as in S3.
     ///
     /// - Throws: ``S3ClientError``.
-    public func deleteObject(bucket: String, key: String) async throws {
-        let request = Request(operation: "DeleteObject", method: .DELETE, bucket: bucket, key: key)
+    /// - Parameter versionId: removes that version for good; `nil` deletes the latest (a delete marker in a versioned bucket).
+    public func deleteObject(bucket: String, key: String, versionId: String? = nil) async throws {
+        let request = Request(operation: "DeleteObject", method: .DELETE, bucket: bucket, key: key, query: Self.versionQuery(versionId))
         let response = try await execute(request)
         _ = try await response.body.collect(upTo: 64 * 1024)
+    }
+
+    /// The `versionId` query of a request about one version.
+    static func versionQuery(_ versionId: String?) -> [(String, String)] {
+        versionId.map { [("versionId", $0)] } ?? []
     }
 
     // MARK: Responses

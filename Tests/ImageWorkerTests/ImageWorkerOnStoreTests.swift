@@ -104,6 +104,43 @@ struct ImageWorkerOnStoreTests {
         #expect(try await setup.records.upload(key: key) == first)
     }
 
+    @Test("versioned bucket: each event's version is judged; a rejected version is deleted, its bytes kept only in quarantine")
+    func versionedBucket() async throws {
+        let setup = try await Setup()
+        defer { setup.remove() }
+        try await setup.engine.setVersioning("images", .enabled)
+        // A real PNG, then text over it before the worker gets to the PNG's event.
+        let key = try await setup.upload(Samples.png(width: 40, height: 30), declared: "image/png", ext: "png")
+        let (_, pngEvent) = try await setup.event(for: key)
+        #expect(pngEvent.s3.object.versionId != nil)
+        let sink = try await setup.engine.beginUpload(bucket: "images")
+        try await sink.write(Array("overwritten with text".utf8))
+        _ = try await setup.engine.commit(sink, bucket: "images", key: key, metadata: ObjectMetadata(contentType: "image/png"))
+        #expect(try await setup.worker.apply(pngEvent) == .processed)
+        let processed = try await setup.records.upload(key: key)
+        #expect(processed?.width == 40 && processed?.height == 30)
+
+        let bad = try await setup.upload(Array("not an image at all".utf8), declared: "image/jpeg", ext: "jpg")
+        let (_, badEvent) = try await setup.event(for: bad)
+        let badVersion = try #require(badEvent.s3.object.versionId)
+        guard case .rejected = try await setup.worker.apply(badEvent) else {
+            Issue.record("text declared as JPEG was not rejected")
+            return
+        }
+        // The rejected bytes are not readable as a noncurrent version of the key any more.
+        let gone = await #expect(throws: StoreError.self) {
+            _ = try await setup.engine.head(bucket: "images", key: bad, versionId: badVersion)
+        }
+        #expect(gone?.code == .noSuchVersion)
+        let (_, reader) = try await setup.engine.open(bucket: "images", key: "quarantine/" + bad)
+        defer { reader.close() }
+        #expect(try await reader.read(offset: 0, count: 100) == Array("not an image at all".utf8))
+        let marker = try await setup.engine.head(bucket: "images", key: bad)
+        #expect(marker.size == 0 && marker.metadata.contentType == ImageWorker.rejectionMarkerType)
+        // The same event again (a redelivery): still rejected, nothing else changes.
+        #expect(try await setup.worker.apply(badEvent) == .ignored("already done"))
+    }
+
     @Test("an older event than the one applied is ignored")
     func outOfOrder() async throws {
         let setup = try await Setup()

@@ -14,24 +14,27 @@ struct EngineObjectAccess: ObjectAccess {
     /// Read and write in pieces of this size: memory stays flat whatever the object's size.
     static let pieceSize = 1 << 20
 
-    func head(_ key: String) async throws -> ObjectHead? {
+    func head(_ key: String, version: String?) async throws -> ObjectHead? {
         do {
-            let info = try await engine.head(bucket: bucket, key: key)
+            let info = try await engine.head(bucket: bucket, key: key, versionId: version)
             return ObjectHead(size: info.size, etag: info.etag, contentType: info.metadata.contentType,
                               checksumSHA256: info.metadata.checksumSHA256)
-        } catch where error.code == .noSuchKey {
+        } catch {
+            // No object, no such version, or a delete marker's version.
+            let absent: Set<StoreError.Code> = [.noSuchKey, .noSuchVersion, .methodNotAllowed]
+            guard absent.contains(error.code) else { throw error }
             return nil
         }
     }
 
-    func read(_ key: String, first count: Int) async throws -> [UInt8] {
-        let (_, reader) = try await engine.open(bucket: bucket, key: key)
+    func read(_ key: String, version: String?, first count: Int) async throws -> [UInt8] {
+        let (_, reader) = try await engine.open(bucket: bucket, key: key, versionId: version)
         defer { reader.close() }
         return try await reader.read(offset: 0, count: Int(min(Int64(count), reader.size)))
     }
 
-    func download(_ key: String, to path: String) async throws {
-        let (_, reader) = try await engine.open(bucket: bucket, key: key)
+    func download(_ key: String, version: String?, to path: String) async throws {
+        let (_, reader) = try await engine.open(bucket: bucket, key: key, versionId: version)
         defer { reader.close() }
         // The local file's open and writes block: they run on NIO's thread pool, like the engine's reads.
         let file = try await NIOThreadPool.singleton.runIfActive {
@@ -68,11 +71,16 @@ struct EngineObjectAccess: ObjectAccess {
         }
     }
 
-    func copy(_ source: String, to destination: String) async throws {
-        _ = try await engine.copy(fromBucket: bucket, fromKey: source, toBucket: bucket, toKey: destination, metadata: nil)
+    func copy(_ source: String, version: String?, to destination: String) async throws {
+        _ = try await engine.copy(fromBucket: bucket, fromKey: source, fromVersionId: version, toBucket: bucket, toKey: destination,
+                                  metadata: nil)
     }
 
-    func delete(_ key: String) async throws {
-        _ = try await engine.delete(bucket: bucket, key: key)
+    func delete(_ key: String, version: String?) async throws {
+        do {
+            _ = try await engine.delete(bucket: bucket, key: key, versionId: version)
+        } catch {
+            guard error.code == .noSuchVersion else { throw error }  // else already gone
+        }
     }
 }
