@@ -1,5 +1,5 @@
 import Testing
-import ObjectStoreEngine
+@testable import ObjectStoreEngine
 
 @Suite struct ObjectReaderTests {
     @Test func readsRanges() async throws {
@@ -83,5 +83,56 @@ import ObjectStoreEngine
         #expect(try await store.engine.delete(bucket: "bucket", key: "k"))
         #expect(try store.directory.blobFiles().isEmpty)
         #expect(try await reader.read(offset: Int64(partSize - 2), count: 4) == Array(Array(parts.joined())[(partSize - 2)..<(partSize + 2)]))
+    }
+}
+
+@Suite struct ManySegmentReaderTests {
+    @Test func aManyPartObjectOpensItsFilesAsReadsReachThemAndKeepsThemThroughADelete() async throws {
+        let store = try await TestStore()
+        defer { store.close() }
+        let partSize = 5 * 1024 * 1024
+        let count = StorageEngine.eagerSegmentLimit + 4
+        let parts = (0..<count).map { pseudoRandomBytes($0 == count - 1 ? 777 : partSize, seed: UInt64($0 + 10)) }
+        let whole = Array(parts.joined())
+        try await store.engine.putMultipart("bucket", "many", parts)
+        #expect(try store.directory.blobFiles().count == count)
+
+        let (_, reader) = try await store.engine.open(bucket: "bucket", key: "many")
+        #expect(reader.openFileCount == 0)
+        #expect(store.engine.pins.pinnedCount == count)
+        // Deleted while the reader is open: its files stay until it is closed.
+        try await store.engine.delete(bucket: "bucket", key: "many")
+        #expect(try store.directory.blobFiles().count == count)
+        var read: [UInt8] = []
+        read.reserveCapacity(whole.count)
+        while read.count < whole.count {
+            read += try await reader.read(offset: Int64(read.count), count: 3 * 1024 * 1024)
+            #expect(reader.openFileCount <= ObjectReader.openFilesLimit)
+        }
+        #expect(read == whole)
+        // A read across a boundary, back at the start after the first files were closed.
+        #expect(try await reader.read(offset: Int64(partSize - 2), count: 4) == Array(whole[(partSize - 2)..<(partSize + 2)]))
+        reader.close()
+        #expect(reader.openFileCount == 0)
+        #expect(store.engine.pins.pinnedCount == 0)
+        // The removal that waited for the reader happens now (off the caller's thread).
+        var left = try store.directory.blobFiles().count
+        for _ in 0..<100 where left > 0 {
+            try await Task.sleep(for: .milliseconds(20))
+            left = try store.directory.blobFiles().count
+        }
+        #expect(left == 0)
+    }
+
+    @Test func pinsCountReadersAndReleaseWaitingRemovals() {
+        let pins = BlobPins()
+        #expect(pins.removable(["a", "b"]) == ["a", "b"])
+        pins.pin(["a", "b"])
+        pins.pin(["a"])
+        #expect(pins.removable(["a", "b", "c"]) == ["c"])
+        #expect(pins.unpin(["a", "b"]) == ["b"])  // "a" is still held by the second reader
+        #expect(pins.unpin(["a"]) == ["a"])
+        #expect(pins.unpin(["a"]) == [])
+        #expect(pins.pinnedCount == 0)
     }
 }

@@ -228,10 +228,12 @@ extension StorageEngine {
             guard segments.reduce(0, { $0 + $1.size }) == object.info.size else {
                 throw StoreError(.internalError, "The object's segments do not add up to the size the index records.")
             }
-            let reader = try await FileIO.offload { () throws(StoreError) -> ObjectReader? in
-                try self.openSegments(segments).map { ObjectReader(files: $0) }
+            if segments.count > Self.eagerSegmentLimit, let reader = try await pinnedReader(segments) {
+                return (object.info, reader)
             }
-            if let reader {
+            if segments.count <= Self.eagerSegmentLimit, let reader = try await FileIO.offload({ () throws(StoreError) -> ObjectReader? in
+                try self.openSegments(segments).map { ObjectReader(files: $0) }
+            }) {
                 return (object.info, reader)
             }
         }
@@ -241,6 +243,34 @@ extension StorageEngine {
     /// Opens every segment's file and checks its size; `nil` (nothing left open) when a file is missing.
     ///
     /// - Throws: `InternalError` when a file cannot be opened or has another size than its segment.
+    /// Objects in more segments than this are read with their files opened as reads reach them
+    /// (a few at a time), not all at open: a 10,000-part object does not need 10,000 descriptors.
+    static let eagerSegmentLimit = 16
+
+    /// A reader that opens the segments' files as it goes, the blobs pinned so an overwrite or a
+    /// delete meanwhile cannot remove them before it is closed; `nil` when a file is already gone
+    /// (the row changed: look again).
+    func pinnedReader(_ segments: [Segment]) async throws(StoreError) -> ObjectReader? {
+        let blobs = segments.map(\.blob)
+        pins.pin(blobs)
+        let layout = layout
+        let paths = blobs.map(layout.blobPath)
+        let present = try await FileIO.offload { () throws(StoreError) -> Bool in
+            paths.allSatisfy(FileIO.exists)
+        }
+        let pins = pins
+        let release: @Sendable () -> Void = {
+            let free = pins.unpin(blobs).filter(StoreLayout.isBlobName).map(layout.blobPath)
+            guard !free.isEmpty else { return }
+            Task { await FileIO.offloadCleanup { for path in free { FileIO.removeIfExists(path) } } }
+        }
+        guard present else {
+            release()
+            return nil
+        }
+        return ObjectReader(paths: paths, sizes: segments.map(\.size), release: release)
+    }
+
     private func openSegments(_ segments: [Segment]) throws(StoreError) -> [(descriptor: Int32, size: Int64)]? {
         var files: [(descriptor: Int32, size: Int64)] = []
         files.reserveCapacity(segments.count)
@@ -397,7 +427,8 @@ extension StorageEngine {
 
     /// Removes blob files that a committed transaction left unreferenced, like ``removeBlob(_:)``.
     func removeBlobs(_ blobs: [String]) async {
-        let paths = blobs.filter(StoreLayout.isBlobName).map(layout.blobPath)
+        // Blobs an open reader still needs wait for it (``BlobPins``).
+        let paths = pins.removable(blobs).filter(StoreLayout.isBlobName).map(layout.blobPath)
         guard !paths.isEmpty else { return }
         await FileIO.offloadCleanup {
             for path in paths { FileIO.removeIfExists(path) }

@@ -42,6 +42,8 @@ public final class StorageEngine: Sendable {
     let clock: @Sendable () -> Date
     /// Holds the store's lock file, so that a second engine cannot open the same directory.
     private let lockDescriptor: Int32
+    /// Blobs that readers of objects in many segments still need (see ``BlobPins``).
+    let pins = BlobPins()
     /// The region written into event notifications.
     let region: String
     /// Bumped after every transaction that may have added outbox events: waiting receivers look again.

@@ -111,6 +111,12 @@ enum FileIO {
         guard systemRename(from, to) == 0 else { throw failure("rename") }
     }
 
+    /// Whether a file is at `path` (`stat` succeeds).
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return path.withCString { stat($0, &info) } == 0
+    }
+
     /// Removes a file; a missing file is not an error.
     static func removeIfExists(_ path: String) {
         _ = path.withCString { unlink($0) }

@@ -21,28 +21,63 @@ public final class ObjectReader: Sendable {
     public let size: Int64
     /// Where each file's bytes start in the object: ascending, the first 0.
     private let starts: [Int64]
-    /// One descriptor per file, in the object's order; `nil` once closed.
-    private let descriptors: Mutex<[Int32]?>
+    /// One descriptor per file, in the object's order (`-1`: not open yet); `nil` once closed.
+    private let descriptors: Mutex<Files?>
+    /// Files opened as reads reach them (``init(paths:sizes:release:)``): their paths; `nil` when all were opened at once.
+    private let paths: [String]?
+    /// Called once, at ``close()``, by a reader that opens its files as it goes (unpins them).
+    private let release: (@Sendable () -> Void)?
+
+    /// The most files a reader that opens them as it goes keeps open at once.
+    static let openFilesLimit = 8
+
+    private struct Files {
+        var descriptors: [Int32]
+        /// The open ones, least recently used first (readers that open their files as they go).
+        var recent: [Int] = []
+    }
 
     /// Takes ownership of open descriptors: the object is their files' bytes, one after the other.
     ///
     /// - Parameter files: The descriptors with their files' sizes, in order; at least one.
     init(files: [(descriptor: Int32, size: Int64)]) {
+        (size, starts) = Self.layout(files.map(\.size))
+        descriptors = Mutex(Files(descriptors: files.map(\.descriptor)))
+        paths = nil
+        release = nil
+    }
+
+    /// A reader that opens each file when a read first reaches it, keeping at most
+    /// ``openFilesLimit`` open; the files must stay in place until ``close()`` (the engine pins
+    /// them), which calls `release`.
+    ///
+    /// - Parameters:
+    ///   - paths: The files, in the object's order; at least one.
+    ///   - sizes: Their sizes as the index records them; a file of another size is an `InternalError` when reached.
+    init(paths: [String], sizes: [Int64], release: @escaping @Sendable () -> Void) {
+        (size, starts) = Self.layout(sizes)
+        descriptors = Mutex(Files(descriptors: Array(repeating: -1, count: paths.count)))
+        self.paths = paths
+        self.release = release
+    }
+
+    private static func layout(_ sizes: [Int64]) -> (size: Int64, starts: [Int64]) {
         var starts: [Int64] = []
-        starts.reserveCapacity(files.count)
+        starts.reserveCapacity(sizes.count)
         var total: Int64 = 0
-        for file in files {
+        for size in sizes {
             starts.append(total)
-            total += file.size
+            total += size
         }
-        self.size = total
-        self.starts = starts
-        self.descriptors = Mutex(files.map(\.descriptor))
+        return (total, starts)
     }
 
     deinit {
         close()
     }
+
+    /// How many of its files the reader holds open now.
+    var openFileCount: Int { descriptors.withLock { $0?.descriptors.filter { $0 >= 0 }.count ?? 0 } }
 
     /// How many files the object's bytes are in: its parts when it was completed from a multipart upload.
     public var segmentCount: Int { starts.count }
@@ -80,15 +115,16 @@ public final class ObjectReader: Sendable {
             throw StoreError(.invalidArgument, "The offset and count of a read must not be negative.")
         }
         let wanted = Int(min(Int64(count), max(0, size - offset)))
-        return try descriptors.withLock { (descriptors: inout [Int32]?) throws(StoreError) -> [UInt8] in
-            guard let descriptors else {
+        return try descriptors.withLock { (files: inout Files?) throws(StoreError) -> [UInt8] in
+            guard var open = files else {
                 throw StoreError(.invalidArgument, "The object reader is closed.")
             }
             guard wanted > 0 else { return [] }
+            defer { files = open }
             var failure: StoreError?
             let bytes = [UInt8](unsafeUninitializedCapacity: wanted) { buffer, initialized in
                 do throws(StoreError) {
-                    initialized = try fill(UnsafeMutableRawBufferPointer(buffer), from: offset, descriptors: descriptors)
+                    initialized = try fill(UnsafeMutableRawBufferPointer(buffer), from: offset, files: &open)
                 } catch {
                     failure = error
                     initialized = 0
@@ -100,16 +136,17 @@ public final class ObjectReader: Sendable {
     }
 
     /// Fills `buffer` with the object's bytes from `offset`, file after file; returns how many it read.
-    private func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64, descriptors: [Int32]) throws(StoreError) -> Int {
+    private func fill(_ buffer: UnsafeMutableRawBufferPointer, from offset: Int64, files: inout Files) throws(StoreError) -> Int {
         var index = file(containing: offset)
         var done = 0
-        while done < buffer.count, index < descriptors.count {
+        while done < buffer.count, index < files.descriptors.count {
             let position = offset + Int64(done)
             let end = index + 1 < starts.count ? starts[index + 1] : size
             let wanted = Int(min(Int64(buffer.count - done), end - position))
             if wanted > 0 {
+                let descriptor = try self.descriptor(index, end: end, files: &files)
                 let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + wanted)])
-                let got = try FileIO.readAll(descriptors[index], into: slice, offset: position - starts[index])
+                let got = try FileIO.readAll(descriptor, into: slice, offset: position - starts[index])
                 guard got == wanted else {
                     throw StoreError(.internalError, "The object's data ended before the size the index records.")
                 }
@@ -118,6 +155,33 @@ public final class ObjectReader: Sendable {
             index += 1
         }
         return done
+    }
+
+    /// File `index`'s descriptor, opening it (and closing the least recently used beyond
+    /// ``openFilesLimit``) for a reader that opens its files as it goes.
+    private func descriptor(_ index: Int, end: Int64, files: inout Files) throws(StoreError) -> Int32 {
+        let open = files.descriptors[index]
+        guard let paths else { return open }
+        if open >= 0 {
+            if let at = files.recent.firstIndex(of: index) { files.recent.remove(at: at) }
+            files.recent.append(index)
+            return open
+        }
+        guard let descriptor = try FileIO.openForReadingIfExists(paths[index]) else {
+            throw StoreError(.internalError, "A file of the object is missing.")
+        }
+        guard (try? FileIO.size(descriptor)) == end - starts[index] else {
+            FileIO.close(descriptor)
+            throw StoreError(.internalError, "The object's data does not have the size the index records.")
+        }
+        files.descriptors[index] = descriptor
+        files.recent.append(index)
+        if files.recent.count > Self.openFilesLimit {
+            let oldest = files.recent.removeFirst()
+            FileIO.close(files.descriptors[oldest])
+            files.descriptors[oldest] = -1
+        }
+        return descriptor
     }
 
     /// The index of the last file that starts at or before `offset` (files of no bytes start where the next does).
@@ -132,9 +196,12 @@ public final class ObjectReader: Sendable {
 
     /// Closes the files; later reads fail. Safe to call more than once.
     public func close() {
-        descriptors.withLock { descriptors in
-            for fd in descriptors ?? [] { FileIO.close(fd) }
-            descriptors = nil
+        let wasOpen = descriptors.withLock { files in
+            guard let open = files else { return false }
+            for fd in open.descriptors where fd >= 0 { FileIO.close(fd) }
+            files = nil
+            return true
         }
+        if wasOpen { release?() }
     }
 }
