@@ -30,13 +30,19 @@ public struct ImageHeader: Sendable, Equatable {
     public var orientation: Int
     /// Whether the file's EXIF holds a GPS position.
     public var hasLocation: Bool
+    /// Whether the file embeds an ICC colour profile (JPEG `APP2 ICC_PROFILE`, PNG `iCCP`, WebP
+    /// `ICCP`, AVIF `colr` of type `prof`/`rICC`): its pixels are in that profile's space
+    /// (Display P3, Adobe RGB…), and the web variants are converted to sRGB.
+    public var hasColourProfile: Bool
 
-    public init(format: Format, width: Int, height: Int, orientation: Int = 1, hasLocation: Bool = false) {
+    public init(format: Format, width: Int, height: Int, orientation: Int = 1, hasLocation: Bool = false,
+                hasColourProfile: Bool = false) {
         self.format = format
         self.width = width
         self.height = height
         self.orientation = orientation
         self.hasLocation = hasLocation
+        self.hasColourProfile = hasColourProfile
     }
 
     /// The size as the image is shown, its orientation applied.
@@ -87,8 +93,16 @@ public struct ImageHeader: Sendable, Equatable {
         }
         guard width > 0, height > 0 else { return .notAnImage("a \(format.rawValue) file with a zero pixel size") }
         let exif = format == .jpeg ? EXIFSummary.inJPEG(bytes) : nil
+        let profile: Bool
+        switch format {
+        case .jpeg: profile = jpegHasICC(bytes)
+        case .png: profile = pngHasICC(bytes)
+        case .webp: profile = bytes.count > 20 && String(decoding: bytes[12..<16], as: UTF8.self) == "VP8X" && bytes[20] & 0x20 != 0
+        case .avif: profile = avifHasICC(bytes)
+        case .gif: profile = false
+        }
         return .image(ImageHeader(format: format, width: width, height: height, orientation: exif?.orientation ?? 1,
-                                  hasLocation: exif?.hasLocation ?? false))
+                                  hasLocation: exif?.hasLocation ?? false, hasColourProfile: profile))
     }
 
     /// A few words on what the bytes look like, for a rejection reason.
@@ -140,6 +154,44 @@ public struct ImageHeader: Sendable, Equatable {
         return nil
     }
 
+    /// Whether an `APP2` segment holding `ICC_PROFILE` comes before the first scan.
+    static func jpegHasICC(_ b: [UInt8]) -> Bool {
+        let signature = Array("ICC_PROFILE\0".utf8)
+        var i = 2
+        while i + 3 < b.count {
+            guard b[i] == 0xFF else { return false }
+            var marker = b[i + 1]
+            while marker == 0xFF, i + 2 < b.count { i += 1; marker = b[i + 1] }
+            i += 2
+            if marker == 0xD8 || marker == 0x01 || (0xD0...0xD7).contains(marker) { continue }
+            if marker == 0xD9 || marker == 0xDA { return false }
+            guard i + 1 < b.count else { return false }
+            let length = be16(b, i)
+            guard length >= 2 else { return false }
+            if marker == 0xE2, length >= 2 + signature.count, i + 2 + signature.count <= b.count,
+               Array(b[(i + 2)..<(i + 2 + signature.count)]) == signature {
+                return true
+            }
+            i += length
+        }
+        return false
+    }
+
+    /// Whether an `iCCP` chunk comes before the image data.
+    static func pngHasICC(_ b: [UInt8]) -> Bool {
+        var i = 8
+        while i + 8 <= b.count {
+            let length = be32(b, i)
+            let type = String(decoding: b[(i + 4)..<(i + 8)], as: UTF8.self)
+            if type == "iCCP" { return true }
+            if type == "IDAT" || type == "IEND" { return false }
+            // length, type, data, CRC; a length past the bytes given ends the walk.
+            guard length <= b.count else { return false }
+            i += 12 + length
+        }
+        return false
+    }
+
     static func webpSize(_ b: [UInt8]) -> (Int, Int)? {
         guard b.count >= 30 else { return nil }
         switch String(decoding: b[12..<16], as: UTF8.self) {
@@ -171,42 +223,60 @@ public struct ImageHeader: Sendable, Equatable {
         return false
     }
 
+    /// Calls `visit(type, start, end)` for each ISO BMFF box in `b[start..<end]` (`start`/`end`: its contents).
+    static func boxes(_ b: [UInt8], _ start: Int, _ end: Int, _ visit: (String, Int, Int) -> Void) {
+        var i = start
+        while i + 8 <= end {
+            var size = be32(b, i)
+            var header = 8
+            if size == 1 {
+                guard i + 16 <= end else { return }
+                size = be32(b, i + 12)  // 64-bit size; headers are small, the high half is 0
+                header = 16
+            } else if size == 0 {
+                size = end - i
+            }
+            guard size >= header, i + size <= end else { return }
+            visit(String(decoding: b[i + 4..<i + 8], as: UTF8.self), i + header, i + size)
+            i += size
+        }
+    }
+
+    /// Calls `visit(type, start, end)` for each property box in `meta/iprp/ipco`.
+    static func avifProperties(_ b: [UInt8], _ visit: (String, Int, Int) -> Void) {
+        boxes(b, 0, b.count) { type, start, end in
+            guard type == "meta" else { return }
+            boxes(b, start + 4, end) { type, start, end in  // meta is a full box: skip version and flags
+                guard type == "iprp" else { return }
+                boxes(b, start, end) { type, start, end in
+                    guard type == "ipco" else { return }
+                    boxes(b, start, end, visit)
+                }
+            }
+        }
+    }
+
     /// The largest `ispe` (image spatial extents) property in `meta/iprp/ipco`.
     static func avifSize(_ b: [UInt8]) -> (Int, Int)? {
         var best: (Int, Int)?
-        func boxes(_ start: Int, _ end: Int, _ visit: (String, Int, Int) -> Void) {
-            var i = start
-            while i + 8 <= end {
-                var size = be32(b, i)
-                var header = 8
-                if size == 1 {
-                    guard i + 16 <= end else { return }
-                    size = be32(b, i + 12)  // 64-bit size; headers are small, the high half is 0
-                    header = 16
-                } else if size == 0 {
-                    size = end - i
-                }
-                guard size >= header, i + size <= end else { return }
-                visit(String(decoding: b[i + 4..<i + 8], as: UTF8.self), i + header, i + size)
-                i += size
-            }
-        }
-        boxes(0, b.count) { type, start, end in
-            guard type == "meta" else { return }
-            boxes(start + 4, end) { type, start, end in  // meta is a full box: skip version and flags
-                guard type == "iprp" else { return }
-                boxes(start, end) { type, start, end in
-                    guard type == "ipco" else { return }
-                    boxes(start, end) { type, start, end in
-                        guard type == "ispe", end - start >= 12 else { return }
-                        let size = (be32(b, start + 4), be32(b, start + 8))
-                        // Each side is below 2^32, so their product fits in a UInt64 (not always in an Int).
-                        func area(_ s: (Int, Int)) -> UInt64 { UInt64(s.0) * UInt64(s.1) }
-                        if best.map({ area($0) < area(size) }) ?? true { best = size }
-                    }
-                }
-            }
+        avifProperties(b) { type, start, end in
+            guard type == "ispe", end - start >= 12 else { return }
+            let size = (be32(b, start + 4), be32(b, start + 8))
+            // Each side is below 2^32, so their product fits in a UInt64 (not always in an Int).
+            func area(_ s: (Int, Int)) -> UInt64 { UInt64(s.0) * UInt64(s.1) }
+            if best.map({ area($0) < area(size) }) ?? true { best = size }
         }
         return best
+    }
+
+    /// Whether a `colr` property carries an ICC profile (`prof` or `rICC`).
+    static func avifHasICC(_ b: [UInt8]) -> Bool {
+        var found = false
+        avifProperties(b) { type, start, end in
+            guard type == "colr", end - start >= 4 else { return }
+            let kind = String(decoding: b[start..<(start + 4)], as: UTF8.self)
+            if kind == "prof" || kind == "rICC" { found = true }
+        }
+        return found
     }
 }

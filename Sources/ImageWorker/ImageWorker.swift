@@ -211,7 +211,7 @@ public struct ImageWorker: Sendable {
             try await objects.download(key, version: version, to: original)
             let files: [String: String]
             do {
-                files = try await thumbnailer.makeVariants(of: original, in: directory)
+                files = try await thumbnailer.makeVariants(of: original, in: directory, toSRGB: header.hasColourProfile)
             } catch let failure as Thumbnailer.Failure {
                 return try await reject(&record, key: key, version: version, reason: "The image could not be decoded: \(failure.description)")
             }

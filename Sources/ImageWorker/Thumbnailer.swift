@@ -60,19 +60,25 @@ public struct Thumbnailer: Sendable {
     /// input with `--fail-on error`, and each smaller one from the previous result: one full decode.
     /// - Returns: Variant name → file path.
     /// - Throws: ``Failure`` with the decoder's message when it cannot read the image.
-    public func makeVariants(of input: String, in directory: String) async throws -> [String: String] {
+    /// - Parameter toSRGB: The input embeds a colour profile (``ImageHeader/hasColourProfile``): its
+    ///   pixels are converted from that profile to sRGB, the space browsers assume for an image
+    ///   without one (the variants carry none). Not asked for an untagged image, which is sRGB
+    ///   already: a conversion there would only shift its colours.
+    public func makeVariants(of input: String, in directory: String, toSRGB: Bool = false) async throws -> [String: String] {
         let log = "\(directory)/vips-errors.txt"
         var outputs: [String: String] = [:]
         var source = input
+        let convert = toSRGB ? ["--export-profile", "srgb"] : []
         for variant in variants.sorted(by: { $0.maxSide > $1.maxSide }) {
             let output = "\(directory)/\(variant.name).\(Self.fileExtension)"
             let side = String(variant.maxSide)
             if let vips {
+                // The first variant comes from the input (converted); the others from it, already sRGB.
                 try await run(vips, ["thumbnail", source, "\(output)[Q=82,strip]", side, "--height", side, "--size", "down",
-                                     "--fail-on", "error"], errors: log)
+                                     "--fail-on", "error"] + (source == input ? convert : []), errors: log)
                 source = output
             } else {
-                try await run(executable, [input, "--size", "\(side)x\(side)>", "-o", "\(output)[Q=82,strip]"], errors: log)
+                try await run(executable, [input, "--size", "\(side)x\(side)>", "-o", "\(output)[Q=82,strip]"] + convert, errors: log)
             }
             guard FileManager.default.fileExists(atPath: output) else {
                 throw Failure(description: "libvips wrote no \(variant.name) image")

@@ -64,6 +64,48 @@ enum Samples {
 
 @Suite("Image headers")
 struct ImageHeaderTests {
+    static func profile(_ bytes: [UInt8]) -> Bool? {
+        guard case .image(let header) = ImageHeader.inspect(bytes, complete: true) else { return nil }
+        return header.hasColourProfile
+    }
+
+    @Test("an embedded colour profile is seen in JPEG, PNG, WebP and AVIF, and only a profile counts")
+    func colourProfiles() {
+        let plainJPEG = Samples.jpeg(width: 10, height: 10)
+        #expect(Self.profile(plainJPEG) == false)
+        var jpeg = plainJPEG
+        jpeg.insert(contentsOf: [0xFF, 0xE2] + Samples.be16(2 + 12 + 2 + 4) + Array("ICC_PROFILE\0".utf8) + [1, 1, 0, 0, 0, 0], at: 2)
+        #expect(Self.profile(jpeg) == true)
+        var flashPix = plainJPEG  // another APP2: not a profile
+        flashPix.insert(contentsOf: [0xFF, 0xE2] + Samples.be16(2 + 5) + Array("FPXR\0".utf8), at: 2)
+        #expect(Self.profile(flashPix) == false)
+        var truncated = plainJPEG  // an APP2 cut short by the end of the bytes
+        truncated.insert(contentsOf: [0xFF, 0xE2] + Samples.be16(400) + Array("ICC_PRO".utf8), at: 2)
+        #expect(Self.profile(truncated) == nil || Self.profile(truncated) == false)
+
+        let plainPNG = TinyPNG.make(width: 4, height: 4)
+        #expect(Self.profile(plainPNG) == false)
+        let ihdrEnd = 8 + 12 + 13
+        var png = plainPNG
+        png.insert(contentsOf: TinyPNG.chunk("iCCP", Array("Display P3\0\0".utf8) + [0x78, 0x01]), at: ihdrEnd)
+        #expect(Self.profile(png) == true)
+
+        var webp = Samples.webpExtended(width: 10, height: 10)
+        #expect(Self.profile(webp) == false)
+        webp[20] |= 0x20
+        #expect(Self.profile(webp) == true)
+
+        func avif(_ properties: [UInt8]) -> [UInt8] {
+            let ftyp = Samples.box("ftyp", Array("avif".utf8) + Samples.be32(0) + Array("mif1".utf8))
+            let meta = Samples.box("meta", Samples.be32(0) + Samples.box("iprp", Samples.box("ipco", properties)))
+            return ftyp + meta
+        }
+        let ispe = Samples.box("ispe", Samples.be32(0) + Samples.be32(64) + Samples.be32(48))
+        #expect(Self.profile(avif(ispe)) == false)
+        #expect(Self.profile(avif(ispe + Samples.box("colr", Array("nclx".utf8) + [0, 1, 0, 13, 0, 6, 0x80]))) == false)
+        #expect(Self.profile(avif(ispe + Samples.box("colr", Array("prof".utf8) + [1, 2, 3, 4]))) == true)
+    }
+
     @Test("each format's magic bytes and pixel size")
     func formats() {
         let cases: [([UInt8], ImageHeader)] = [

@@ -68,6 +68,58 @@ struct ThumbnailerTests {
         }
     }
 
+    /// Runs a libvips tool beside `vipsthumbnail`; its standard output.
+    func vipsTool(_ arguments: [String]) throws -> String {
+        let thumbnailer = try #require(Thumbnailer.find())
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(thumbnailer.vips))
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "vips \(arguments.joined(separator: " "))")
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    @Test("a Display P3 photo's variants are converted to sRGB: its pure red stays pure red")
+    func displayP3() async throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // sRGB red (a PPM: no library needed), saved as a JPEG in Display P3 with the profile embedded.
+        let ppm = Array("P6\n64 48\n255\n".utf8) + [UInt8](repeating: 0, count: 64 * 48 * 3).enumerated().map { $0.offset % 3 == 0 ? 255 : 0 }
+        try Data(ppm).write(to: URL(fileURLWithPath: directory + "/red.ppm"))
+        _ = try vipsTool(["icc_export", directory + "/red.ppm", directory + "/p3.jpg", "--output-profile", "p3"])
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/p3.jpg")))
+        guard case .image(let header) = ImageHeader.inspect(bytes, complete: true) else {
+            Issue.record("vips wrote no readable JPEG")
+            return
+        }
+        #expect(header.hasColourProfile)
+        let thumbnailer = try #require(Thumbnailer.find())
+        func red(toSRGB: Bool) async throws -> [Int] {
+            let out = directory + "/\(toSRGB)"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let files = try await thumbnailer.makeVariants(of: directory + "/p3.jpg", in: out, toSRGB: toSRGB)
+            var pixels: [Int] = []
+            for name in ["web", "thumbnail"] {
+                let point = try vipsTool(["getpoint", try #require(files[name]), "10", "10"])
+                pixels += point.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0).map { Int($0) } }
+            }
+            return pixels
+        }
+        let converted = try await red(toSRGB: true)
+        #expect(converted.count == 6)
+        for index in stride(from: 0, to: converted.count, by: 3) {
+            #expect(converted[index] >= 240 && converted[index + 1] <= 20 && converted[index + 2] <= 20, "\(converted)")
+        }
+        // Without the conversion the P3 numbers would be shown as sRGB: a dull red.
+        let raw = try await red(toSRGB: false)
+        #expect(raw[0] < 235 && raw[1] > 35, "\(raw)")
+    }
+
     @Test("a file whose header looks right but whose pixels do not decode is a failure with vips's message")
     func undecodable() async throws {
         let directory = try scratch()
