@@ -5,6 +5,7 @@ import HoistFuzzKit
 /// and form reader, the JWT and JWKS readers, the image header reader.
 let targets: [FuzzTarget] = [
     StoreTargets.formData, StoreTargets.xml, StoreTargets.cors, StoreTargets.lifecycle, StoreTargets.notification,
+    StoreTargets.bucketPolicy,
     AuthTargets.jws, AuthTargets.jwks, WorkerTargets.imageHeader,
 ]
 

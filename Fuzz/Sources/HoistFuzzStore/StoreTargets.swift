@@ -83,4 +83,25 @@ enum StoreTargets {
     static let notification = FuzzTarget("xml-notification") { bytes in
         _ = try? NotificationXML.parse(Data(bytes))
     }
+
+    /// A bucket policy document (JSON) as PutBucketPolicy reads it; an accepted one is evaluated
+    /// for keys made from the input, and its patterns matched against them (bounded work).
+    static let bucketPolicy = FuzzTarget("bucket-policy") { bytes in
+        let policy: BucketPolicy
+        do {
+            policy = try BucketPolicy(json: Data(bytes), bucket: "site", resource: "/site")
+        } catch let error as S3Error {
+            fuzzCheck(error.code == .malformedPolicy, "a refused policy said \(error.code), not MalformedPolicy")
+            return
+        } catch {
+            fuzzCheck(false, "the policy reader threw something other than S3Error: \(error)")
+            return
+        }
+        let text = String(decoding: bytes.prefix(64), as: UTF8.self)
+        for key in ["", "public/a.webp", text, String(text.reversed())] {
+            _ = policy.allowsPublicRead(of: key, secureTransport: false)
+            _ = policy.allowsPublicRead(of: key, secureTransport: true)
+        }
+        _ = policy.isPublic
+    }
 }

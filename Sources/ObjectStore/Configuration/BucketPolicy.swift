@@ -22,7 +22,7 @@ import Foundation
 /// - `Condition` may only be `Bool` (or `BoolIfExists`) of `aws:SecureTransport`.
 ///
 /// A request is allowed when an `Allow` statement matches and no `Deny` does; a `Deny` wins.
-struct BucketPolicy: Sendable, Equatable {
+package struct BucketPolicy: Sendable, Equatable {
     struct Statement: Sendable, Equatable {
         var allow: Bool
         /// Object key patterns (the part of each resource ARN after `BUCKET/`).
@@ -39,7 +39,7 @@ struct BucketPolicy: Sendable, Equatable {
     /// Reads and checks a policy document for `bucket`.
     ///
     /// - Throws: ``S3Error`` `MalformedPolicy` saying what cannot be evaluated.
-    init(json data: Data, bucket: String, resource: String) throws {
+    package init(json data: Data, bucket: String, resource: String) throws {
         func malformed(_ message: String) -> S3Error { S3Error(.malformedPolicy, message, resource: resource) }
         guard data.count <= Self.maximumSize else { throw malformed("Policies must be no more than 20 KB.") }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
@@ -133,7 +133,7 @@ struct BucketPolicy: Sendable, Equatable {
     }
 
     /// Whether the policy grants (and does not deny) `s3:GetObject` of `key` to everyone.
-    func allowsPublicRead(of key: String, secureTransport: Bool) -> Bool {
+    package func allowsPublicRead(of key: String, secureTransport: Bool) -> Bool {
         var allowed = false
         for statement in statements where statement.secureTransport.map({ $0 == secureTransport }) ?? true {
             guard statement.keyPatterns.contains(where: { Self.matches(pattern: $0, key: key) }) else { continue }
@@ -144,11 +144,11 @@ struct BucketPolicy: Sendable, Equatable {
     }
 
     /// Whether an `Allow` statement grants anything to everyone (what Block Public Access calls a public policy).
-    var isPublic: Bool { statements.contains { $0.allow } }
+    package var isPublic: Bool { statements.contains { $0.allow } }
 
     /// IAM-style wildcard matching over Unicode scalars: `*` any run, `?` one character; linear space,
     /// at most pattern × key steps.
-    static func matches(pattern: String, key: String) -> Bool {
+    package static func matches(pattern: String, key: String) -> Bool {
         let p = Array(pattern.unicodeScalars), k = Array(key.unicodeScalars)
         var pi = 0, ki = 0
         var star = -1, mark = 0
