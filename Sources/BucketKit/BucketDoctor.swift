@@ -80,7 +80,7 @@ public enum BucketDoctor {
     public static func findings(state: BucketState, probe: BucketProbeReport?, wants: BucketWants) -> [BucketFinding] {
         var out: [BucketFinding] = []
         let fix = { (setting: BucketSetting) -> String in
-            var command = "\(wants.setupCommand) --only \(setting.rawValue)"
+            var command = wants.setupCommand(only: setting)
             if setting == .notification, wants.queueArn == nil { command += " --queue-arn arn:aws:sqs:REGION:ACCOUNT:QUEUE" }
             return command
         }
@@ -115,7 +115,7 @@ public enum BucketDoctor {
             out.append(.init(.ok, "bucket", "\(state.bucket) answers"))
         case .missing:
             out.append(.init(.fail, "bucket", "\(state.bucket) does not exist", breaks: "every upload (NoSuchBucket)",
-                             fix: "create the bucket (aws s3api create-bucket --bucket \(state.bucket), or your store's tool), then \(wants.setupCommand)"))
+                             fix: "create the bucket (aws s3api create-bucket --bucket \(state.bucket), or your store's tool), then \(wants.setupCommand())"))
             return out
         case let .credentialsInvalid(why):
             out.append(.init(.fail, "credentials", "the endpoint refuses them: \(why)", breaks: "every upload URL they sign (403)",

@@ -103,8 +103,9 @@ public enum BucketPlan {
                     return .ok(.lifecycle, "lifecycle already as wanted (abort incomplete uploads after 1 day, "
                                + "noncurrent versions and \(BucketWants.quarantinePrefix) after \(wants.retentionDays) days)")
                 }
-                let fallback = LifecycleRules.merged(rules, wants: wants, without: [BucketWants.noncurrentRuleID])
-                return .change(.lifecycle, "lifecycle: " + missing.map { LifecycleRules.describe($0, wants: wants) }.joined(separator: "; "),
+                // Without NoncurrentVersionExpiration, for stores that lack it; nothing else to write when it is all that is missing.
+                let fallback = missing == [.noncurrent] ? nil : LifecycleRules.merged(rules, wants: wants, without: [BucketWants.noncurrentRuleID])
+                return .change(.lifecycle, "rules " + missing.map { LifecycleRules.describe($0, wants: wants) }.joined(separator: "; "),
                                .lifecycle(LifecycleRules.merged(rules, wants: wants), fallback: fallback))
             }
         case .notification:

@@ -115,8 +115,8 @@ public struct BucketProbe: Sendable {
         guard allowOrigin == origin || allowOrigin == "*" else {
             return .failed("OPTIONS answered Access-Control-Allow-Origin '\(allowOrigin)'")
         }
-        let methods = (response.header("access-control-allow-methods") ?? "").uppercased()
-        guard Response.list(methods).contains("PUT") else {
+        let methods = response.header("access-control-allow-methods") ?? ""
+        guard Response.list(methods).contains("put") else {
             return .failed("OPTIONS answered Access-Control-Allow-Methods '\(methods)', without PUT")
         }
         let headers = Response.list(response.header("access-control-allow-headers") ?? "")

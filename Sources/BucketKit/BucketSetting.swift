@@ -45,14 +45,14 @@ public struct BucketWants: Sendable {
     public var only: Set<BucketSetting>
     /// Whether the endpoint is `https` (a TLS-only policy on a plain-http endpoint would refuse every request).
     public var endpointUsesTLS: Bool
-    /// The command that fixes a setting, for the doctor's `fix:` lines (`hoist bucket setup` and the
-    /// options the doctor was given).
-    public var setupCommand: String
+    /// The options the doctor was given, repeated in its `fix:` lines after `hoist bucket setup --only X`
+    /// (`--bucket my-images`, `--origin 'https://app.example.com'`).
+    public var setupArguments: [String]
 
     /// Creates the wanted state.
     public init(bucket: String, origins: [String], queueArn: String? = nil, kmsKeyId: String? = nil, retentionDays: Int = 30,
                 urlExpiry: Int = 900, only: Set<BucketSetting> = Set(BucketSetting.allCases), endpointUsesTLS: Bool = true,
-                setupCommand: String = "hoist bucket setup") {
+                setupArguments: [String] = []) {
         self.bucket = bucket
         self.origins = origins
         self.queueArn = queueArn
@@ -61,7 +61,7 @@ public struct BucketWants: Sendable {
         self.urlExpiry = urlExpiry
         self.only = only
         self.endpointUsesTLS = endpointUsesTLS
-        self.setupCommand = setupCommand
+        self.setupArguments = setupArguments
     }
 
     // MARK: What Hoist's uploads need
@@ -72,7 +72,9 @@ public struct BucketWants: Sendable {
     public static let corsMethods = ["PUT", "POST", "GET", "HEAD"]
     /// Headers a browser may send with a pre-signed PUT: those the upload URLs bind (`Content-Type`,
     /// `Content-Length`, `If-None-Match`, `x-amz-checksum-sha256`), `Content-MD5`, and any `x-amz-*`.
-    public static let corsHeaders = ["content-type", "content-length", "content-md5", "if-none-match", "x-amz-*"]
+    /// `x-amz-checksum-sha256` is named as well as matched by `x-amz-*`: some endpoints (moto) answer a
+    /// preflight with the rule's patterns as written, which a browser reads literally.
+    public static let corsHeaders = ["content-type", "content-length", "content-md5", "if-none-match", "x-amz-checksum-sha256", "x-amz-*"]
     /// Headers a browser sends in the preflight of an upload (`Content-Length` is the browser's own).
     public static let preflightHeaders = ["content-type", "if-none-match", "x-amz-checksum-sha256"]
     /// Response headers the page must read: the stored object's `ETag` and its version.
@@ -111,6 +113,11 @@ public struct BucketWants: Sendable {
         [S3LifecycleRule(id: Self.abortRuleID, prefix: "", abortIncompleteMultipartUploadDays: 1),
          S3LifecycleRule(id: Self.noncurrentRuleID, prefix: "", noncurrentVersionExpirationDays: retentionDays),
          S3LifecycleRule(id: Self.quarantineRuleID, prefix: Self.quarantinePrefix, expirationDays: retentionDays)]
+    }
+
+    /// The command that sets up `setting` with the same options.
+    public func setupCommand(only setting: BucketSetting? = nil) -> String {
+        (["hoist bucket setup"] + (setting.map { ["--only", $0.rawValue] } ?? []) + setupArguments).joined(separator: " ")
     }
 
     /// Whether a wildcard origin was asked for explicitly.

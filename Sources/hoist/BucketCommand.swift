@@ -91,7 +91,7 @@ struct BucketOptions: ParsableArguments {
         } catch {
             throw ValidationError("\(error)")
         }
-        var command = ["hoist bucket setup"]
+        var command: [String] = []
         if let endpoint { command.append("--endpoint \(endpoint)") }
         if let bucket { command.append("--bucket \(bucket)") }
         if let r = self.region { command.append("--region \(r)") }
@@ -104,7 +104,7 @@ struct BucketOptions: ParsableArguments {
                                 queueArn: queueArn, kmsKeyId: kmsKeyId, retentionDays: retentionDays,
                                 urlExpiry: configuration.policy.uploadURLExpiry,
                                 only: only.isEmpty ? Set(BucketSetting.allCases) : Set(only),
-                                endpointUsesTLS: target.scheme == "https", setupCommand: command.joined(separator: " "))
+                                endpointUsesTLS: target.scheme == "https", setupArguments: command)
         do {
             let credentials = try configuration.credentialChain.provider(profile: profile ?? configuration.awsProfile)
             return (wants, S3Client(endpoint: target, region: region, credentials: credentials), nil)

@@ -166,6 +166,12 @@ struct BucketPlanTests {
         #expect(!text.contains("Noncurrent"))
         #expect(rules.first == other)
         #expect(rules.count == 4)
+        // Only NoncurrentVersionExpiration missing (a store without it): no fallback to write again.
+        var noNoncurrent = Self.configured()
+        noNoncurrent.lifecycle = .value(Self.wants().lifecycleRules.filter { $0.noncurrentVersionExpirationDays == nil })
+        guard case .change(_, _, .lifecycle(_, nil)) = BucketPlan.steps(from: noNoncurrent, to: Self.wants(only: [.lifecycle])).first else {
+            Issue.record("expected a change without fallback"); return
+        }
         var longer = Self.wants(only: [.lifecycle])
         longer.retentionDays = 90
         #expect(Self.changes(BucketPlan.steps(from: Self.configured(), to: longer)) == [.lifecycle])
