@@ -46,7 +46,7 @@ class Endpoint:
         extra = ["--queue-arn", self.queue_arn] if self.queue_arn else []
         proc = run_hoist(["bucket", *args, *extra], env=env, timeout=120)
         for line in proc.stdout.splitlines():
-            m = re.match(r"^(?:warn: |warn\s+)([\w-]+): (?:NoncurrentVersionExpiration )?not supported by this endpoint \((.*)\)", line)
+            m = re.match(r"^warn:?\s+([\w-]+): (.*not supported by this endpoint.*)$", line)
             if m and (m.group(1), m.group(2)) not in self.unsupported:
                 self.unsupported.add((m.group(1), m.group(2)))
                 R.info(f"{self.name} does not support {m.group(1)}: {m.group(2)[:200]}")
@@ -179,7 +179,7 @@ def misconfigurations(ep: Endpoint, broken_notes: bool = False) -> None:
             breaker(ep)
         except ClientError as e:
             err = e.response.get("Error", {})
-            R.info(f"{ep.name}: cannot make '{name}' through boto3: {err.get('Code')} {err.get('Message', '')[:160]}")
+            R.info(f"{ep.name}: cannot make '{name}' through boto3: {err.get('Code')} {(err.get('Message') or '')[:160]}")
             continue
         proc, findings = ep.doctor()
         hit = [f for f in findings if f["check"] == setting and expected in f["detail"]]

@@ -6,7 +6,8 @@ public enum BucketChange: Sendable, Equatable {
     case cors([S3CORSRule])
     case versioning
     case encryption(S3BucketEncryption)
-    case publicAccessBlock(S3PublicAccessBlock)
+    /// The settings wanted, and the ones before (restored if the endpoint then refuses uploads).
+    case publicAccessBlock(S3PublicAccessBlock, previous: S3PublicAccessBlock?)
     case policy(String)
     /// The rules, and the rules to try when the endpoint refuses a lifecycle action (`NotImplemented`):
     /// the same without NoncurrentVersionExpiration, which some stores lack.
@@ -78,7 +79,7 @@ public enum BucketPlan {
             return read(state.publicAccess, setting) { current in
                 if current?.isAllBlocked == true { return .ok(.publicAccess, "Block Public Access already as wanted (all four on)") }
                 return .change(.publicAccess, "Block Public Access all on (was \(current.map(describe) ?? "not configured"))",
-                               .publicAccessBlock(.allBlocked))
+                               .publicAccessBlock(.allBlocked, previous: current))
             }
         case .tlsPolicy:
             guard wants.endpointUsesTLS else {

@@ -97,6 +97,26 @@ public struct BucketProbe: Sendable {
         return report
     }
 
+    /// Whether a pre-signed PUT (as `hoist api` signs it) and DELETE of a probe key work: `nil`, or what was answered.
+    public func uploadWorks(bucket: String) async -> String? {
+        let key = Self.keyPrefix + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255) })
+        let body = Array("hoist bucket setup probe\n".utf8)
+        do {
+            let signed = try await s3.presign(method: "PUT", bucket: bucket, key: key,
+                                              headers: [("Content-Type", "text/plain"), ("Content-Length", String(body.count)),
+                                                        ("If-None-Match", "*")], expires: 300)
+            let put = try await send("PUT", signed.url, headers: signed.headers, origin: nil, body: body)
+            guard (200..<300).contains(put.status) else { return put.describe }
+            let versionId = put.header("x-amz-version-id").flatMap { $0.isEmpty || $0 == "null" ? nil : $0 }
+            let delete = try await s3.presign(method: "DELETE", bucket: bucket, key: key, query: versionId.map { [("versionId", $0)] } ?? [],
+                                              expires: 300)
+            _ = try await send("DELETE", delete.url, headers: [], origin: nil, body: nil)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// `OPTIONS` with `Origin`, `Access-Control-Request-Method: PUT` and the headers an upload sends.
     func preflight(bucket: String, key: String, origin: String) async -> BucketProbeReport.Outcome {
         let requested = BucketWants.preflightHeaders.joined(separator: ",")

@@ -46,9 +46,13 @@ public struct SetupLine: Sendable, Equatable {
 /// ```
 public struct BucketSetup: Sendable {
     public let s3: S3Client
+    /// Checks that a pre-signed upload still works (`nil`) or says why not; run after Block Public
+    /// Access is turned on, because some endpoints (Ceph RGW 16) then refuse every PUT without an ACL.
+    public let uploadCheck: (@Sendable () async -> String?)?
 
-    public init(s3: S3Client) {
+    public init(s3: S3Client, uploadCheck: (@Sendable () async -> String?)? = nil) {
         self.s3 = s3
+        self.uploadCheck = uploadCheck
     }
 
     /// Runs the steps in order and answers one line per setting (two when a part was not supported).
@@ -74,8 +78,16 @@ public struct BucketSetup: Sendable {
     func write(_ change: BucketChange, setting: BucketSetting, text: String, bucket: String) async -> [SetupLine] {
         do {
             try await put(change, bucket: bucket)
+            if case let .publicAccessBlock(wanted, previous) = change, let uploadCheck, let refusal = await uploadCheck() {
+                return await publicAccessFallback(wanted: wanted, previous: previous, refusal: refusal, text: text, bucket: bucket,
+                                                  check: uploadCheck)
+            }
             return [.init(.set, setting, text)]
         } catch {
+            if case .encryption = change, let e = error as? S3ClientError, e.code.rawValue == "InvalidArgument" {
+                // Ceph RGW answers InvalidArgument when no SSE-S3 / KMS backend is configured.
+                return [.init(.warn, setting, "not supported by this endpoint (\(BucketErrors.describe(error)); its server-side encryption is not configured)")]
+            }
             guard BucketErrors.isUnsupported(error) else { return [.init(.fail, setting, BucketErrors.describe(error))] }
             if case let .lifecycle(_, fallback?) = change {
                 do {
@@ -92,12 +104,32 @@ public struct BucketSetup: Sendable {
         }
     }
 
+    /// Block Public Access made uploads fail: try without BlockPublicAcls, else put back what was there.
+    func publicAccessFallback(wanted: S3PublicAccessBlock, previous: S3PublicAccessBlock?, refusal: String, text: String, bucket: String,
+                              check: @Sendable () async -> String?) async -> [SetupLine] {
+        var partial = wanted
+        partial.blockPublicAcls = false
+        let restore = previous ?? S3PublicAccessBlock(blockPublicAcls: false, ignorePublicAcls: false, blockPublicPolicy: false, restrictPublicBuckets: false)
+        do {
+            try await s3.putPublicAccessBlock(bucket, partial)
+            if await check() == nil {
+                let warning = SetupLine(.warn, .publicAccess, "BlockPublicAcls not supported by this endpoint: with it on, a pre-signed upload "
+                                        + "answered \(refusal); left off, the other three on")
+                return previous == partial ? [warning] : [.init(.set, .publicAccess, "Block Public Access on but BlockPublicAcls"), warning]
+            }
+            try await s3.putPublicAccessBlock(bucket, restore)
+        } catch {
+            return [.init(.fail, .publicAccess, "uploads failed with Block Public Access on (\(refusal)), and restoring it failed: \(BucketErrors.describe(error))")]
+        }
+        return [.init(.warn, .publicAccess, "not supported by this endpoint: with Block Public Access on, a pre-signed upload answered \(refusal); put back as it was")]
+    }
+
     func put(_ change: BucketChange, bucket: String) async throws {
         switch change {
         case let .cors(rules): try await s3.putBucketCORS(bucket, rules: rules)
         case .versioning: try await s3.putBucketVersioning(bucket, enabled: true)
         case let .encryption(e): try await s3.putBucketEncryption(bucket, e)
-        case let .publicAccessBlock(b): try await s3.putPublicAccessBlock(bucket, b)
+        case let .publicAccessBlock(b, _): try await s3.putPublicAccessBlock(bucket, b)
         case let .policy(json): try await s3.putBucketPolicy(bucket, json: json)
         case let .lifecycle(rules, _): try await s3.putBucketLifecycle(bucket, rules: rules)
         case let .notification(configuration): try await s3.putBucketNotification(bucket, configuration)

@@ -149,7 +149,9 @@ struct BucketSetupCommand: AsyncParsableCommand {
             }
             throw ExitCode(1)
         }
-        let lines = await BucketSetup(s3: s3).apply(BucketPlan.steps(from: state, to: wants), bucket: wants.bucket, dryRun: dryRun)
+        let probe = BucketProbe(s3: s3)
+        let bucket = wants.bucket
+        let lines = await BucketSetup(s3: s3, uploadCheck: { await probe.uploadWorks(bucket: bucket) }).apply(BucketPlan.steps(from: state, to: wants), bucket: wants.bucket, dryRun: dryRun)
         for line in lines { print(line.line) }
         if dryRun { print("dry run: nothing was changed") }
         let status = BucketSetup.exitStatus(lines)

@@ -75,7 +75,7 @@ struct BucketPlanTests {
                 #expect(rules[0].maxAgeSeconds == 3000)
             case .versioning: #expect(setting == .versioning)
             case let .encryption(e): #expect(e == S3BucketEncryption(algorithm: "AES256"))
-            case let .publicAccessBlock(b): #expect(b.isAllBlocked)
+            case let .publicAccessBlock(b, previous): #expect(b.isAllBlocked && previous == nil)
             case let .policy(json):
                 let root = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
                 let statement = try #require((root["Statement"] as? [[String: Any]])?.first)
