@@ -54,6 +54,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `hoist bucket setup` and `hoist bucket doctor`: a bucket's settings read, planned, written and judged.
+        .target(
+            name: "BucketKit",
+            dependencies: [
+                "S3",
+                "SigV4",
+                "HoistSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The least-privilege IAM policies of `hoist api` and `hoist worker` (`hoist iam-policy`).
         .target(
             name: "HoistIAM",
@@ -211,6 +224,7 @@ let package = Package(
                 "UploadsPostgres",
                 "Auth",
                 "HoistIAM",
+                "BucketKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -377,6 +391,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BucketKitTests",
+            dependencies: ["BucketKit", "S3"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

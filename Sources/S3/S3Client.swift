@@ -5,8 +5,8 @@ import NIOCore
 import NIOHTTP1
 import SigV4
 
-/// A small asynchronous S3 client: objects only (head, get, download, put,
-/// copy, delete), each request signed with ``SigV4Signer`` and sent with
+/// A small asynchronous S3 client: objects (head, get, download, put, copy, delete) and the
+/// bucket settings Hoist manages (`S3Client+Buckets.swift`), each request signed with ``SigV4Signer`` and sent with
 /// AsyncHTTPClient.
 ///
 /// Bodies stream: ``download(bucket:key:to:)`` and ``putObject(bucket:key:file:contentType:metadata:checksumSHA256:)``
@@ -86,16 +86,7 @@ public struct S3Client: Sendable {
     /// Signs and sends `request`; answers with the response when its status is 2xx.
     /// - Throws: ``S3ClientError`` built from S3's XML error body otherwise.
     func execute(_ request: Request, date: Date = Date()) async throws -> HTTPClientResponse {
-        let (url, host, path) = target(of: request)
-        let signer = try await signers.signer()
-        let signed = signer.signHeaders(method: request.method.rawValue, host: host, path: path, query: request.query,
-                                        headers: request.headers, payloadHash: request.payloadHash, date: date)
-        var http = HTTPClientRequest(url: url)
-        http.method = request.method
-        for (name, value) in signed.headers { http.headers.add(name: name, value: value) }
-        http.body = request.body
-        let deadline = request.timeout ?? timeout
-        let response = try await httpClient.execute(http, timeout: deadline, logger: logger)
+        let response = try await send(request, date: date)
         guard (200..<300).contains(response.status.code) else {
             throw await error(from: response, request: request)
         }

@@ -11,6 +11,6 @@ struct Hoist: AsyncParsableCommand {
             These commands sign and check AWS Signature Version 4 requests; they work \
             against AWS S3 and any S3-compatible store.
             """,
-        subcommands: [ServeCommand.self, APICommand.self, WorkerCommand.self, TokenCommand.self, UploadCommand.self, StoreCommand.self, PresignCommand.self, VerifyCommand.self, IAMPolicyCommand.self]
+        subcommands: [ServeCommand.self, APICommand.self, WorkerCommand.self, TokenCommand.self, UploadCommand.self, StoreCommand.self, PresignCommand.self, VerifyCommand.self, IAMPolicyCommand.self, BucketCommand.self]
     )
 }
