@@ -29,4 +29,6 @@ public protocol ObjectAccess: Sendable {
     func copy(_ source: String, to destination: String) async throws
     /// Removes the object (no error when it is already gone).
     func delete(_ key: String) async throws
+    /// Aborts the multipart upload `uploadId` of `key`, freeing its parts (no error when it is already gone).
+    func abortMultipartUpload(_ key: String, uploadId: String) async throws
 }

@@ -10,6 +10,35 @@ enum S3XML {
         return decodeEntities(xml[open.upperBound..<close.lowerBound])
     }
 
+    /// The inner text of every `<name>…</name>` in `xml`, in order (S3's lists: `<Part>`, `<Upload>`).
+    static func elements(named name: String, in xml: String) -> [String] {
+        var found: [String] = []
+        var rest = xml[...]
+        while let open = rest.range(of: "<\(name)>"),
+              let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex) {
+            found.append(String(rest[open.upperBound..<close.lowerBound]))
+            rest = rest[close.upperBound...]
+        }
+        return found
+    }
+
+    /// `text` with `&`, `<`, `>`, `"` and `'` escaped, for element content.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
     /// The name of the document's root element (`Error`, `CopyObjectResult`), skipping the declaration.
     static func rootElement(of xml: String) -> String? {
         var rest = Substring(xml)

@@ -75,4 +75,12 @@ struct EngineObjectAccess: ObjectAccess {
     func delete(_ key: String) async throws {
         _ = try await engine.delete(bucket: bucket, key: key)
     }
+
+    func abortMultipartUpload(_ key: String, uploadId: String) async throws {
+        do {
+            try await engine.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+        } catch where error.code == .noSuchUpload {
+            // already completed or aborted
+        }
+    }
 }
