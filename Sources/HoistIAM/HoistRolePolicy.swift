@@ -84,6 +84,9 @@ public struct HoistRolePolicy: Sendable, Equatable {
             statements = [
                 IAMStatement(sid: "UploadUrls", actions: ["s3:PutObject"], resources: [raw]),
                 IAMStatement(sid: "DownloadUrls", actions: ["s3:GetObject"], resources: [objects + "articles/*"]),
+                // Multipart uploads: CreateMultipartUpload, UploadPart and CompleteMultipartUpload are
+                // s3:PutObject; the API also lists the parts and aborts.
+                IAMStatement(sid: "MultipartUploads", actions: ["s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"], resources: [raw]),
             ]
         case .worker:
             guard let queueARN else {
@@ -99,6 +102,8 @@ public struct HoistRolePolicy: Sendable, Equatable {
                              resources: [objects + "articles/*/processed/*", quarantine, raw]),
                 // Without it S3 answers HeadObject of a missing key with 403, not 404.
                 IAMStatement(sid: "MissingKeysAre404", actions: ["s3:ListBucket"], resources: [bucketARN]),
+                // The sweeper aborts expired multipart uploads, freeing their parts.
+                IAMStatement(sid: "AbortExpiredMultipartUploads", actions: ["s3:AbortMultipartUpload"], resources: [raw]),
                 IAMStatement(sid: "ConsumeEvents",
                              actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
                              resources: [queueARN]),

@@ -33,6 +33,8 @@ public protocol ObjectAccess: Sendable {
     /// Removes the object: with `version`, that version for good; without, the latest (a delete
     /// marker in a versioned bucket). No error when it is already gone.
     func delete(_ key: String, version: String?) async throws
+    /// Aborts the multipart upload `uploadId` of `key`, freeing its parts (no error when it is already gone).
+    func abortMultipartUpload(_ key: String, uploadId: String) async throws
 }
 
 extension ObjectAccess {

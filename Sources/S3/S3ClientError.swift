@@ -27,6 +27,8 @@ public struct S3ClientError: Error, Sendable, CustomStringConvertible {
         public static let noSuchKey = Code("NoSuchKey")
         /// The bucket does not exist.
         public static let noSuchBucket = Code("NoSuchBucket")
+        /// The multipart upload does not exist (never did, or was completed or aborted).
+        public static let noSuchUpload = Code("NoSuchUpload")
         /// The credentials may not do this.
         public static let accessDenied = Code("AccessDenied")
         /// The access key id is unknown to the service.

@@ -16,6 +16,9 @@ public struct UploadPolicy: Sendable {
     public var uploadURLExpiry: Int
     /// The lifetime of download URLs (default 300 s).
     public var downloadURLExpiry: Int
+    /// How long a multipart upload may run before it is aborted on storage (default 24 h); its
+    /// part URLs live ``uploadURLExpiry`` each, and never past it.
+    public var multipartUploadExpiry: Int = 86_400
     /// URL issuances a user may make per minute on average (default 60).
     public var ratePerMinute: Double
     /// How many a user may make at once before the rate applies (default 20).

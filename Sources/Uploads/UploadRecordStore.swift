@@ -94,6 +94,18 @@ public protocol UploadRecordStore: Sendable {
     /// Marks `pending` records whose URL expired before `cutoff` as `expired`.
     /// - Returns: How many records changed.
     func expirePending(before cutoff: Date) async throws -> Int
+
+    /// Records a multipart upload started on storage (its ``UploadRecord`` is written with
+    /// ``record(_:)`` first, which claims the article).
+    func recordMultipart(_ upload: MultipartUploadRecord) async throws
+    /// The multipart upload with this S3 upload id, or `nil`.
+    func multipartUpload(id: String) async throws -> MultipartUploadRecord?
+    /// Ends a multipart upload: `completed` with the object's ETag, or `aborted`, at `date`.
+    /// Only an `active` upload changes.
+    /// - Returns: the record as it is now (`nil` when there is none).
+    func finishMultipart(id: String, status: MultipartUploadRecord.Status, etag: String?, at date: Date) async throws -> MultipartUploadRecord?
+    /// `active` multipart uploads that expired before `cutoff`, oldest first, at most `limit`.
+    func expiredMultipartUploads(before cutoff: Date, limit: Int) async throws -> [MultipartUploadRecord]
 }
 
 /// The embedded record store: SQLite through GRDB (WAL).
@@ -195,7 +207,32 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
                 CREATE INDEX upload_pending ON upload(expires_at) WHERE status = 'pending';
                 """)
         }
+        migrator.registerMigration("multipart") { db in
+            try db.execute(sql: """
+                CREATE TABLE multipart_upload (
+                    upload_id TEXT PRIMARY KEY NOT NULL,
+                    key TEXT NOT NULL,
+                    article_id TEXT NOT NULL REFERENCES article(id),
+                    owner TEXT NOT NULL,
+                    content_type TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    part_size INTEGER NOT NULL,
+                    checksum_sha256 INTEGER NOT NULL DEFAULT 0,
+                    created_at DOUBLE NOT NULL,
+                    expires_at DOUBLE NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'active',
+                    etag TEXT,
+                    finished_at DOUBLE
+                );
+                CREATE INDEX multipart_upload_active ON multipart_upload(expires_at) WHERE status = 'active';
+                """)
+        }
         try migrator.migrate(database)
+    }
+
+    /// The names of the migrations applied, oldest first; for tests.
+    func appliedMigrations() throws -> [String] {
+        try database.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid") }
     }
 
     // GRDB's async reads and writes run on its own queues: no cooperative thread waits on SQLite.
@@ -342,6 +379,66 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
             try db.execute(sql: "UPDATE upload SET status = 'expired' WHERE status = 'pending' AND expires_at < ?",
                            arguments: [cutoff.timeIntervalSince1970])
             return db.changesCount
+        }
+    }
+
+    // MARK: Multipart uploads
+
+    static let multipartColumns = """
+        upload_id, key, article_id, owner, content_type, size, part_size, checksum_sha256, created_at, expires_at,
+        status, etag, finished_at
+        """
+
+    static func decodeMultipart(_ row: Row) throws -> MultipartUploadRecord {
+        let text: String = row["status"]
+        guard let status = MultipartUploadRecord.Status(rawValue: text) else {
+            throw UploadRecordStoreError(description: "The multipart upload \(row["upload_id"] as String) has an unknown status \(text).")
+        }
+        var record = MultipartUploadRecord(uploadId: row["upload_id"], key: row["key"], articleId: row["article_id"], owner: row["owner"],
+                                           contentType: row["content_type"], size: row["size"], partSize: row["part_size"],
+                                           checksumSHA256: (row["checksum_sha256"] as Int) != 0,
+                                           createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                                           expiresAt: Date(timeIntervalSince1970: row["expires_at"]), status: status)
+        record.etag = row["etag"]
+        record.finishedAt = (row["finished_at"] as Double?).map(Date.init(timeIntervalSince1970:))
+        return record
+    }
+
+    public func recordMultipart(_ upload: MultipartUploadRecord) async throws {
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO multipart_upload (\(Self.multipartColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [upload.uploadId, upload.key, upload.articleId, upload.owner, upload.contentType, upload.size,
+                                 upload.partSize, upload.checksumSHA256 ? 1 : 0, upload.createdAt.timeIntervalSince1970,
+                                 upload.expiresAt.timeIntervalSince1970, upload.status.rawValue, upload.etag,
+                                 upload.finishedAt?.timeIntervalSince1970])
+        }
+    }
+
+    public func multipartUpload(id: String) async throws -> MultipartUploadRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.multipartColumns) FROM multipart_upload WHERE upload_id = ?",
+                             arguments: [id]).map(Self.decodeMultipart)
+        }
+    }
+
+    public func finishMultipart(id: String, status: MultipartUploadRecord.Status, etag: String?,
+                                at date: Date) async throws -> MultipartUploadRecord? {
+        try await database.write { db in
+            try db.execute(sql: """
+                UPDATE multipart_upload SET status = ?, etag = ?, finished_at = ? WHERE upload_id = ? AND status = 'active'
+                """, arguments: [status.rawValue, etag, date.timeIntervalSince1970, id])
+            return try Row.fetchOne(db, sql: "SELECT \(Self.multipartColumns) FROM multipart_upload WHERE upload_id = ?",
+                                    arguments: [id]).map(Self.decodeMultipart)
+        }
+    }
+
+    public func expiredMultipartUploads(before cutoff: Date, limit: Int) async throws -> [MultipartUploadRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.multipartColumns) FROM multipart_upload WHERE status = 'active' AND expires_at < ?
+                ORDER BY expires_at LIMIT ?
+                """, arguments: [cutoff.timeIntervalSince1970, max(0, limit)]).map(Self.decodeMultipart)
         }
     }
 }

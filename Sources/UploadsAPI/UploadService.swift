@@ -93,6 +93,8 @@ public struct UploadService: Sendable {
     /// The signer of the target's current credentials: taken afresh for each URL.
     let signers: RotatingSigner
     let records: any UploadRecordStore
+    /// The multipart calls the API makes on storage itself.
+    let multipart: any MultipartStorage
     let limiter: any UploadRateLimiter
     let clock: @Sendable () -> Date
     let metrics: UploadMetrics
@@ -106,11 +108,13 @@ public struct UploadService: Sendable {
     ///   - records: articles and upload records.
     ///   - limiter: the per-user limit on issued URLs; default an in-process token bucket of the
     ///     policy's rate and burst (a shared one, e.g. in PostgreSQL, when several replicas serve).
+    ///   - multipart: the storage calls of multipart uploads; default the target's S3 over HTTP
+    ///     (``S3MultipartStorage``), signed with the target's credentials.
     ///   - metricsFactory: where metrics go (the process's facade by default).
     ///   - clock: the time (injected in tests).
     ///   - logger: where credential failures and URLs cut short by expiring credentials are logged.
     public init(policy: UploadPolicy, target: StorageTarget, records: any UploadRecordStore,
-                limiter: (any UploadRateLimiter)? = nil,
+                limiter: (any UploadRateLimiter)? = nil, multipart: (any MultipartStorage)? = nil,
                 metricsFactory: (any MetricsFactory)? = nil, clock: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger? = nil) {
         self.policy = policy
@@ -118,6 +122,9 @@ public struct UploadService: Sendable {
         self.signers = RotatingSigner(provider: target.credentials, region: target.region)
         self.logger = logger
         self.records = records
+        self.multipart = multipart ?? S3MultipartStorage(
+            client: S3Client(endpoint: target.endpoint, region: target.region, credentials: target.credentials, logger: nil),
+            bucket: target.bucket)
         self.limiter = limiter ?? RateLimiter(ratePerMinute: policy.ratePerMinute, burst: policy.burst)
         self.clock = clock
         self.metrics = UploadMetrics(factory: metricsFactory ?? MetricsSystem.factory)
@@ -131,16 +138,7 @@ public struct UploadService: Sendable {
         let now = clock()
         let request = try UploadURLRequest(body: body, policy: policy)
         // The limit is on issued URLs: a refused request costs nothing.
-        let waitSeconds: Int?
-        do { waitSeconds = try await limiter.acquire(user.subject, now: now) } catch {
-            throw Self.apiError(error, otherwise: "The rate limit could not be checked.")
-        }
-        if let wait = waitSeconds {
-            metrics.rateLimited.increment()
-            var error = APIError(.tooManyRequests, "rate_limited", "Too many upload URLs; try again in \(wait) s.")
-            error.headers[.retryAfter] = String(wait)
-            throw error
-        }
+        try await acquireRateLimit(user, now: now)
         let articleId = request.articleId ?? UploadKey.randomUUID()
         let ext = policy.allowedTypes[request.contentType] ?? "bin"
         let key = UploadKey(articleId: articleId, uuid: UploadKey.timeOrderedUUID(now: now), ext: ext).key
@@ -166,6 +164,21 @@ public struct UploadService: Sendable {
         return UploadURLResponse(uploadUrl: presigned.url, key: key, articleId: articleId, expiresIn: presigned.expiresIn,
                                  expiresAt: AMZDate(presigned.expiresAt).iso8601String, method: "PUT",
                                  headers: Dictionary(headers, uniquingKeysWith: { $1 }))
+    }
+
+    /// Takes one issuance from the caller's rate limit.
+    /// - Throws: ``APIError`` 429 `rate_limited` with `Retry-After`, or 503 when the limit cannot be checked.
+    func acquireRateLimit(_ user: AuthenticatedUser, now: Date) async throws(APIError) {
+        let waitSeconds: Int?
+        do { waitSeconds = try await limiter.acquire(user.subject, now: now) } catch {
+            throw Self.apiError(error, otherwise: "The rate limit could not be checked.")
+        }
+        if let wait = waitSeconds {
+            metrics.rateLimited.increment()
+            var error = APIError(.tooManyRequests, "rate_limited", "Too many upload URLs; try again in \(wait) s.")
+            error.headers[.retryAfter] = String(wait)
+            throw error
+        }
     }
 
     /// Issues a pre-signed GET for an object in one of the caller's articles.
@@ -231,7 +244,8 @@ public struct UploadService: Sendable {
 
     /// Signs with the credentials current now; a URL the credentials' expiry cuts short is
     /// logged (once per credentials).
-    func presign(method: String, key: String, headers: [(String, String)], expires: Int, now: Date) async throws(APIError) -> PresignedRequest {
+    func presign(method: String, key: String, query: [(String, String)] = [], headers: [(String, String)], expires: Int,
+                 now: Date) async throws(APIError) -> PresignedRequest {
         let (host, path) = target.endpoint.location(bucket: target.bucket, key: key)
         let signer: SigV4Signer
         do {
@@ -243,7 +257,7 @@ public struct UploadService: Sendable {
         let presigned: PresignedRequest
         do {
             presigned = try signer.presign(method: method, scheme: target.endpoint.scheme, host: host, path: path,
-                                           headers: headers, expires: expires, date: now)
+                                           query: query, headers: headers, expires: expires, date: now)
         } catch {
             throw APIError(.serviceUnavailable, "credentials_expired", "The storage credentials have expired; URLs cannot be signed.")
         }

@@ -48,6 +48,7 @@ public struct UploadsAPI: Sendable {
             }
             return try APIJSON.response(ArticleUploads(articleId: articleId.lowercased(), uploads: items))
         }
+        addMultipartRoutes(to: signedIn)
         router.get("policy") { _, _ in
             let policy = self.service.currentPolicy
             return try APIJSON.response(PolicyDocument(allowedTypes: policy.allowedTypes.keys.sorted(), maximumSize: policy.maximumSize,

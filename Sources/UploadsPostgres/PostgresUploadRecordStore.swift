@@ -166,4 +166,81 @@ public final class PostgresUploadRecordStore: UploadRecordStore {
             return count
         }
     }
+
+    // MARK: Multipart uploads
+
+    static let multipartColumns = """
+        upload_id, key, article_id, owner, content_type, size, part_size, checksum_sha256, created_at, expires_at,
+        status, etag, finished_at
+        """
+
+    /// A row of ``multipartColumns`` as a record.
+    static func decodeMultipart(_ row: PostgresRow) throws -> MultipartUploadRecord {
+        let r = row.makeRandomAccess()
+        let uploadId = try r[0].decode(String.self)
+        let text = try r[10].decode(String.self)
+        guard let status = MultipartUploadRecord.Status(rawValue: text) else {
+            throw UploadRecordStoreError(description: "The multipart upload \(uploadId) has an unknown status \(text).")
+        }
+        var record = MultipartUploadRecord(uploadId: uploadId, key: try r[1].decode(String.self), articleId: try r[2].decode(String.self),
+                                           owner: try r[3].decode(String.self), contentType: try r[4].decode(String.self),
+                                           size: try r[5].decode(Int64.self), partSize: try r[6].decode(Int64.self),
+                                           checksumSHA256: try r[7].decode(Bool.self),
+                                           createdAt: Date(timeIntervalSince1970: try r[8].decode(Double.self)),
+                                           expiresAt: Date(timeIntervalSince1970: try r[9].decode(Double.self)), status: status)
+        record.etag = try r[11].decode(String?.self)
+        record.finishedAt = try r[12].decode(Double?.self).map(Date.init(timeIntervalSince1970:))
+        return record
+    }
+
+    public func recordMultipart(_ u: MultipartUploadRecord) async throws {
+        try await database.query("""
+            INSERT INTO hoist_multipart_upload (\(unescaped: Self.multipartColumns))
+            VALUES (\(u.uploadId), \(u.key), \(u.articleId), \(u.owner), \(u.contentType), \(u.size), \(u.partSize), \(u.checksumSHA256),
+                    \(u.createdAt.timeIntervalSince1970), \(u.expiresAt.timeIntervalSince1970), \(u.status.rawValue), \(u.etag),
+                    \(u.finishedAt?.timeIntervalSince1970))
+            """) { rows in for try await _ in rows {} }
+    }
+
+    public func multipartUpload(id: String) async throws -> MultipartUploadRecord? {
+        try await database.query("""
+            SELECT \(unescaped: Self.multipartColumns) FROM hoist_multipart_upload WHERE upload_id = \(id)
+            """) { rows in
+            var record: MultipartUploadRecord?
+            for try await row in rows { record = try Self.decodeMultipart(row) }
+            return record
+        }
+    }
+
+    public func finishMultipart(id: String, status: MultipartUploadRecord.Status, etag: String?,
+                                at date: Date) async throws -> MultipartUploadRecord? {
+        // One statement: the update (of an active upload only), then the row as it is.
+        try await database.query("""
+            WITH updated AS (
+                UPDATE hoist_multipart_upload SET status = \(status.rawValue), etag = \(etag), finished_at = \(date.timeIntervalSince1970)
+                WHERE upload_id = \(id) AND status = 'active'
+                RETURNING \(unescaped: Self.multipartColumns)
+            )
+            SELECT \(unescaped: Self.multipartColumns) FROM updated
+            UNION ALL
+            SELECT \(unescaped: Self.multipartColumns) FROM hoist_multipart_upload
+            WHERE upload_id = \(id) AND NOT EXISTS (SELECT 1 FROM updated)
+            """) { rows in
+            var record: MultipartUploadRecord?
+            for try await row in rows { record = try Self.decodeMultipart(row) }
+            return record
+        }
+    }
+
+    public func expiredMultipartUploads(before cutoff: Date, limit: Int) async throws -> [MultipartUploadRecord] {
+        try await database.query("""
+            SELECT \(unescaped: Self.multipartColumns) FROM hoist_multipart_upload
+            WHERE status = 'active' AND expires_at < \(cutoff.timeIntervalSince1970)
+            ORDER BY expires_at LIMIT \(max(0, limit))
+            """) { rows in
+            var records: [MultipartUploadRecord] = []
+            for try await row in rows { records.append(try Self.decodeMultipart(row)) }
+            return records
+        }
+    }
 }

@@ -182,6 +182,26 @@ public final class PostgresUploadsDatabase: Sendable {
             """,
             "CREATE INDEX hoist_queue_ready ON hoist_queue_message (queue, visible_at, id) WHERE dead_at IS NULL",
         ]),
+        Migration(version: 3, name: "multipart uploads", statements: [
+            """
+            CREATE TABLE hoist_multipart_upload (
+                upload_id text PRIMARY KEY,
+                key text NOT NULL,
+                article_id text NOT NULL REFERENCES hoist_article(id),
+                owner text NOT NULL,
+                content_type text NOT NULL,
+                size bigint NOT NULL,
+                part_size bigint NOT NULL,
+                checksum_sha256 boolean NOT NULL DEFAULT false,
+                created_at double precision NOT NULL,
+                expires_at double precision NOT NULL,
+                status text NOT NULL DEFAULT 'active',
+                etag text,
+                finished_at double precision
+            )
+            """,
+            "CREATE INDEX hoist_multipart_upload_active ON hoist_multipart_upload (expires_at) WHERE status = 'active'",
+        ]),
     ]
 
     /// Brings the schema to ``latestSchemaVersion``, in one transaction under an advisory lock

@@ -13,10 +13,12 @@ struct HoistRolePolicyTests {
         #expect(policy.statements == [
             IAMStatement(sid: "UploadUrls", actions: ["s3:PutObject"], resources: ["arn:aws:s3:::my-images/articles/*/raw/*"]),
             IAMStatement(sid: "DownloadUrls", actions: ["s3:GetObject"], resources: ["arn:aws:s3:::my-images/articles/*"]),
+            IAMStatement(sid: "MultipartUploads", actions: ["s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+                         resources: ["arn:aws:s3:::my-images/articles/*/raw/*"]),
         ])
         let withKey = try HoistRolePolicy(bucket: "my-images", kmsKeyARN: Self.key).policy(for: .api)
         #expect(withKey.statements.last == IAMStatement(sid: "BucketKey", actions: ["kms:GenerateDataKey", "kms:Decrypt"], resources: [Self.key]))
-        #expect(withKey.statements.count == 3)
+        #expect(withKey.statements.count == 4)
     }
 
     @Test("the worker: reads, writes, lists, consumes its queue; never deletes")
@@ -29,6 +31,7 @@ struct HoistRolePolicyTests {
             IAMStatement(sid: "WriteDerivedQuarantineAndMarkers", actions: ["s3:PutObject"],
                          resources: ["\(b)/articles/*/processed/*", "\(b)/quarantine/articles/*/raw/*", "\(b)/articles/*/raw/*"]),
             IAMStatement(sid: "MissingKeysAre404", actions: ["s3:ListBucket"], resources: [b]),
+            IAMStatement(sid: "AbortExpiredMultipartUploads", actions: ["s3:AbortMultipartUpload"], resources: ["\(b)/articles/*/raw/*"]),
             IAMStatement(sid: "ConsumeEvents",
                          actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
                          resources: [Self.queue]),
@@ -76,7 +79,7 @@ struct HoistRolePolicyTests {
         let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
         #expect(object?["Version"] as? String == "2012-10-17")
         let statements = object?["Statement"] as? [[String: Any]] ?? []
-        #expect(statements.count == 5)
+        #expect(statements.count == 6)
         #expect(statements.first?["Action"] as? String == "s3:GetObject")
         #expect((statements.first?["Resource"] as? [String])?.count == 2)
         #expect(statements.allSatisfy { $0["Effect"] as? String == "Allow" })

@@ -295,4 +295,34 @@ struct ImageWorkerOnStoreTests {
         #expect(try await setup.records.upload(key: old.key)?.status == .expired)
         #expect(try await setup.records.upload(key: fresh.key)?.status == .pending)
     }
+
+    @Test("multipart uploads past their expiry and grace are aborted on storage and in the records; others stay")
+    func multipartExpiry() async throws {
+        let setup = try await Setup()
+        defer { setup.remove() }
+        let now = Date()
+        #expect(try await setup.records.record(UploadRecord(key: "articles/\(setup.articleId)/raw/first.jpg", articleId: setup.articleId,
+                                                            owner: "alice", contentType: "image/jpeg", size: 1, checksumSHA256: nil,
+                                                            issuedAt: now, expiresAt: now, status: .pending)))
+        var ids: [String] = []
+        for (name, expiry) in [("old", -1000.0), ("fresh", -100.0), ("gone", -1000.0)] {
+            let key = "articles/\(setup.articleId)/raw/\(name).jpg"
+            let upload = try await setup.engine.createMultipartUpload(bucket: "images", key: key, metadata: ObjectMetadata(contentType: "image/jpeg"))
+            try await setup.records.recordMultipart(MultipartUploadRecord(
+                uploadId: upload.uploadId, key: key, articleId: setup.articleId, owner: "alice", contentType: "image/jpeg", size: 10,
+                partSize: 8 << 20, checksumSHA256: false, createdAt: now.addingTimeInterval(-2000), expiresAt: now.addingTimeInterval(expiry)))
+            ids.append(upload.uploadId)
+        }
+        // Already gone on storage (aborted there by a lifecycle rule, say): the records catch up all the same.
+        try await setup.engine.abortMultipartUpload(bucket: "images", key: "articles/\(setup.articleId)/raw/gone.jpg", uploadId: ids[2])
+        let housekeeping = Housekeeping(queue: setup.queue, records: setup.records,
+                                        objects: EngineObjectAccess(engine: setup.engine, bucket: "images"),
+                                        metrics: WorkerMetrics(), logger: Logger(label: "test"), grace: 300)
+        await housekeeping.once()
+        #expect(try await setup.records.multipartUpload(id: ids[0])?.status == .aborted)
+        #expect(try await setup.records.multipartUpload(id: ids[1])?.status == .active)
+        #expect(try await setup.records.multipartUpload(id: ids[2])?.status == .aborted)
+        let left = try await setup.engine.listMultipartUploads(bucket: "images").uploads.map(\.uploadId)
+        #expect(left == [ids[1]])
+    }
 }

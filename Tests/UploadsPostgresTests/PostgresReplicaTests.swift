@@ -61,6 +61,26 @@ struct PostgresReplicaTests {
         }
     }
 
+    @Test("a database of schema 2 (before multipart uploads) migrates to 3 and keeps its records")
+    func upgradeToMultipart() async throws {
+        try await PostgresServer.run { server async throws in
+            let article = UUID().uuidString.lowercased()
+            let old = sampleRecord(article, "carol", 3)
+            try await server.withDatabase(migrate: false) { database async throws in
+                #expect(try await database.migrate(to: Array(PostgresUploadsDatabase.migrations.prefix(2))) == [1, 2])
+                #expect(try await PostgresUploadRecordStore(database: database).record(old))
+            }
+            try await server.withDatabase(migrate: false) { database async throws in
+                #expect(try await database.migrate() == [3])
+                let store = PostgresUploadRecordStore(database: database)
+                #expect(try await store.upload(key: old.key) == old)
+                let upload = MultipartRecordConformanceTests.multipart("after-upgrade", article: article)
+                try await store.recordMultipart(upload)
+                #expect(try await store.multipartUpload(id: "after-upgrade") == upload)
+            }
+        }
+    }
+
     @Test("a schema newer than the binary knows is refused with a clear message")
     func newerSchemaRefused() async throws {
         try await PostgresServer.run { server async throws in

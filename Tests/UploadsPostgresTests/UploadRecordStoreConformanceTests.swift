@@ -152,3 +152,51 @@ struct UploadRecordStoreConformanceTests {
         }
     }
 }
+
+/// The multipart-upload records every ``UploadRecordStore`` keeps, on SQLite and a real PostgreSQL.
+@Suite("Upload record store conformance: multipart uploads")
+struct MultipartRecordConformanceTests {
+    static func multipart(_ id: String, article: String, expiresAt: Double = 1_800_086_400, checksum: Bool = false) -> MultipartUploadRecord {
+        MultipartUploadRecord(uploadId: id, key: "articles/\(article)/raw/\(id).jpg", articleId: article, owner: "carol",
+                              contentType: "image/jpeg", size: (20 << 20) + 5, partSize: 8 << 20, checksumSHA256: checksum,
+                              createdAt: Date(timeIntervalSince1970: 1_800_000_000), expiresAt: Date(timeIntervalSince1970: expiresAt))
+    }
+
+    @Test("a multipart upload round-trips; completion is recorded once and never undone", arguments: StoreKind.available)
+    func roundTripAndCompletion(_ kind: StoreKind) async throws {
+        try await withTwoStores(kind) { store, other async throws in
+            let article = UUID().uuidString.lowercased()
+            #expect(try await store.record(sampleRecord(article, "carol", 1)))
+            let upload = Self.multipart("upload-\(article)", article: article, checksum: true)
+            try await store.recordMultipart(upload)
+            #expect(try await other.multipartUpload(id: upload.uploadId) == upload)
+            #expect(try await other.multipartUpload(id: "missing") == nil)
+
+            let at = Date(timeIntervalSince1970: 1_800_000_100)
+            let done = try #require(try await store.finishMultipart(id: upload.uploadId, status: .completed, etag: "abc-3", at: at))
+            #expect(done.status == .completed && done.etag == "abc-3" && done.finishedAt == at)
+            // A later abort, or a second completion, changes nothing.
+            let again = try await other.finishMultipart(id: upload.uploadId, status: .aborted, etag: nil, at: at + 50)
+            #expect(again == done)
+            #expect(try await store.multipartUpload(id: upload.uploadId) == done)
+            #expect(try await store.finishMultipart(id: "missing", status: .aborted, etag: nil, at: at) == nil)
+        }
+    }
+
+    @Test("expired multipart uploads: only active ones past the cutoff, oldest first, at most the limit",
+          arguments: StoreKind.available)
+    func expired(_ kind: StoreKind) async throws {
+        try await withTwoStores(kind) { store, other async throws in
+            let article = UUID().uuidString.lowercased()
+            #expect(try await store.record(sampleRecord(article, "carol", 1)))
+            for (n, expiry) in [(1, 1_800_000_300.0), (2, 1_800_000_100), (3, 1_800_000_200), (4, 1_800_009_000)] {
+                try await store.recordMultipart(Self.multipart("u\(n)-\(article)", article: article, expiresAt: expiry))
+            }
+            _ = try await store.finishMultipart(id: "u3-\(article)", status: .aborted, etag: nil, at: Date(timeIntervalSince1970: 1_800_000_000))
+            let cutoff = Date(timeIntervalSince1970: 1_800_001_000)
+            let expired = try await other.expiredMultipartUploads(before: cutoff, limit: 10).filter { $0.articleId == article }
+            #expect(expired.map(\.uploadId) == ["u2-\(article)", "u1-\(article)"])
+            #expect(try await other.expiredMultipartUploads(before: cutoff, limit: 1).count == 1)
+        }
+    }
+}

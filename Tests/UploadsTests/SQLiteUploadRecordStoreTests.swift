@@ -132,3 +132,35 @@ struct SQLiteUploadRecordLayoutTests {
         #expect(try await store.upload(key: "articles/\(article)/raw/a.png")?.status == .expired)
     }
 }
+
+@Suite("Upload records: multipart uploads and their migration")
+struct SQLiteMultipartRecordTests {
+    static func multipart(_ id: String, article: String, owner: String = "alice", expiresAt: Double = 1_800_086_400) -> MultipartUploadRecord {
+        MultipartUploadRecord(uploadId: id, key: "articles/\(article)/raw/\(id).jpg", articleId: article, owner: owner,
+                              contentType: "image/jpeg", size: 20 << 20, partSize: 8 << 20, checksumSHA256: id.hasSuffix("s"),
+                              createdAt: Date(timeIntervalSince1970: 1_800_000_000), expiresAt: Date(timeIntervalSince1970: expiresAt))
+    }
+
+    @Test("a database made before multipart uploads gets their table, and keeps its records")
+    func migration() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-records-\(UUID().uuidString)/uploads.sqlite").path
+        let article = UUID().uuidString.lowercased()
+        let old = SQLiteUploadRecordStoreTests.record(article, "alice", 1)
+        do {
+            // The previous schema: every migration but "multipart".
+            let store = try SQLiteUploadRecordStore(path: path)
+            #expect(try await store.record(old))
+            let queue = try DatabaseQueue(path: path)
+            try await queue.write { db in
+                try db.execute(sql: "DROP TABLE multipart_upload; DELETE FROM grdb_migrations WHERE identifier = 'multipart'")
+            }
+            try queue.close()
+        }
+        let store = try SQLiteUploadRecordStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1", "processing", "keyed", "multipart"])
+        #expect(try await store.upload(key: old.key) == old)
+        let upload = Self.multipart("up-1", article: article)
+        try await store.recordMultipart(upload)
+        #expect(try await store.multipartUpload(id: "up-1") == upload)
+    }
+}

@@ -133,6 +133,7 @@ extension HoistConfiguration {
         if let v = try integer("HOIST_URL_EXPIRY", 1...604_800) { policy.uploadURLExpiry = v }
         if let v = try integer("HOIST_DOWNLOAD_URL_EXPIRY", 1...604_800) { policy.downloadURLExpiry = v }
         if let v = try integer("HOIST_MAX_SIZE", 1...5 * 1024 * 1024 * 1024) { policy.maximumSize = Int64(v) }
+        if let v = try integer("HOIST_MULTIPART_EXPIRY", 60...604_800) { policy.multipartUploadExpiry = v }
         if let types = list("HOIST_ALLOWED_TYPES") {
             var allowed: [String: String] = [:]
             for type in types {

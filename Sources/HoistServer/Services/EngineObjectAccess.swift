@@ -83,4 +83,12 @@ struct EngineObjectAccess: ObjectAccess {
             guard error.code == .noSuchVersion else { throw error }  // else already gone
         }
     }
+
+    func abortMultipartUpload(_ key: String, uploadId: String) async throws {
+        do {
+            try await engine.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+        } catch where error.code == .noSuchUpload {
+            // already completed or aborted
+        }
+    }
 }

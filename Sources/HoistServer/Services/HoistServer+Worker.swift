@@ -36,10 +36,11 @@ extension HoistServer {
             }
             let registry = PrometheusCollectorRegistry()
             let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
-            let worker = ImageWorker(queue: queue, objects: S3ObjectAccess(client: client, bucket: configuration.bucket), records: records,
+            let objects = S3ObjectAccess(client: client, bucket: configuration.bucket)
+            let worker = ImageWorker(queue: queue, objects: objects, records: records,
                                      thumbnailer: Thumbnailer.find(), configuration: configuration.worker.imageWorker, metrics: metrics,
                                      logger: logger)
-            let housekeeping = Housekeeping(queue: queue, records: records, metrics: metrics, logger: logger,
+            let housekeeping = Housekeeping(queue: queue, records: records, objects: objects, metrics: metrics, logger: logger,
                                             grace: TimeInterval(configuration.worker.pendingGrace), interval: .seconds(30))
             var services: [any Service] = [BackgroundTask(name: "image worker") { await worker.run() },
                                            BackgroundTask(name: "housekeeping") { await housekeeping.run() }]

@@ -57,10 +57,11 @@ public enum HoistServer {
                 let metrics = WorkerMetrics(factory: PrometheusMetricsFactory(registry: registry))
                 var workerLogger = logger
                 workerLogger[metadataKey: "component"] = "worker"
-                let worker = ImageWorker(queue: queue, objects: EngineObjectAccess(engine: engine, bucket: configuration.bucket),
+                let objects = EngineObjectAccess(engine: engine, bucket: configuration.bucket)
+                let worker = ImageWorker(queue: queue, objects: objects,
                                          records: records, thumbnailer: Thumbnailer.find(), configuration: configuration.worker.imageWorker,
                                          metrics: metrics, logger: workerLogger)
-                let housekeeping = Housekeeping(queue: queue, records: records, metrics: metrics, logger: workerLogger,
+                let housekeeping = Housekeeping(queue: queue, records: records, objects: objects, metrics: metrics, logger: workerLogger,
                                                 grace: TimeInterval(configuration.worker.pendingGrace))
                 services.append(BackgroundTask(name: "image worker") { await worker.run() })
                 services.append(BackgroundTask(name: "housekeeping") { await housekeeping.run() })

@@ -40,4 +40,12 @@ struct S3ObjectAccess: ObjectAccess {
     func delete(_ key: String, version: String?) async throws {
         try await client.deleteObject(bucket: bucket, key: key, versionId: version)
     }
+
+    func abortMultipartUpload(_ key: String, uploadId: String) async throws {
+        do {
+            try await client.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId)
+        } catch let error as S3ClientError where error.code == .noSuchUpload {
+            // already completed or aborted
+        }
+    }
 }

@@ -149,6 +149,7 @@ extension S3Responder {
                     x.leaf("LastModified", AMZDate(part.lastModified).xmlTimestamp)
                     x.leaf("ETag", "\"\(part.etag)\"")
                     x.leaf("Size", String(part.size))
+                    if let checksum = part.checksumSHA256 { x.leaf("ChecksumSHA256", checksum) }
                 }
             }
         }
