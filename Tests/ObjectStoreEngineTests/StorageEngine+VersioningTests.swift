@@ -50,6 +50,39 @@ import Testing
         await expectStoreError(.noSuchBucket) { try await store.engine.versioning("nope") }
     }
 
+    @Test func noncurrentVersionsExpireByTheTimeTheyBecameNoncurrent() async throws {
+        let store = try await TestStore()
+        defer { store.close() }
+        let engine = store.engine
+        try await engine.setVersioning("bucket", .enabled)
+        let rules = LifecycleConfiguration(rules: [.init(id: "old-versions", prefix: "photos/", noncurrentVersionExpirationDays: 2)])
+        try await engine.setBucketConfiguration("bucket", name: LifecycleConfiguration.configurationName, value: try JSONEncoder().encode(rules))
+        let v1 = try await engine.put("bucket", "photos/a", "one")
+        store.clock.advance(by: 10 * 86_400)  // v1 is old, but still current until v2 is written
+        let v2 = try await engine.put("bucket", "photos/a", "two")
+        let other = try await engine.put("bucket", "other/a", "kept")
+        _ = try await engine.put("bucket", "other/a", "newer")
+        store.clock.advance(by: 86_400)
+        var report = try await engine.applyLifecycle(now: store.clock.now)
+        #expect(report.expiredVersions == 0, "v1 has been noncurrent for one day only")
+        #expect(try await engine.head(bucket: "bucket", key: "photos/a", versionId: v1.versionId).size == 3)
+
+        try await engine.delete(bucket: "bucket", key: "photos/a")  // a delete marker: v2 becomes noncurrent now
+        store.clock.advance(by: 86_400 + 10)
+        report = try await engine.applyLifecycle(now: store.clock.now)
+        #expect(report.expiredVersions == 1)
+        await expectStoreError(.noSuchVersion) { try await engine.head(bucket: "bucket", key: "photos/a", versionId: v1.versionId) }
+        #expect(try await engine.head(bucket: "bucket", key: "photos/a", versionId: v2.versionId).size == 3)
+        #expect(try await engine.head(bucket: "bucket", key: "other/a", versionId: other.versionId).size == 4, "outside the prefix")
+
+        store.clock.advance(by: 2 * 86_400)
+        report = try await engine.applyLifecycle(now: store.clock.now)
+        #expect(report.expiredVersions == 1)
+        await expectStoreError(.noSuchVersion) { try await engine.head(bucket: "bucket", key: "photos/a", versionId: v2.versionId) }
+        // The delete marker is the current version: it stays.
+        await expectStoreError(.noSuchKey) { try await engine.head(bucket: "bucket", key: "photos/a") }
+    }
+
     @Test func enabledKeepsEveryVersionReadableById() async throws {
         let store = try await TestStore()
         defer { store.close() }

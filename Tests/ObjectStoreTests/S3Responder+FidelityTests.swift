@@ -144,4 +144,21 @@ struct S3ResponderFidelityTests {
             #expect(copy.headers[.init("x-amz-version-id")!] == nil)
         }
     }
+
+    @Test("lifecycle: NoncurrentVersionExpiration is kept and read back; NewerNoncurrentVersions is refused")
+    func noncurrentVersionExpirationRule() async throws {
+        try await T.makeApp().test(.router) { client in
+            try await T.send(client, .put, "/bkt")
+            let rule = """
+                <LifecycleConfiguration><Rule><ID>versions</ID><Filter><Prefix>a/</Prefix></Filter><Status>Enabled</Status>\
+                <NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>
+                """
+            #expect(try await T.send(client, .put, "/bkt", query: [("lifecycle", "")], body: Array(rule.utf8)).status == .ok)
+            let back = String(buffer: try await T.send(client, .get, "/bkt", query: [("lifecycle", "")]).body)
+            #expect(back.contains("<NoncurrentVersionExpiration><NoncurrentDays>30</NoncurrentDays></NoncurrentVersionExpiration>"))
+            let newer = rule.replacingOccurrences(of: "<NoncurrentDays>30</NoncurrentDays>",
+                                                  with: "<NoncurrentDays>30</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions>")
+            #expect(T.xmlCode(try await T.send(client, .put, "/bkt", query: [("lifecycle", "")], body: Array(newer.utf8))) == "NotImplemented")
+        }
+    }
 }

@@ -47,8 +47,8 @@ extension LifecycleConfiguration {
     ///
     /// Supported: rules by prefix (`Filter/Prefix`, or the older `Prefix`), with
     /// `Expiration` (`Days` or `Date`) and `AbortIncompleteMultipartUpload`
-    /// (`DaysAfterInitiation`). Transitions, noncurrent-version actions and tag
-    /// or size filters answer `NotImplemented`.
+    /// (`DaysAfterInitiation`) and `NoncurrentVersionExpiration` (`NoncurrentDays`). Transitions,
+    /// `NewerNoncurrentVersions` and tag or size filters answer `NotImplemented`.
     ///
     /// - Throws: ``S3Error`` `MalformedXML`, `InvalidArgument`, `NotImplemented`.
     package init(xml data: Data) throws {
@@ -107,13 +107,20 @@ extension LifecycleConfiguration {
                 case "AbortIncompleteMultipartUpload":
                     guard let value = try days(trimmed(child.child("DaysAfterInitiation"))) else { throw malformed }
                     rule.abortIncompleteMultipartUploadDays = value
-                case "Transition", "Transitions", "NoncurrentVersionExpiration", "NoncurrentVersionTransition", "NoncurrentVersionTransitions":
+                case "NoncurrentVersionExpiration":
+                    if child.child("NewerNoncurrentVersions") != nil {
+                        throw S3Error(.notImplemented, "NewerNoncurrentVersions is not implemented by this store yet.")
+                    }
+                    guard let value = try days(trimmed(child.child("NoncurrentDays"))) else { throw malformed }
+                    rule.noncurrentVersionExpirationDays = value
+                case "Transition", "Transitions", "NoncurrentVersionTransition", "NoncurrentVersionTransitions":
                     throw S3Error(.notImplemented, "The lifecycle action \(child.name) is not implemented by this store yet.")
                 default:
                     throw malformed
                 }
             }
-            guard rule.expirationDays != nil || rule.expirationDate != nil || rule.abortIncompleteMultipartUploadDays != nil else {
+            guard rule.expirationDays != nil || rule.expirationDate != nil || rule.abortIncompleteMultipartUploadDays != nil
+                    || rule.noncurrentVersionExpirationDays != nil else {
                 throw S3Error(.invalidRequest, "At least one action needs to be specified in a rule")
             }
             rules.append(rule)
@@ -136,6 +143,9 @@ extension LifecycleConfiguration {
                             if let days = rule.expirationDays { x.leaf("Days", String(days)) }
                             if let date = rule.expirationDate { x.leaf("Date", AMZDate(date).xmlTimestamp) }
                         }
+                    }
+                    if let days = rule.noncurrentVersionExpirationDays {
+                        x.element("NoncurrentVersionExpiration") { x in x.leaf("NoncurrentDays", String(days)) }
                     }
                     if let days = rule.abortIncompleteMultipartUploadDays {
                         x.element("AbortIncompleteMultipartUpload") { x in x.leaf("DaysAfterInitiation", String(days)) }

@@ -36,6 +36,10 @@ extension StorageEngine {
                 if let cutoff {
                     report.expiredObjects += try await expireObjects(bucket: bucket, prefix: rule.prefix, modifiedBefore: cutoff)
                 }
+                if let days = rule.noncurrentVersionExpirationDays {
+                    report.expiredVersions += try await expireNoncurrentVersions(
+                        bucket: bucket, prefix: rule.prefix, noncurrentBefore: now - TimeInterval(days) * 86_400)
+                }
             }
         }
         return report
@@ -65,6 +69,49 @@ extension StorageEngine {
             await removeBlobs(blobs)
         }
         return aborted
+    }
+
+    /// Deletes for good the versions under `prefix` that became noncurrent before `noncurrentBefore`:
+    /// a version becomes noncurrent when the next one (a newer version or a delete marker) is
+    /// written, so its age is the next one's `last_modified`, as S3 counts it.
+    ///
+    /// - Returns: How many versions (and delete markers) were deleted.
+    /// - Throws: `NoSuchBucket`, `InternalError`.
+    public func expireNoncurrentVersions(bucket: String, prefix: String, noncurrentBefore: Date) async throws(StoreError) -> Int {
+        let cutoff = Int64(noncurrentBefore.timeIntervalSince1970.rounded(.down))
+        let prefixBytes = Data(prefix.utf8)
+        let successor = """
+            (SELECT n.last_modified FROM object n WHERE n.bucket_id = o.bucket_id AND n.key = o.key AND n.id > o.id
+             ORDER BY n.id LIMIT 1)
+            """
+        let rows = try await read("find noncurrent versions") { db -> [Int64] in
+            guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+            return try Int64.fetchAll(db, sql: """
+                SELECT o.id FROM object o
+                WHERE o.bucket_id = ? AND substr(o.key, 1, ?) = ? AND o.is_latest = 0 AND \(successor) < ?
+                """, arguments: [bucketID, prefixBytes.count, prefixBytes, cutoff])
+        }
+        var expired = 0
+        for id in rows {
+            let event = objectEvent("LifecycleExpiration:Delete")
+            let orphans = try await write("expire a noncurrent version") { db -> [String]? in
+                guard let row = try Row.fetchOne(db, sql: """
+                    SELECT o.blob, o.segments, o.bucket_id, o.key, o.version_id FROM object o
+                    WHERE o.id = ? AND o.is_latest = 0 AND \(successor) < ?
+                    """, arguments: [id, cutoff]) else { return .none }
+                let bucketID = try row.decode(Int64.self, forColumn: "bucket_id")
+                let key = String(decoding: try row.decode(Data.self, forColumn: "key"), as: UTF8.self)
+                try db.execute(sql: "DELETE FROM object WHERE id = ?", arguments: [id])
+                try Self.emit(db, event, bucketID: bucketID, key: key, size: nil, etag: nil,
+                              versionId: try row.decode(String.self, forColumn: "version_id"))
+                return try Self.unreferencedFiles(db, of: row)
+            }
+            eventGeneration.add(1, ordering: .releasing)
+            guard let orphans else { continue }
+            expired += 1
+            await removeBlobs(orphans)
+        }
+        return expired
     }
 
     /// Deletes the objects under `prefix` last modified before `modifiedBefore`.

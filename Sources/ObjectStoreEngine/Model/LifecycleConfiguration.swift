@@ -27,16 +27,21 @@ public struct LifecycleConfiguration: Sendable, Hashable, Codable {
         public var expirationDays: Int?
         /// `Expiration/Date`: from this moment objects under the prefix are deleted.
         public var expirationDate: Date?
+        /// `NoncurrentVersionExpiration/NoncurrentDays`: in a versioned bucket, a version that has
+        /// been noncurrent (replaced or hidden by a delete marker) for this many days is deleted for good.
+        public var noncurrentVersionExpirationDays: Int?
 
         /// Creates a rule.
         public init(id: String? = nil, prefix: String = "", enabled: Bool = true,
-                    abortIncompleteMultipartUploadDays: Int? = nil, expirationDays: Int? = nil, expirationDate: Date? = nil) {
+                    abortIncompleteMultipartUploadDays: Int? = nil, expirationDays: Int? = nil, expirationDate: Date? = nil,
+                    noncurrentVersionExpirationDays: Int? = nil) {
             self.id = id
             self.prefix = prefix
             self.enabled = enabled
             self.abortIncompleteMultipartUploadDays = abortIncompleteMultipartUploadDays
             self.expirationDays = expirationDays
             self.expirationDate = expirationDate
+            self.noncurrentVersionExpirationDays = noncurrentVersionExpirationDays
         }
     }
 
@@ -58,6 +63,8 @@ public struct LifecycleReport: Sendable, Hashable {
     public var abortedUploads = 0
     /// Objects deleted by expiration.
     public var expiredObjects = 0
+    /// Noncurrent versions (and noncurrent delete markers) deleted for good.
+    public var expiredVersions = 0
 
     /// An empty report.
     public init() {}
