@@ -46,6 +46,57 @@ public struct PostgresEventQueue: EventQueue {
         }
     }
 
+    /// One event to queue once: the message's body and what identifies the event it carries.
+    public struct OnceMessage: Sendable {
+        public var bucket: String
+        public var key: String
+        /// The object's version id (`""` when the bucket is not versioned).
+        public var version: String
+        /// The storage's sequencer of the event.
+        public var sequencer: String
+        public var body: String
+
+        public init(bucket: String, key: String, version: String, sequencer: String, body: String) {
+            self.bucket = bucket
+            self.key = key
+            self.version = version
+            self.sequencer = sequencer
+            self.body = body
+        }
+    }
+
+    /// Queues each message whose event was not queued before, in one transaction with the record
+    /// that it was: an event pushed twice (the storage retrying after a lost answer) is queued once.
+    /// Receipts older than a week are dropped on the way.
+    /// - Returns: How many were queued, and how many were duplicates.
+    public func sendOnce(_ messages: [OnceMessage], timeout: Duration = .seconds(10)) async throws -> (queued: Int, duplicates: Int) {
+        let now = clock().timeIntervalSince1970
+        let name = name
+        return try await database.transaction(timeout: timeout) { connection, logger in
+            var queued = 0, duplicates = 0
+            try await connection.query("DELETE FROM hoist_event_seen WHERE seen_at < \(now - 7 * 86_400)", logger: logger)
+            for message in messages {
+                var fresh = false
+                for try await _ in try await connection.query("""
+                    INSERT INTO hoist_event_seen (bucket, key, version, sequencer, seen_at)
+                    VALUES (\(message.bucket), \(message.key), \(message.version), \(message.sequencer), \(now))
+                    ON CONFLICT DO NOTHING RETURNING 1
+                    """, logger: logger) {
+                    fresh = true
+                }
+                guard fresh else {
+                    duplicates += 1
+                    continue
+                }
+                try await connection.query("""
+                    INSERT INTO hoist_queue_message (queue, body, sent_at, visible_at) VALUES (\(name), \(message.body), \(now), \(now))
+                    """, logger: logger)
+                queued += 1
+            }
+            return (queued, duplicates)
+        }
+    }
+
     public func receive(maxMessages: Int, wait: Duration, visibilityTimeout: Int) async throws -> [QueueMessage] {
         let deadline = ContinuousClock.now.advanced(by: wait)
         while true {

@@ -202,6 +202,21 @@ public final class PostgresUploadsDatabase: Sendable {
             """,
             "CREATE INDEX hoist_multipart_upload_active ON hoist_multipart_upload (expires_at) WHERE status = 'active'",
         ]),
+        Migration(version: 4, name: "event receipts", statements: [
+            // Each storage event the receiver took (bucket, key, version, sequencer): a push repeated
+            // by the storage (a retry after a lost answer) is not queued twice.
+            """
+            CREATE TABLE hoist_event_seen (
+                bucket text NOT NULL,
+                key text NOT NULL,
+                version text NOT NULL,
+                sequencer text NOT NULL,
+                seen_at double precision NOT NULL,
+                PRIMARY KEY (bucket, key, version, sequencer)
+            )
+            """,
+            "CREATE INDEX hoist_event_seen_age ON hoist_event_seen (seen_at)",
+        ]),
     ]
 
     /// Brings the schema to ``latestSchemaVersion``, in one transaction under an advisory lock

@@ -53,6 +53,24 @@ struct PostgresEventQueueTests {
         }
     }
 
+    @Test("sendOnce: an event pushed again (same bucket, key, version, sequencer) is queued once")
+    func sendOnceDeduplicates() async throws {
+        try await PostgresServer.run { server in
+            try await server.withDatabase { database async throws in
+                let queue = PostgresEventQueue(database: database, name: "events")
+                func message(_ key: String, _ sequencer: String, version: String = "") -> PostgresEventQueue.OnceMessage {
+                    .init(bucket: "b", key: key, version: version, sequencer: sequencer, body: "\(key) \(sequencer) \(version)")
+                }
+                var result = try await queue.sendOnce([message("a", "01"), message("b", "01")])
+                #expect(result.queued == 2 && result.duplicates == 0)
+                result = try await queue.sendOnce([message("a", "01"), message("a", "02"), message("a", "01", version: "v2")])
+                #expect(result.queued == 2 && result.duplicates == 1)
+                let bodies = try await queue.receive(maxMessages: 10, wait: .zero, visibilityTimeout: 30).map(\.body)
+                #expect(bodies == ["a 01 ", "b 01 ", "a 02 ", "a 01 v2"])
+            }
+        }
+    }
+
     @Test("consumers on two pools take different messages (SKIP LOCKED): each message is delivered once")
     func competingConsumers() async throws {
         try await PostgresServer.run { server in

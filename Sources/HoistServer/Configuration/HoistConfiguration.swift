@@ -58,6 +58,9 @@ public struct HoistConfiguration: Sendable {
     /// Its pool size and timeouts: `HOIST_DATABASE_POOL_SIZE`, `HOIST_DATABASE_CONNECT_TIMEOUT`,
     /// `HOIST_DATABASE_TIMEOUT`.
     public var postgres: PostgresConfiguration?
+    /// `HOIST_EVENTS_TOKEN`: turns on `POST /events/s3` in `hoist api`, the receiver of storage
+    /// event pushes (Ceph RGW topics) into the PostgreSQL queue; the token the pushes must carry.
+    public var eventsToken: String?
 
     /// The image worker inside `hoist serve`.
     public var worker = WorkerSettings()
@@ -157,6 +160,15 @@ extension HoistConfiguration {
             do { postgres = try PostgresConfiguration(url: url) } catch {
                 throw ConfigurationError("HOIST_DATABASE_URL: \(error.message)")
             }
+        }
+        if let token = value("HOIST_EVENTS_TOKEN") {
+            guard postgres != nil else {
+                throw ConfigurationError("HOIST_EVENTS_TOKEN turns on the event receiver, which queues in PostgreSQL: set HOIST_DATABASE_URL too.")
+            }
+            guard token.utf8.count >= 24, token.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "&") && $0 != UInt8(ascii: "#") }) else {
+                throw ConfigurationError("HOIST_EVENTS_TOKEN must be at least 24 printable characters without spaces, '&' or '#' (it goes in a URL's query).")
+            }
+            eventsToken = token
         }
         if let v = try integer("HOIST_DATABASE_POOL_SIZE", 1...1000) { postgres?.maximumConnections = v }
         if let v = try integer("HOIST_DATABASE_CONNECT_TIMEOUT", 1...300) { postgres?.connectTimeout = .seconds(v) }

@@ -152,8 +152,15 @@ public enum HoistServer {
         let endpoint = try storageEndpoint(configuration)
         let target = StorageTarget(endpoint: endpoint, bucket: configuration.bucket, region: configuration.region, credentials: credentials)
         try await withRecords(configuration, logger: logger) { records, limiter in
+            var receiver: EventReceiver?
+            if let token = configuration.eventsToken, let database = (records as? PostgresUploadRecordStore)?.database {
+                // Storage event pushes (Ceph RGW topics) into the queue `hoist worker --queue postgres` reads.
+                receiver = EventReceiver(queue: PostgresEventQueue(database: database, name: HoistConfiguration.eventQueueName,
+                                                                   maxReceiveCount: configuration.worker.maxReceiveCount),
+                                         token: token, logger: logger)
+            }
             let (api, _) = try makeAPI(configuration: configuration, target: target, records: records, limiter: limiter,
-                                       registry: PrometheusCollectorRegistry(), logger: logger) { devIssuer in
+                                       registry: PrometheusCollectorRegistry(), eventReceiver: receiver, logger: logger) { devIssuer in
                 let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
                 await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: nil, bucket: configuration.bucket,
                                         devToken: token, storeCredentials: nil))
@@ -179,7 +186,8 @@ public enum HoistServer {
 
     /// The API application: upload routes, health, metrics, the dev issuer's documents.
     static func makeAPI(configuration: HoistConfiguration, target: StorageTarget, records: any UploadRecordStore,
-                        limiter: (any UploadRateLimiter)? = nil, registry: PrometheusCollectorRegistry, logger: Logger,
+                        limiter: (any UploadRateLimiter)? = nil, registry: PrometheusCollectorRegistry,
+                        eventReceiver: EventReceiver? = nil, logger: Logger,
                         onRunning: @escaping @Sendable (DevIssuer?) async -> Void) throws -> (any Service, DevIssuer?) {
         let service = UploadService(policy: configuration.policy, target: target, records: records, limiter: limiter,
                                     metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
@@ -198,6 +206,7 @@ public enum HoistServer {
         router.add(middleware: JSONErrorMiddleware())
         UploadsAPI(service: service, verifier: verifier).addRoutes(to: router)
         WebUI.addRoutes(to: router)
+        eventReceiver?.addRoutes(to: router)
         addHealthAndMetrics(to: router, registry: registry)
         router.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: WebAssets.openAPIYAML)))
