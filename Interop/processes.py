@@ -10,6 +10,7 @@ signalled by the handle of whoever started it. Everything listens on 127.0.0.1 o
 from __future__ import annotations
 
 import atexit
+import glob
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -307,3 +309,47 @@ class CephGateway:
         if self.started and not self.external:
             self._run("stop", timeout=120)
             self.started = False
+
+
+class PostgresProcess(ManagedProcess):
+    """PostgreSQL (Debian's) in a temporary folder on a free port of 127.0.0.1: `initdb` (trust
+    authentication, user `postgres`), then `postgres` in the foreground as the `postgres` user when run
+    as root (PostgreSQL refuses root). `url` is the database URL for HOIST_DATABASE_URL."""
+
+    def __init__(self):
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        self.bin = bins[-1] if bins else ""
+        self.data = tempfile.mkdtemp(prefix="hoist-pg-")
+        self.port = free_port()
+        self.as_root = os.geteuid() == 0
+        wrap = ["runuser", "-u", "postgres", "--"] if self.as_root else []
+        super().__init__("postgres", wrap + [f"{self.bin}/postgres", "-D", f"{self.data}/db", "-p", str(self.port),
+                                             "-c", "listen_addresses=127.0.0.1", "-k", self.data, "-c", "fsync=off",
+                                             "-c", "max_connections=200"],
+                         env=dict(os.environ), ports=(self.port,))
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres?sslmode=disable"
+
+    def init(self) -> str | None:
+        """Creates the cluster; None when done, else why not."""
+        if not self.bin:
+            return "PostgreSQL is not installed (apt-get install postgresql)"
+        if self.as_root:
+            shutil.chown(self.data, "postgres", "postgres")
+        os.chmod(self.data, 0o700)
+        wrap = ["runuser", "-u", "postgres", "--"] if self.as_root else []
+        p = subprocess.run(wrap + [f"{self.bin}/initdb", "-D", f"{self.data}/db", "--auth=trust", "--username=postgres",
+                                   "--encoding=UTF8", "--no-sync"], capture_output=True, text=True, timeout=120)
+        return None if p.returncode == 0 else f"initdb failed: {p.stderr[-800:]}"
+
+    def stop(self, timeout: float = 20.0) -> tuple[int | None, bool]:
+        """SIGINT (PostgreSQL's fast shutdown: clients are disconnected), then as ManagedProcess."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        return super().stop(timeout=5)
