@@ -54,7 +54,8 @@ struct ImageWorkerOnStoreTests {
         /// The next event about `key` from the outbox (others are deleted on the way).
         func event(for key: String) async throws -> (QueueMessage, S3EventNotification.Record) {
             while true {
-                let messages = try await queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 30)
+                // A long lease: an event taken here does not come back while a slow (loaded) test still runs.
+                let messages = try await queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 600)
                 try #require(!messages.isEmpty, "no event for \(key)")
                 for message in messages {
                     if let record = S3EventNotification.decode(message.body)?.records.first, record.s3.object.decodedKey == key {

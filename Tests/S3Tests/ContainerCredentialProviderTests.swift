@@ -5,6 +5,10 @@ import Testing
 
 @Suite("Container credentials")
 struct ContainerCredentialProviderTests {
+    /// The fetch timeout of providers whose timeout is not under test: generous, since a loaded
+    /// machine (a build beside the tests) can keep the in-process test server from answering for seconds.
+    static let patience: Duration = .seconds(60)
+
     static func endpoint(_ url: String, token: String? = "container-token") throws -> ContainerCredentialsEndpoint {
         var environment = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": url]
         if let token { environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = token }
@@ -65,7 +69,7 @@ struct ContainerCredentialProviderTests {
                 Issue.record("no endpoint")
                 return
             }
-            let provider = ContainerCredentialProvider(endpoint: endpoint, clock: clock.date)
+            let provider = ContainerCredentialProvider(endpoint: endpoint, timeout: Self.patience, clock: clock.date)
             _ = try await provider.credentials()
             try "file-token-2".write(to: file, atomically: true, encoding: .utf8)
             clock.advance(seconds: 3400)
@@ -89,7 +93,7 @@ struct ContainerCredentialProviderTests {
         let clock = TestClock()
         server.serve(accessKeyId: "ASIAFIRST", secret: "secret-first", token: "token-first", expiration: clock.now.addingTimeInterval(600))
         try await server.run { url in
-            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), refreshBefore: 300, clock: clock.date)
+            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), timeout: Self.patience, refreshBefore: 300, clock: clock.date)
             let signers = RotatingSigner(provider: provider, region: "us-east-1")
             let first = try await signers.signer()
             #expect(first.credentials.accessKeyId == "ASIAFIRST")
@@ -127,7 +131,7 @@ struct ContainerCredentialProviderTests {
         let clock = TestClock()
         server.serve(accessKeyId: "ASIASHORT", secret: "s", token: "t", expiration: clock.now.addingTimeInterval(120))
         try await server.run { url in
-            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), refreshBefore: 960,
+            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), timeout: Self.patience, refreshBefore: 960,
                                                        minimumRefreshInterval: 30, clock: clock.date)
             let credentials = try await provider.credentials()
             _ = try await provider.credentials()
@@ -147,7 +151,7 @@ struct ContainerCredentialProviderTests {
         server.serve(accessKeyId: "ASIAMANY", secret: "s", token: "t", expiration: Date().addingTimeInterval(3600))
         server.delay(.milliseconds(200))
         try await server.run { url in
-            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url))
+            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), timeout: Self.patience)
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<20 { group.addTask { try await provider.credentials().accessKeyId } }
                 var ids: [String] = []
@@ -165,7 +169,7 @@ struct ContainerCredentialProviderTests {
         let clock = TestClock()
         server.serve(accessKeyId: "ASIAKEEP", secret: "s", token: "t", expiration: clock.now.addingTimeInterval(400))
         try await server.run { url in
-            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), refreshBefore: 300, clock: clock.date)
+            let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), timeout: Self.patience, refreshBefore: 300, clock: clock.date)
             _ = try await provider.credentials()
             server.serve(#"{"code":"InternalError","message":"the agent is restarting"}"#, status: 500)
             clock.advance(seconds: 200)
@@ -184,7 +188,7 @@ struct ContainerCredentialProviderTests {
             let prefix = "could not read container credentials from \(url): "
             func error(_ body: String, status: Int = 200) async throws -> String {
                 server.serve(body, status: status)
-                let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url))
+                let provider = ContainerCredentialProvider(endpoint: try Self.endpoint(url), timeout: Self.patience)
                 return await Self.message { _ = try await provider.credentials() }
             }
             #expect(try await error("oops", status: 500) == prefix + "HTTP 500: oops")
@@ -196,7 +200,7 @@ struct ContainerCredentialProviderTests {
             #expect(!badDate.contains("leaked-secret"))
             // Fractional seconds are ISO 8601 too.
             server.serve(#"{"AccessKeyId":"ASIA","SecretAccessKey":"s","Token":"t","Expiration":"2030-01-02T03:04:05.250Z"}"#)
-            let fractional = try await ContainerCredentialProvider(endpoint: try Self.endpoint(url)).credentials()
+            let fractional = try await ContainerCredentialProvider(endpoint: try Self.endpoint(url), timeout: Self.patience).credentials()
             #expect(fractional.expiration == Date(timeIntervalSince1970: 1_893_553_445.25))
 
             server.serve(accessKeyId: "ASIASLOW", secret: "s", token: "t", expiration: Date().addingTimeInterval(3600))
