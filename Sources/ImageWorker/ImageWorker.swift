@@ -80,17 +80,37 @@ public struct ImageWorker: Sendable {
     }
 
     /// Handles one message: deletes it when done; on failure makes it visible again after a backoff.
+    /// While it runs, its lease is extended every half visibility timeout (a heartbeat), so a long
+    /// job (a 50-megapixel photo) is not delivered to another worker meanwhile.
     public func handle(_ message: QueueMessage) async {
+        let heartbeat = Task { await keepLeased(message) }
+        defer { heartbeat.cancel() }
         do {
             try await process(message.body)
+            heartbeat.cancel()
             try await queue.delete(message)
         } catch {
+            heartbeat.cancel()
             metrics.failures.increment()
             let backoff = Self.backoff(receiveCount: message.receiveCount)
             logger.warning("processing an event failed; it will be retried", metadata: [
                 "message": "\(message.id)", "receiveCount": "\(message.receiveCount)", "retryIn": "\(backoff)s", "error": "\(error)",
             ])
             try? await queue.changeVisibility(message, timeout: backoff)
+        }
+    }
+
+    /// Extends `message`'s lease to a full visibility timeout every half of one, until cancelled.
+    func keepLeased(_ message: QueueMessage) async {
+        let timeout = configuration.visibilityTimeout
+        let interval = Duration.milliseconds(max(500, timeout * 500))
+        while true {
+            do { try await Task.sleep(for: interval) } catch { return }
+            do {
+                try await queue.changeVisibility(message, timeout: timeout)
+            } catch {
+                logger.warning("extending an event's lease failed", metadata: ["message": "\(message.id)", "error": "\(error)"])
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 @testable import ImageWorker
 import Logging
 import ObjectStoreEngine
+import Synchronization
 import Testing
 import Uploads
 
@@ -140,6 +141,69 @@ struct ImageWorkerOnStoreTests {
         #expect(marker.size == 0 && marker.metadata.contentType == ImageWorker.rejectionMarkerType)
         // The same event again (a redelivery): still rejected, nothing else changes.
         #expect(try await setup.worker.apply(badEvent) == .ignored("already done"))
+    }
+
+    /// The worker's objects, each read slowed down: a job that outlasts the visibility timeout.
+    struct SlowObjects: ObjectAccess {
+        let inner: EngineObjectAccess
+        let delay: Duration
+        func head(_ key: String, version: String?) async throws -> ObjectHead? { try await inner.head(key, version: version) }
+        func read(_ key: String, version: String?, first count: Int) async throws -> [UInt8] {
+            try await Task.sleep(for: delay)
+            return try await inner.read(key, version: version, first: count)
+        }
+        func download(_ key: String, version: String?, to path: String) async throws { try await inner.download(key, version: version, to: path) }
+        func put(_ key: String, file path: String, contentType: String) async throws { try await inner.put(key, file: path, contentType: contentType) }
+        func copy(_ source: String, version: String?, to destination: String) async throws { try await inner.copy(source, version: version, to: destination) }
+        func delete(_ key: String, version: String?) async throws { try await inner.delete(key, version: version) }
+        func abortMultipartUpload(_ key: String, uploadId: String) async throws { try await inner.abortMultipartUpload(key, uploadId: uploadId) }
+    }
+
+    /// The queue, counting lease extensions.
+    final class CountingQueue: EventQueue {
+        let inner: OutboxQueue
+        let extensions = Mutex(0)
+        init(_ inner: OutboxQueue) { self.inner = inner }
+        func receive(maxMessages: Int, wait: Duration, visibilityTimeout: Int) async throws -> [QueueMessage] {
+            try await inner.receive(maxMessages: maxMessages, wait: wait, visibilityTimeout: visibilityTimeout)
+        }
+        func delete(_ message: QueueMessage) async throws { try await inner.delete(message) }
+        func changeVisibility(_ message: QueueMessage, timeout: Int) async throws {
+            extensions.withLock { $0 += 1 }
+            try await inner.changeVisibility(message, timeout: timeout)
+        }
+        func statistics() async throws -> QueueStatistics { try await inner.statistics() }
+    }
+
+    @Test("a job longer than the visibility timeout keeps its lease (heartbeat): nobody else gets the event meanwhile")
+    func heartbeat() async throws {
+        let setup = try await Setup()
+        defer { setup.remove() }
+        let key = try await setup.upload(Samples.gif(width: 10, height: 10), declared: "image/gif", ext: "gif")
+        let queue = CountingQueue(setup.queue)
+        var settings = ImageWorker.Configuration()
+        settings.visibilityTimeout = 1
+        let slow = ImageWorker(queue: queue, objects: SlowObjects(inner: EngineObjectAccess(engine: setup.engine, bucket: "images"),
+                                                                  delay: .milliseconds(2500)),
+                               records: setup.records, thumbnailer: nil, configuration: settings, logger: Logger(label: "test"))
+        var message: QueueMessage?
+        while message == nil {
+            let messages = try await setup.queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 1)
+            try #require(!messages.isEmpty, "no event for \(key)")
+            for candidate in messages {
+                if S3EventNotification.decode(candidate.body)?.records.first?.s3.object.decodedKey == key { message = candidate }
+                else { try await setup.queue.delete(candidate) }
+            }
+        }
+        let taken = try #require(message)
+        async let handled: Void = slow.handle(taken)
+        // Past the 1 s timeout the event stays hidden: the heartbeat extended it.
+        try await Task.sleep(for: .milliseconds(1800))
+        #expect(try await setup.queue.receive(maxMessages: 10, wait: .zero, visibilityTimeout: 30).isEmpty)
+        await handled
+        #expect(queue.extensions.withLock { $0 } >= 2)
+        #expect(try await setup.records.upload(key: key)?.status == .processed)
+        #expect(try await setup.queue.statistics().depth == 0, "done and deleted")
     }
 
     @Test("an older event than the one applied is ignored")
