@@ -12,6 +12,9 @@ Then:
   and the 61st is refused (429);
 - nothing waits in the queue but the dead letter put there on purpose (a message no worker can read).
 
+Then PostgreSQL is stopped for 10 s under load (test_postgres_outage_under_load): 503 JSON meanwhile, no
+request past the client timeout, the API back within 5 s of its return.
+
 Env: CLUSTER_UPLOADS (500), CLUSTER_CLIENTS (20).
 """
 
@@ -197,3 +200,59 @@ def test_cluster_under_load_with_kills(cluster) -> None:
         time.sleep(1)
     R.check("the queue holds nothing but the unreadable message put there on purpose, dead-lettered",
             waiting == "0" and dead == "1", f"inserted {inserted}; waiting {waiting}, dead {dead}")
+
+
+def test_postgres_outage_under_load(cluster) -> None:
+    """PostgreSQL stopped for 10 s under load: 503 JSON meanwhile, nothing hangs past the client's
+    timeout, and the API serves again within 5 s of PostgreSQL's return, without a restart."""
+    c = cluster
+    tokens = [c.replicas[1].token(f"outage{i}") for i in range(4)]
+    results: list[tuple[float, float, int, str]] = []  # (start, seconds, status, error code)
+    lock = threading.Lock()
+    stop = threading.Event()
+    client_timeout = 15.0
+
+    def load(i: int) -> None:
+        while not stop.is_set():
+            t0 = time.monotonic()
+            try:
+                r = requests.post(f"{c.url}/upload-url", json={"contentType": "image/jpeg", "size": 100},
+                                  headers={"Authorization": f"Bearer {tokens[i]}"}, timeout=client_timeout)
+                code = ""
+                if r.status_code != 200:
+                    try:
+                        code = r.json().get("error", {}).get("code", "")
+                    except ValueError:
+                        code = "not json"
+                status = r.status_code
+            except requests.RequestException as e:
+                status, code = 0, type(e).__name__
+            with lock:
+                results.append((t0, time.monotonic() - t0, status, code))
+            time.sleep(0.2)
+
+    with cf.ThreadPoolExecutor(4) as pool:
+        for i in range(4):
+            pool.submit(load, i)
+        time.sleep(3)
+        c.postgres.stop()
+        down_at = time.monotonic()  # stopped (fast shutdown) when stop() returns
+        time.sleep(10)
+        why = c.postgres.start(timeout=60)
+        up_at = time.monotonic()
+        R.check("PostgreSQL starts again after 10 s down", why is None, why or "")
+        time.sleep(12)
+        stop.set()
+    during = [r for r in results if down_at <= r[0] <= up_at - 1]
+    after = [r for r in results if r[0] >= up_at and r[2] == 200]
+    slowest = max((r[1] for r in results), default=0)
+    refused = {(s, code) for _, _, s, code in during}
+    R.info(f"outage: {len(during)} requests while down, answers {sorted(refused)}; slowest request {slowest:.2f} s; "
+           f"first 200 {((after[0][0] + after[0][1]) - up_at) if after else float('nan'):.2f} s after PostgreSQL was back")
+    R.check("while PostgreSQL is down: 503 database_unavailable JSON, nothing else",
+            bool(during) and refused == {(503, "database_unavailable")}, f"{sorted(refused)}")
+    R.check(f"no request hangs past the client's {client_timeout:.0f} s timeout", slowest < client_timeout and
+            all(r[2] != 0 for r in results), f"slowest {slowest:.2f} s; errors {[r for r in results if r[2] == 0][:3]}")
+    R.check("the API serves again within 5 s of PostgreSQL's return, without a restart",
+            bool(after) and (after[0][0] + after[0][1]) - up_at <= 5.0,
+            f"first 200 at {((after[0][0] + after[0][1]) - up_at) if after else None} s")
