@@ -464,8 +464,10 @@ def test_template_structure(checks) -> None:
     # Task roles: exactly what each process calls.
     api = role_policy(t, "ApiTaskRole", resolve)
     s3_api = [s for s in api if any(a.startswith("s3:") for a in listed(s["Action"]))]
-    checks.check("API role: s3:PutObject on articles/*/raw/* and s3:GetObject on articles/*, nothing else",
-                 sorted((tuple(listed(s["Action"])), tuple(listed(s["Resource"]))) for s in s3_api) == [
+    checks.check("API role: s3:PutObject on articles/*/raw/*, s3:GetObject on articles/*, listing and aborting multipart "
+                 "uploads of raw keys, nothing else",
+                 sorted((tuple(sorted(listed(s["Action"]))), tuple(listed(s["Resource"]))) for s in s3_api) == [
+                     (("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"), (f"{arn}/articles/*/raw/*",)),
                      (("s3:GetObject",), (f"{arn}/articles/*",)), (("s3:PutObject",), (f"{arn}/articles/*/raw/*",))]
                  and len(api) == len(s3_api), json.dumps(api))
     checks.check("API role: a URL can PUT a raw upload and GET a derived image; not PUT a derived image, nor GET quarantine/",
@@ -475,7 +477,7 @@ def test_template_structure(checks) -> None:
     worker = role_policy(t, "WorkerTaskRole", resolve)
     worker_actions = sorted({a for s in worker for a in listed(s["Action"])})
     checks.check("worker role: the S3 and SQS actions `hoist worker` calls, no DeleteObject, no wildcard action",
-                 worker_actions == ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "sqs:ChangeMessageVisibility",
+                 worker_actions == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket", "s3:PutObject", "sqs:ChangeMessageVisibility",
                                     "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], str(worker_actions))
     checks.check("worker role: reads raw and quarantine/, writes processed/, quarantine/ and the raw key's marker; no GET of processed/",
                  allowed(worker, "s3:GetObject", f"{arn}/{RAW}") and allowed(worker, "s3:GetObject", f"{arn}/{QUARANTINE}")
