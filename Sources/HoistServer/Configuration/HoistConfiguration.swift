@@ -61,6 +61,10 @@ public struct HoistConfiguration: Sendable {
     /// `HOIST_EVENTS_TOKEN`: turns on `POST /events/s3` in `hoist api`, the receiver of storage
     /// event pushes (Ceph RGW topics) into the PostgreSQL queue; the token the pushes must carry.
     public var eventsToken: String?
+    /// `HOIST_METRICS_EMF=on`: the metrics also go to standard output in CloudWatch's Embedded
+    /// Metric Format, every `HOIST_METRICS_EMF_INTERVAL` seconds (``EMFReporter``).
+    public var metricsEMF = false
+    public var metricsEMFInterval = 60
 
     /// The image worker inside `hoist serve`.
     public var worker = WorkerSettings()
@@ -170,6 +174,11 @@ extension HoistConfiguration {
             }
             eventsToken = token
         }
+        if let v = value("HOIST_METRICS_EMF") {
+            guard ["on", "off"].contains(v) else { throw ConfigurationError("HOIST_METRICS_EMF must be on or off; got '\(v)'.") }
+            metricsEMF = v == "on"
+        }
+        if let v = try integer("HOIST_METRICS_EMF_INTERVAL", 1...3600) { metricsEMFInterval = v }
         if let v = try integer("HOIST_DATABASE_POOL_SIZE", 1...1000) { postgres?.maximumConnections = v }
         if let v = try integer("HOIST_DATABASE_CONNECT_TIMEOUT", 1...300) { postgres?.connectTimeout = .seconds(v) }
         if let v = try integer("HOIST_DATABASE_TIMEOUT", 1...300) { postgres?.queryTimeout = .seconds(v) }

@@ -53,6 +53,7 @@ extension HoistServer {
                                                                                   serverName: "Hoist worker"), logger: logger))
                 started += "; metrics on http://\(configuration.apiHost):\(port)/metrics"
             }
+            if let emf = configuration.emfReporter(registry: registry, service: "worker") { services.append(emf) }
             await onStarted(started)
             let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()

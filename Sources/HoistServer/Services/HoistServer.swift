@@ -66,6 +66,7 @@ public enum HoistServer {
                 services.append(BackgroundTask(name: "image worker") { await worker.run() })
                 services.append(BackgroundTask(name: "housekeeping") { await housekeeping.run() })
             }
+            if let emf = configuration.emfReporter(registry: registry, service: "serve") { services.append(emf) }
             let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         }
@@ -159,13 +160,16 @@ public enum HoistServer {
                                                                    maxReceiveCount: configuration.worker.maxReceiveCount),
                                          token: token, logger: logger)
             }
+            let registry = PrometheusCollectorRegistry()
             let (api, _) = try makeAPI(configuration: configuration, target: target, records: records, limiter: limiter,
-                                       registry: PrometheusCollectorRegistry(), eventReceiver: receiver, logger: logger) { devIssuer in
+                                       registry: registry, eventReceiver: receiver, logger: logger) { devIssuer in
                 let token = try? await devIssuer?.token(for: "dev", ttl: .seconds(3600))
                 await onStarted(Started(apiURL: configuration.apiBaseURL, storeURL: nil, bucket: configuration.bucket,
                                         devToken: token, storeCredentials: nil))
             }
-            let group = ServiceGroup(services: [api], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            var services: [any Service] = [api]
+            if let emf = configuration.emfReporter(registry: registry, service: "api") { services.append(emf) }
+            let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         }
     }
