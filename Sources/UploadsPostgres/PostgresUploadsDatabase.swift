@@ -202,6 +202,12 @@ public final class PostgresUploadsDatabase: Sendable {
             """,
             "CREATE INDEX hoist_multipart_upload_active ON hoist_multipart_upload (expires_at) WHERE status = 'active'",
         ]),
+        Migration(version: 4, name: "responsive variants", statements: [
+            // The variants (JSON array: width, height, format, key), the placeholder data URL, the GPS flag.
+            "ALTER TABLE hoist_upload ADD COLUMN variants text",
+            "ALTER TABLE hoist_upload ADD COLUMN placeholder text",
+            "ALTER TABLE hoist_upload ADD COLUMN location_removed boolean NOT NULL DEFAULT false",
+        ]),
     ]
 
     /// Brings the schema to ``latestSchemaVersion``, in one transaction under an advisory lock

@@ -71,12 +71,38 @@ struct PostgresReplicaTests {
                 #expect(try await PostgresUploadRecordStore(database: database).record(old))
             }
             try await server.withDatabase(migrate: false) { database async throws in
-                #expect(try await database.migrate() == [3])
+                #expect(try await database.migrate(to: Array(PostgresUploadsDatabase.migrations.prefix(3))) == [3])
                 let store = PostgresUploadRecordStore(database: database)
                 #expect(try await store.upload(key: old.key) == old)
                 let upload = MultipartRecordConformanceTests.multipart("after-upgrade", article: article)
                 try await store.recordMultipart(upload)
                 #expect(try await store.multipartUpload(id: "after-upgrade") == upload)
+            }
+        }
+    }
+
+    @Test("a database of schema 3 (before responsive variants) migrates to 4: its records keep their state, with no variants")
+    func upgradeToVariants() async throws {
+        try await PostgresServer.run { server async throws in
+            let article = UUID().uuidString.lowercased()
+            let old = sampleRecord(article, "dora", 4)
+            try await server.withDatabase(migrate: false) { database async throws in
+                #expect(try await database.migrate(to: Array(PostgresUploadsDatabase.migrations.prefix(3))) == [1, 2, 3])
+                #expect(try await PostgresUploadRecordStore(database: database).record(old))
+            }
+            try await server.withDatabase(migrate: false) { database async throws in
+                #expect(try await database.migrate() == [4])
+                #expect(try await database.schemaVersion() == 4)
+                let store = PostgresUploadRecordStore(database: database)
+                let read = try #require(try await store.upload(key: old.key))
+                #expect(read == old && read.variants.isEmpty && read.placeholder == nil && !read.locationRemoved)
+                var processed = old
+                processed.status = .processed
+                processed.variants = [ImageVariant(width: 320, height: 200, format: .avif, key: "articles/\(article)/processed/4/w320.avif")]
+                processed.placeholder = "data:image/webp;base64,AAAA"
+                processed.locationRemoved = true
+                try await store.update(processed)
+                #expect(try await store.upload(key: processed.key) == processed)
             }
         }
     }
