@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: many small uploads through `hoist serve`'s events outbox and image worker.
 
-For each mode (with `vipsthumbnail` making two derived images per upload, and without it: verify only),
+For each mode (with libvips making the derived images of each upload: its 64-pixel JPEG gets the
+smallest width, 320, written at 64 px, in WebP and AVIF; and without libvips: verify only),
 starts `hoist serve` on free 127.0.0.1 ports with a temporary data folder, then N clients (threads)
 each ask POST /upload-url and PUT a small real JPEG, COUNT uploads in all. Prints:
 

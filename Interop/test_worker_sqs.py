@@ -10,7 +10,7 @@ and reaching the bucket over HTTP with our S3 client:
 - uploads of a real JPEG and of a text file declared image/jpeg through the API; their S3 event
   notifications (S3's JSON, keys encoded as S3 does) are sent to the queue, as S3 would send them;
 - `hoist worker --queue-url …` with HOIST_S3_ENDPOINT = the store: the JPEG ends `processed` with its
-  derived images in the store, the text `rejected` and moved to `quarantine/`; the same event sent
+  derived images (its responsive variants) in the store, the text `rejected` and moved to `quarantine/`; the same event sent
   again changes nothing; a message that is not an event is retried and lands in the dead-letter
   queue; the worker leaves the main queue empty and stops on SIGTERM.
 
@@ -92,7 +92,8 @@ def test_worker_on_sqs(checks, moto, servers) -> None:
         R.check("JPEG via SQS: processed, 800x600", g.get("status") == "processed" and (g.get("width"), g.get("height")) == (800, 600),
                 f"{g}; log: {worker.log_tail(800)!r}")
         derived = keys_under(s3, f"articles/{article}/processed/")
-        R.check("JPEG via SQS: thumbnail and web copy written to the store over HTTP", len(derived) == 2, str(derived))
+        R.check("JPEG via SQS: its variants (320 and 640 px, WebP and AVIF) written to the store over HTTP",
+                sorted(k.rsplit("/", 1)[1] for k in derived) == ["w320.avif", "w320.webp", "w640.avif", "w640.webp"], str(derived))
         R.check("text via SQS: rejected, with the reason", b.get("status") == "rejected" and "text" in (b.get("reason") or ""), str(b))
         R.check("text via SQS: moved to quarantine/ over HTTP, the key keeps the empty marker",
                 is_rejection_marker(head(s3, bad["key"])) and head(s3, "quarantine/" + bad["key"]) is not None)
@@ -104,7 +105,7 @@ def test_worker_on_sqs(checks, moto, servers) -> None:
         again = wait_for(api, token, article, [good["key"]], timeout=10).get(good["key"], {})
         R.check("a repeated event changes nothing", again.get("processedAt") == before and again.get("status") == "processed",
                 f"{before} -> {again.get('processedAt')}")
-        R.check("a repeated event makes no new derived images", len(keys_under(s3, f"articles/{article}/processed/")) == 2)
+        R.check("a repeated event makes no new derived images", len(keys_under(s3, f"articles/{article}/processed/")) == 4)
 
         # The message that is not an event: received twice (retried after 1 s, then 2 s), then redriven.
         dead = []

@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Logging
+import _NIOFileSystem
 import Uploads
 
 /// Takes storage events from a queue and brings each upload to its end state:
@@ -24,6 +25,8 @@ public struct ImageWorker: Sendable {
         public var receiveWait: Duration = .seconds(2)
         /// Where the rejected objects go: `<prefix><key>`.
         public var quarantinePrefix: String = "quarantine/"
+        /// The responsive variants made of each image (widths × formats).
+        public var variants: VariantPlan = .standard
 
         public init() {}
     }
@@ -215,6 +218,23 @@ public struct ImageWorker: Sendable {
             return try await reject(&record, key: key, version: version,
                                     reason: "\(header.width)×\(header.height) pixels is over the limit of \(configuration.maximumPixels).")
         }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-worker-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let original = "\(directory)/original"
+        var downloaded = false
+        // An animation decodes to every frame: the limit counts them all (the variants show the first).
+        if header.format == .gif || header.format == .webp {
+            try await objects.download(key, version: version, to: original)
+            downloaded = true
+            let frames = try await Self.countFrames(original, format: header.format)
+            let total = pixels.partialValue.multipliedReportingOverflow(by: frames)
+            if frames > 1, total.overflow || total.partialValue > configuration.maximumPixels {
+                return try await reject(&record, key: key, version: version, reason: """
+                    \(frames) frames of \(header.width)×\(header.height) pixels is over the limit of \(configuration.maximumPixels) pixels.
+                    """)
+            }
+        }
         if record.status != .verified {
             record.status = .verified
             // The size as shown: a phone photo stored 4032×3024 with orientation 6 is 3024×4032.
@@ -223,25 +243,34 @@ public struct ImageWorker: Sendable {
             try await records.update(record)
         }
         var derived: [String: String] = [:]
+        var variants: [ImageVariant] = []
+        var placeholder: String?
         if let thumbnailer, let upload = UploadKey(key) {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-worker-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let original = "\(directory)/original"
-            try await objects.download(key, version: version, to: original)
-            let files: [String: String]
+            if !downloaded { try await objects.download(key, version: version, to: original) }
+            let made: Thumbnailer.Made
             do {
-                files = try await thumbnailer.makeVariants(of: original, in: directory, toSRGB: header.hasColourProfile)
+                made = try await thumbnailer.makeVariants(of: original, in: directory, plan: configuration.variants,
+                                                          displayWidth: header.displayWidth, toSRGB: header.hasColourProfile)
             } catch let failure as Thumbnailer.Failure {
                 return try await reject(&record, key: key, version: version, reason: "The image could not be decoded: \(failure.description)")
             }
-            for (name, file) in files.sorted(by: { $0.key < $1.key }) {
-                let derivedKey = upload.processedPrefix + name + "." + Thumbnailer.fileExtension
-                try await objects.put(derivedKey, file: file, contentType: Thumbnailer.contentType)
-                derived[name] = derivedKey
+            for output in made.variants {
+                // Keys name the planned width (fixed, so a redelivery overwrites); the record has the real size.
+                let variantKey = upload.processedPrefix + "w\(output.plannedWidth)." + output.format.fileExtension
+                try await objects.put(variantKey, file: output.path, contentType: output.format.contentType)
+                variants.append(ImageVariant(width: output.width, height: output.height, format: output.format, key: variantKey))
             }
+            let preferred = variants.filter { $0.format == configuration.variants.preferredFormat }
+            if let smallest = preferred.first, let largest = preferred.last {
+                derived = ["thumbnail": smallest.key, "web": largest.key]
+            }
+            placeholder = made.placeholder
         }
         record.derived = derived
+        record.variants = variants
+        record.placeholder = placeholder
+        // The variants carry no metadata: the original's position stays in the original alone.
+        record.locationRemoved = header.hasLocation && !variants.isEmpty
         record.status = .processed
         record.processedAt = clock()
         try await records.update(record)
@@ -249,6 +278,19 @@ public struct ImageWorker: Sendable {
         metrics.timeToProcessed.recordInterval(from: record.issuedAt, to: record.processedAt ?? clock())
         logger.info("upload processed", metadata: ["key": "\(key)", "size": "\(header.width)x\(header.height)"])
         return .processed
+    }
+
+    /// The frames of the GIF or WebP file at `path`, counted as it is read (``AnimationFrames``),
+    /// through NIO's file system, off the cooperative pool.
+    static func countFrames(_ path: String, format: ImageHeader.Format) async throws -> Int {
+        try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { file in
+            var counter = AnimationFrames(format: format)
+            for try await chunk in file.readChunks() {
+                counter.feed(chunk.readableBytesView)
+                if counter.finished { break }
+            }
+            return counter.frames
+        }
     }
 
     /// The first bytes' verdict, reading more while the format's header lies further on.

@@ -34,8 +34,16 @@ public struct UploadRecord: Sendable, Hashable, Codable {
     /// When storage reported the object, and when processing ended.
     public var uploadedAt: Date? = nil
     public var processedAt: Date? = nil
-    /// Derived images by name (`thumbnail`, `web`) → object key.
+    /// Derived images by name (`thumbnail`, `web`) → object key: the names older clients know,
+    /// pointing at two of ``variants`` (the smallest and the largest in the preferred format).
     public var derived: [String: String] = [:]
+    /// The responsive copies (widths × formats), narrowest first.
+    public var variants: [ImageVariant] = []
+    /// A tiny blurred preview (at most 32 px on the long side) as a `data:image/webp;base64,…` URL.
+    public var placeholder: String? = nil
+    /// Whether the original's EXIF held a GPS position that the derived images do not carry.
+    /// Only the fact is kept, never the position.
+    public var locationRemoved: Bool = false
 
     /// A record as issued: the processing fields start empty.
     public init(key: String, articleId: String, owner: String, contentType: String, size: Int64?, checksumSHA256: String?,
@@ -201,7 +209,7 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
                     processed_at DOUBLE,
                     derived TEXT
                 ) WITHOUT ROWID;
-                INSERT INTO upload_keyed (\(Self.columns)) SELECT \(Self.columns) FROM upload;
+                INSERT INTO upload_keyed (\(Self.keyedColumns)) SELECT \(Self.keyedColumns) FROM upload;
                 DROP TABLE upload;
                 ALTER TABLE upload_keyed RENAME TO upload;
                 CREATE INDEX upload_pending ON upload(expires_at) WHERE status = 'pending';
@@ -225,6 +233,14 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
                     finished_at DOUBLE
                 );
                 CREATE INDEX multipart_upload_active ON multipart_upload(expires_at) WHERE status = 'active';
+                """)
+        }
+        migrator.registerMigration("variants") { db in
+            // Responsive variants (JSON array of ImageVariant), the placeholder data URL, the GPS flag.
+            try db.execute(sql: """
+                ALTER TABLE upload ADD COLUMN variants TEXT;
+                ALTER TABLE upload ADD COLUMN placeholder TEXT;
+                ALTER TABLE upload ADD COLUMN location_removed INTEGER NOT NULL DEFAULT 0;
                 """)
         }
         try migrator.migrate(database)
@@ -319,10 +335,13 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
         return true
     }
 
-    static let columns = """
+    /// The columns of the `keyed` migration's table (a released migration never changes).
+    static let keyedColumns = """
         key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status,
         reason, width, height, etag, sequencer, uploaded_at, processed_at, derived
         """
+
+    static let columns = keyedColumns + ", variants, placeholder, location_removed"
 
     static func decode(_ row: Row) throws -> UploadRecord {
         let text: String = row["status"]
@@ -344,6 +363,9 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
            let derived = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) {
             record.derived = derived
         }
+        record.variants = UploadRecord.decodeVariants(row["variants"])
+        record.placeholder = row["placeholder"]
+        record.locationRemoved = (row["location_removed"] as Int?) == 1
         return record
     }
 
@@ -364,13 +386,15 @@ public final class SQLiteUploadRecordStore: UploadRecordStore {
 
     public func update(_ record: UploadRecord) async throws {
         let derived = record.derived.isEmpty ? nil : String(decoding: try JSONEncoder().encode(record.derived), as: UTF8.self)
+        let variants = try record.encodedVariants()
         try await database.write { db in
             try db.execute(sql: """
                 UPDATE upload SET status = ?, reason = ?, width = ?, height = ?, etag = ?, sequencer = ?,
-                    uploaded_at = ?, processed_at = ?, derived = ?
+                    uploaded_at = ?, processed_at = ?, derived = ?, variants = ?, placeholder = ?, location_removed = ?
                 WHERE key = ?
                 """, arguments: [record.status.rawValue, record.reason, record.width, record.height, record.etag, record.sequencer,
-                                 record.uploadedAt?.timeIntervalSince1970, record.processedAt?.timeIntervalSince1970, derived, record.key])
+                                 record.uploadedAt?.timeIntervalSince1970, record.processedAt?.timeIntervalSince1970, derived,
+                                 variants, record.placeholder, record.locationRemoved ? 1 : 0, record.key])
         }
     }
 

@@ -219,12 +219,13 @@ public struct UploadService: Sendable {
         }
     }
 
-    /// Pre-signed GET URLs of a record's derived images, by key (none when the credentials cannot sign).
+    /// Pre-signed GET URLs of a record's derived images and variants, by key (none when the
+    /// credentials cannot sign). A key both lists name is signed once.
     func derivedURLs(_ record: UploadRecord) async -> [String: String] {
-        guard !record.derived.isEmpty else { return [:] }
+        guard !record.derived.isEmpty || !record.variants.isEmpty else { return [:] }
         let now = clock()
         var urls: [String: String] = [:]
-        for key in record.derived.values {
+        for key in Array(record.derived.values) + record.variants.map(\.key) where urls[key] == nil {
             urls[key] = try? await presign(method: "GET", key: key, headers: [], expires: policy.downloadURLExpiry, now: now).url
         }
         return urls

@@ -107,8 +107,23 @@ struct ArticleUploads: Codable {
         var processedAt: Date?
         /// Derived images by name (`thumbnail`, `web`): key and a pre-signed GET URL.
         var derived: [String: DerivedImage]?
+        /// The responsive variants, narrowest first, each with a pre-signed GET URL (for `srcset`).
+        var variants: [Variant]?
+        /// A tiny preview as a `data:image/webp;base64,…` URL.
+        var placeholder: String?
+        /// Whether the original held a GPS position that the derived images do not carry.
+        var locationRemoved: Bool
 
         struct DerivedImage: Codable {
+            var key: String
+            var url: String
+        }
+
+        struct Variant: Codable {
+            var width: Int
+            var height: Int
+            var format: String
+            var contentType: String
             var key: String
             var url: String
         }
@@ -126,6 +141,15 @@ struct ArticleUploads: Codable {
             processedAt = record.processedAt
             let images = record.derived.compactMapValues { key in derivedURLs[key].map { DerivedImage(key: key, url: $0) } }
             derived = images.isEmpty ? nil : images
+            let listed = record.variants.compactMap { variant in
+                derivedURLs[variant.key].map {
+                    Variant(width: variant.width, height: variant.height, format: variant.format.rawValue,
+                            contentType: variant.format.contentType, key: variant.key, url: $0)
+                }
+            }
+            variants = listed.isEmpty ? nil : listed
+            placeholder = record.placeholder
+            locationRemoved = record.locationRemoved
         }
     }
     var articleId: String

@@ -94,7 +94,7 @@ public final class PostgresUploadRecordStore: UploadRecordStore {
 
     static let columns = """
         key, article_id, owner, content_type, size, checksum_sha256, issued_at, expires_at, status,
-        reason, width, height, etag, sequencer, uploaded_at, processed_at, derived
+        reason, width, height, etag, sequencer, uploaded_at, processed_at, derived, variants, placeholder, location_removed
         """
 
     /// A row of ``columns`` as a record.
@@ -121,6 +121,9 @@ public final class PostgresUploadRecordStore: UploadRecordStore {
            let derived = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) {
             record.derived = derived
         }
+        record.variants = UploadRecord.decodeVariants(try r[17].decode(String?.self))
+        record.placeholder = try r[18].decode(String?.self)
+        record.locationRemoved = try r[19].decode(Bool.self)
         return record
     }
 
@@ -144,11 +147,13 @@ public final class PostgresUploadRecordStore: UploadRecordStore {
 
     public func update(_ record: UploadRecord) async throws {
         let derived = record.derived.isEmpty ? nil : String(decoding: try JSONEncoder().encode(record.derived), as: UTF8.self)
+        let variants = try record.encodedVariants()
         try await database.query("""
             UPDATE hoist_upload SET status = \(record.status.rawValue), reason = \(record.reason), width = \(record.width),
                 height = \(record.height), etag = \(record.etag), sequencer = \(record.sequencer),
                 uploaded_at = \(record.uploadedAt?.timeIntervalSince1970), processed_at = \(record.processedAt?.timeIntervalSince1970),
-                derived = \(derived)
+                derived = \(derived), variants = \(variants), placeholder = \(record.placeholder),
+                location_removed = \(record.locationRemoved)
             WHERE key = \(record.key)
             """) { rows in for try await _ in rows {} }
     }

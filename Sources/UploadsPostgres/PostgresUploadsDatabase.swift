@@ -217,6 +217,12 @@ public final class PostgresUploadsDatabase: Sendable {
             """,
             "CREATE INDEX hoist_event_seen_age ON hoist_event_seen (seen_at)",
         ]),
+        Migration(version: 5, name: "responsive variants", statements: [
+            // The variants (JSON array: width, height, format, key), the placeholder data URL, the GPS flag.
+            "ALTER TABLE hoist_upload ADD COLUMN variants text",
+            "ALTER TABLE hoist_upload ADD COLUMN placeholder text",
+            "ALTER TABLE hoist_upload ADD COLUMN location_removed boolean NOT NULL DEFAULT false",
+        ]),
     ]
 
     /// Brings the schema to ``latestSchemaVersion``, in one transaction under an advisory lock

@@ -53,7 +53,11 @@ struct EMFReporterTests {
             lines.withLock { $0.append(line) }
         }
         let task = Task { try await reporter.run() }
-        try await Task.sleep(for: .milliseconds(400))
+        // Until two documents are out (a loaded machine may take a while to schedule it).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while lines.withLock({ $0.count }) < 2 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         task.cancel()
         _ = try? await task.value
         let written = lines.withLock { $0 }

@@ -17,6 +17,25 @@ struct HoistConfigurationTests {
         #expect(c.effectiveCORSOrigins.contains("http://127.0.0.1:8080"))
     }
 
+    @Test("variant widths and formats: defaults, lists, and clear errors")
+    func variants() throws {
+        let standard = try HoistConfiguration(environment: [:]).worker.imageWorker.variants
+        #expect(standard.widths == [320, 640, 1280, 1920] && standard.formats == [.webp, .avif])
+        let c = try HoistConfiguration(environment: ["HOIST_VARIANT_WIDTHS": " 1200, 400 ,800", "HOIST_VARIANT_FORMATS": "WebP"])
+        #expect(c.worker.imageWorker.variants.widths == [400, 800, 1200] && c.worker.imageWorker.variants.formats == [.webp])
+        let avif = try HoistConfiguration(environment: ["HOIST_VARIANT_FORMATS": "avif"])
+        #expect(avif.worker.imageWorker.variants.widths == [320, 640, 1280, 1920] && avif.worker.imageWorker.variants.formats == [.avif])
+        for (name, value, words) in [
+            ("HOIST_VARIANT_WIDTHS", "320,wide", "'wide'"), ("HOIST_VARIANT_WIDTHS", "320,320", "twice"),
+            ("HOIST_VARIANT_WIDTHS", "8", "16…8192"), ("HOIST_VARIANT_WIDTHS", ",", "at least one width"),
+            ("HOIST_VARIANT_WIDTHS", "1,2,3,4,5,6,7,8,9", "at most 8"), ("HOIST_VARIANT_FORMATS", "webp,jpeg", "'jpeg'"),
+            ("HOIST_VARIANT_FORMATS", "avif,avif", "twice"), ("HOIST_VARIANT_FORMATS", ",,", "at least one format"),
+        ] {
+            let error = #expect(throws: ConfigurationError.self) { try HoistConfiguration(environment: [name: value]) }
+            #expect(error?.description.hasPrefix(name) == true && error?.description.contains(words) == true, "\(name)=\(value): \(String(describing: error))")
+        }
+    }
+
     @Test("every variable is read, and bad values are named")
     func variables() throws {
         let c = try HoistConfiguration(environment: [

@@ -131,15 +131,47 @@ struct EXIFSummaryTests {
             return
         }
         #expect((header.displayWidth, header.displayHeight, header.hasLocation) == (200, 400, true))
-        let files = try await thumbnailer.makeVariants(of: directory + "/photo.jpg", in: directory)
-        for (name, path) in files {
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-            #expect(!WebPMetadata.hasMetadata(bytes), "\(name) still carries EXIF or XMP")
+        let plan = try VariantPlan(widths: [100, 160, 320], formats: [.webp, .avif])
+        let made = try await thumbnailer.makeVariants(of: directory + "/photo.jpg", in: directory, plan: plan,
+                                                      displayWidth: header.displayWidth)
+        #expect(made.variants.map(\.plannedWidth) == [100, 100, 160, 160])
+        for variant in made.variants {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: variant.path)))
+            let name = (variant.path as NSString).lastPathComponent
+            switch variant.format {
+            case .webp: #expect(!WebPMetadata.hasMetadata(bytes), "\(name) still carries EXIF or XMP")
+            case .avif:
+                #expect(AVIFMetadata.itemTypes(bytes).contains("av01"), "\(name): \(AVIFMetadata.itemTypes(bytes))")
+                #expect(!AVIFMetadata.hasMetadata(bytes), "\(name) still carries EXIF or XMP")
+                #expect(!bytes.contains(subsequence: Array("Cam\0".utf8)), "\(name) still names the camera")
+            }
             guard case .image(let derived) = ImageHeader.inspect(bytes, complete: true) else {
                 Issue.record("\(name) is not an image")
                 continue
             }
+            #expect(derived.format.rawValue == variant.format.rawValue)
             #expect(derived.width < derived.height, "\(name) is \(derived.width)×\(derived.height): not turned upright")
         }
+        let tiny = try #require(made.placeholder.flatMap { Data(base64Encoded: String($0.dropFirst("data:image/webp;base64,".count))) })
+        guard case .image(let preview) = ImageHeader.inspect([UInt8](tiny), complete: true) else {
+            Issue.record("the placeholder is not an image")
+            return
+        }
+        #expect(preview.width < preview.height && preview.height <= 32, "placeholder \(preview.width)×\(preview.height)")
+        // The checker sees what libvips writes when not asked to strip.
+        let keep = Process()
+        keep.executableURL = URL(fileURLWithPath: vips)
+        keep.arguments = ["copy", directory + "/photo.jpg", directory + "/kept.avif[Q=30,effort=0]"]
+        try keep.run()
+        keep.waitUntilExit()
+        let kept = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/kept.avif")))
+        #expect(AVIFMetadata.hasMetadata(kept), "\(AVIFMetadata.itemTypes(kept))")
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, count >= needle.count else { return false }
+        return (0...(count - needle.count)).contains { self[$0..<$0 + needle.count].elementsEqual(needle) }
     }
 }

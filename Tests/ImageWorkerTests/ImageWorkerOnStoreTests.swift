@@ -324,10 +324,17 @@ struct ImageWorkerOnStoreTests {
         #expect(try await setup.worker.apply(event) == .processed)
         let record = try #require(try await setup.records.upload(key: good))
         let upload = try #require(UploadKey(good))
-        #expect(record.derived == ["thumbnail": upload.processedPrefix + "thumbnail.webp", "web": upload.processedPrefix + "web.webp"])
-        for key in record.derived.values {
-            let info = try await setup.engine.head(bucket: "images", key: key)
-            #expect(info.metadata.contentType == "image/webp")
+        // 500 pixels wide: 320 only (no enlarged 640), in WebP and AVIF; the old names point at the WebP.
+        #expect(record.variants == [
+            ImageVariant(width: 320, height: 160, format: .webp, key: upload.processedPrefix + "w320.webp"),
+            ImageVariant(width: 320, height: 160, format: .avif, key: upload.processedPrefix + "w320.avif"),
+        ])
+        #expect(record.derived == ["thumbnail": upload.processedPrefix + "w320.webp", "web": upload.processedPrefix + "w320.webp"])
+        #expect(record.placeholder?.hasPrefix("data:image/webp;base64,") == true && (record.placeholder?.utf8.count ?? 9999) < 1024)
+        #expect(!record.locationRemoved)
+        for variant in record.variants {
+            let info = try await setup.engine.head(bucket: "images", key: variant.key)
+            #expect(info.metadata.contentType == variant.format.contentType)
         }
 
         let broken = try await setup.upload(Samples.png(width: 64, height: 64), declared: "image/png", ext: "png")
@@ -339,6 +346,50 @@ struct ImageWorkerOnStoreTests {
         #expect(reason.hasPrefix("The image could not be decoded"))
         #expect(await setup.exists("quarantine/" + broken))
         try await setup.expectMarker(at: broken, reason: reason)
+    }
+
+    @Test("with vipsthumbnail: a 2000×1500 JPEG with a GPS position gets four widths in two formats, and locationRemoved",
+          .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
+                   "vipsthumbnail is not installed (libvips-tools)"))
+    func responsiveVariants() async throws {
+        let thumbnailer = try #require(Thumbnailer.find())
+        let setup = try await Setup(thumbnailer: thumbnailer)
+        defer { setup.remove() }
+        let vips = try #require(thumbnailer.vips)
+        let path = setup.directory.appendingPathComponent("plain.jpg").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: vips)
+        process.arguments = ["xyz", path, "2000", "1500"]
+        try process.run()
+        process.waitUntilExit()
+        let plain = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let photo = EXIFSamples.withEXIF(plain, EXIFSamples.tiff(orientation: nil, gps: true, littleEndian: true))
+        let key = try await setup.upload(photo, declared: "image/jpeg", ext: "jpg")
+        let (_, event) = try await setup.event(for: key)
+        #expect(try await setup.worker.apply(event) == .processed)
+        let record = try #require(try await setup.records.upload(key: key))
+        #expect(record.locationRemoved)
+        #expect(record.variants.map { "\($0.format.rawValue)\($0.width)x\($0.height)" } == [
+            "webp320x240", "avif320x240", "webp640x480", "avif640x480", "webp1280x960", "avif1280x960", "webp1920x1440", "avif1920x1440",
+        ])
+        let upload = try #require(UploadKey(key))
+        #expect(record.derived == ["thumbnail": upload.processedPrefix + "w320.webp", "web": upload.processedPrefix + "w1920.webp"])
+        for variant in record.variants {
+            let bytes = try await EngineObjectAccess(engine: setup.engine, bucket: "images").read(variant.key, version: nil, first: 16 << 20)
+            #expect(variant.format == .webp ? !WebPMetadata.hasMetadata(bytes) : !AVIFMetadata.hasMetadata(bytes), "\(variant.key)")
+        }
+    }
+
+    @Test("an animation's frames all count against the pixel limit")
+    func animationLimit() async throws {
+        let setup = try await Setup(maximumPixels: 10_000)
+        defer { setup.remove() }
+        let many = try await setup.upload(GIFSamples.animated(width: 50, height: 50, frames: 5), declared: "image/gif", ext: "gif")
+        let (_, event) = try await setup.event(for: many)
+        #expect(try await setup.worker.apply(event) == .rejected("5 frames of 50×50 pixels is over the limit of 10000 pixels."))
+        let few = try await setup.upload(GIFSamples.animated(width: 50, height: 50, frames: 4), declared: "image/gif", ext: "gif")
+        let (_, fewEvent) = try await setup.event(for: few)
+        #expect(try await setup.worker.apply(fewEvent) == .processed)
     }
 
     @Test("pending records past their expiry and grace become expired")

@@ -1,6 +1,7 @@
 import Foundation
 @testable import ImageWorker
 import Testing
+import Uploads
 
 /// A complete, decodable PNG (8-bit RGB, a gradient), written without any imaging library:
 /// IHDR, one IDAT of stored (uncompressed) deflate blocks, IEND.
@@ -45,27 +46,61 @@ enum TinyPNG {
 @Suite("Thumbnails with vipsthumbnail", .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
                    "vipsthumbnail is not installed (libvips-tools)"))
 struct ThumbnailerTests {
+    static let sizes: [(Int, Int, [Int])] = [(2000, 1500, [320, 640, 1280, 1920]), (500, 400, [320]), (1500, 2000, [320, 640, 1280]),
+                                            (200, 100, [320])]
+
     func scratch() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-thumbs-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
 
-    @Test("a real image gets both variants, WebP, within their boxes, never enlarged")
-    func variants() async throws {
+    @Test("a real image gets each planned width in each format, read back from the files, never enlarged",
+          arguments: ThumbnailerTests.sizes)
+    func variants(width: Int, height: Int, planned: [Int]) async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let input = directory + "/in.png"
-        let png = TinyPNG.make(width: 640, height: 400)
-        #expect(ImageHeader.inspect(png, complete: true) == .image(.init(format: .png, width: 640, height: 400)))
+        let png = TinyPNG.make(width: width, height: height)
+        #expect(ImageHeader.inspect(png, complete: true) == .image(.init(format: .png, width: width, height: height)))
         try Data(png).write(to: URL(fileURLWithPath: input))
         let thumbnailer = try #require(Thumbnailer.find())
-        let files = try await thumbnailer.makeVariants(of: input, in: directory)
-        #expect(Set(files.keys) == ["thumbnail", "web"])
-        for (name, expected) in [("thumbnail", (320, 200)), ("web", (640, 400))] {
-            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try #require(files[name]))))
-            #expect(ImageHeader.inspect(bytes, complete: true) == .image(.init(format: .webp, width: expected.0, height: expected.1)), "\(name)")
+        let made = try await thumbnailer.makeVariants(of: input, in: directory, plan: .standard, displayWidth: width)
+        #expect(made.variants.map(\.plannedWidth) == planned.flatMap { [$0, $0] })
+        #expect(made.variants.map(\.format) == planned.flatMap { _ in [ImageVariant.Format.webp, .avif] })
+        for variant in made.variants {
+            let expectedWidth = min(variant.plannedWidth, width)
+            let expectedHeight = Int((Double(height) * Double(expectedWidth) / Double(width)).rounded())
+            #expect(variant.width == expectedWidth && abs(variant.height - expectedHeight) <= 1, "\(variant)")
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: variant.path)))
+            guard case .image(let header) = ImageHeader.inspect(bytes, complete: true) else {
+                Issue.record("\(variant.path) is not an image")
+                continue
+            }
+            #expect(header.format.rawValue == variant.format.rawValue)
+            #expect((header.width, header.height) == (variant.width, variant.height))
         }
+        let placeholder = try #require(made.placeholder)
+        #expect(placeholder.hasPrefix("data:image/webp;base64,"))
+        #expect(placeholder.utf8.count < 1024, "\(placeholder.utf8.count) bytes")
+        let webp = try #require(Data(base64Encoded: String(placeholder.dropFirst("data:image/webp;base64,".count))))
+        guard case .image(let tiny) = ImageHeader.inspect([UInt8](webp), complete: true) else {
+            Issue.record("the placeholder is not a WebP image")
+            return
+        }
+        #expect(tiny.format == .webp && max(tiny.width, tiny.height) <= 32 && !WebPMetadata.hasMetadata([UInt8](webp)))
+    }
+
+    @Test("WebP only: no AVIF is written")
+    func webpOnly() async throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(TinyPNG.make(width: 700, height: 300)).write(to: URL(fileURLWithPath: directory + "/in.png"))
+        let thumbnailer = try #require(Thumbnailer.find())
+        let made = try await thumbnailer.makeVariants(of: directory + "/in.png", in: directory,
+                                                      plan: try VariantPlan(widths: [640, 320], formats: [.webp]), displayWidth: 700)
+        #expect(made.variants.map { "\($0.format.rawValue)\($0.width)x\($0.height)" } == ["webp320x137", "webp640x274"])
+        #expect(!FileManager.default.fileExists(atPath: directory + "/w320.avif"))
     }
 
     /// Runs a libvips tool beside `vipsthumbnail`; its standard output.
@@ -102,10 +137,12 @@ struct ThumbnailerTests {
         func red(toSRGB: Bool) async throws -> [Int] {
             let out = directory + "/\(toSRGB)"
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let files = try await thumbnailer.makeVariants(of: directory + "/p3.jpg", in: out, toSRGB: toSRGB)
+            let made = try await thumbnailer.makeVariants(of: directory + "/p3.jpg", in: out,
+                                                          plan: try VariantPlan(widths: [32, 64], formats: [.webp]), displayWidth: 64,
+                                                          toSRGB: toSRGB)
             var pixels: [Int] = []
-            for name in ["web", "thumbnail"] {
-                let point = try vipsTool(["getpoint", try #require(files[name]), "10", "10"])
+            for variant in made.variants {
+                let point = try vipsTool(["getpoint", variant.path, "10", "10"])
                 pixels += point.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0).map { Int($0) } }
             }
             return pixels
@@ -127,13 +164,17 @@ struct ThumbnailerTests {
         let input = directory + "/in.png"
         try Data(Samples.png(width: 64, height: 64)).write(to: URL(fileURLWithPath: input))
         let thumbnailer = try #require(Thumbnailer.find())
-        let error = await #expect(throws: Thumbnailer.Failure.self) { try await thumbnailer.makeVariants(of: input, in: directory) }
+        let error = await #expect(throws: Thumbnailer.Failure.self) {
+            try await thumbnailer.makeVariants(of: input, in: directory, plan: .standard, displayWidth: 64)
+        }
         #expect(error?.description.isEmpty == false)
         // Complete chunks, but the compressed pixels are garbage: vipsthumbnail alone would shrink it.
         var garbled = TinyPNG.make(width: 64, height: 64)
         let idat = try #require(garbled.indices.first { Array(garbled[$0..<$0 + 4]) == Array("IDAT".utf8) })
         for i in (idat + 6)..<(idat + 40) { garbled[i] = 0xA5 }
         try Data(garbled).write(to: URL(fileURLWithPath: input))
-        await #expect(throws: Thumbnailer.Failure.self) { try await thumbnailer.makeVariants(of: input, in: directory) }
+        await #expect(throws: Thumbnailer.Failure.self) {
+            try await thumbnailer.makeVariants(of: input, in: directory, plan: .standard, displayWidth: 64)
+        }
     }
 }

@@ -81,6 +81,32 @@ struct PostgresReplicaTests {
         }
     }
 
+    @Test("a database of schema 4 (before responsive variants) migrates to 5: its records keep their state, with no variants")
+    func upgradeToVariants() async throws {
+        try await PostgresServer.run { server async throws in
+            let article = UUID().uuidString.lowercased()
+            let old = sampleRecord(article, "dora", 4)
+            try await server.withDatabase(migrate: false) { database async throws in
+                #expect(try await database.migrate(to: Array(PostgresUploadsDatabase.migrations.prefix(4))) == [1, 2, 3, 4])
+                #expect(try await PostgresUploadRecordStore(database: database).record(old))
+            }
+            try await server.withDatabase(migrate: false) { database async throws in
+                #expect(try await database.migrate() == [5])
+                #expect(try await database.schemaVersion() == 5)
+                let store = PostgresUploadRecordStore(database: database)
+                let read = try #require(try await store.upload(key: old.key))
+                #expect(read == old && read.variants.isEmpty && read.placeholder == nil && !read.locationRemoved)
+                var processed = old
+                processed.status = .processed
+                processed.variants = [ImageVariant(width: 320, height: 200, format: .avif, key: "articles/\(article)/processed/4/w320.avif")]
+                processed.placeholder = "data:image/webp;base64,AAAA"
+                processed.locationRemoved = true
+                try await store.update(processed)
+                #expect(try await store.upload(key: processed.key) == processed)
+            }
+        }
+    }
+
     @Test("a schema newer than the binary knows is refused with a clear message")
     func newerSchemaRefused() async throws {
         try await PostgresServer.run { server async throws in

@@ -110,6 +110,13 @@ struct UploadRecordStoreConformanceTests {
             processed.uploadedAt = Date(timeIntervalSince1970: 1_800_000_010.5)
             processed.processedAt = Date(timeIntervalSince1970: 1_800_000_011.25)
             processed.derived = ["thumbnail": "articles/\(article)/processed/1/thumb.webp", "web": "articles/\(article)/processed/1/web.webp"]
+            processed.variants = [
+                ImageVariant(width: 320, height: 240, format: .webp, key: "articles/\(article)/processed/1/w320.webp"),
+                ImageVariant(width: 320, height: 240, format: .avif, key: "articles/\(article)/processed/1/w320.avif"),
+                ImageVariant(width: 640, height: 480, format: .webp, key: "articles/\(article)/processed/1/w640.webp"),
+            ]
+            processed.placeholder = "data:image/webp;base64,UklGRg=="
+            processed.locationRemoved = true
             try await other.update(processed)
             #expect(try await store.upload(key: processed.key) == processed)
             var rejected = pending

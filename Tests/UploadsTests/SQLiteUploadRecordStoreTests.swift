@@ -147,20 +147,69 @@ struct SQLiteMultipartRecordTests {
         let article = UUID().uuidString.lowercased()
         let old = SQLiteUploadRecordStoreTests.record(article, "alice", 1)
         do {
-            // The previous schema: every migration but "multipart".
+            // The schema before multipart uploads: every migration but "multipart" and "variants".
             let store = try SQLiteUploadRecordStore(path: path)
             #expect(try await store.record(old))
             let queue = try DatabaseQueue(path: path)
             try await queue.write { db in
-                try db.execute(sql: "DROP TABLE multipart_upload; DELETE FROM grdb_migrations WHERE identifier = 'multipart'")
+                try db.execute(sql: """
+                    DROP TABLE multipart_upload; DELETE FROM grdb_migrations WHERE identifier IN ('multipart', 'variants');
+                    ALTER TABLE upload DROP COLUMN variants; ALTER TABLE upload DROP COLUMN placeholder;
+                    ALTER TABLE upload DROP COLUMN location_removed;
+                    """)
             }
             try queue.close()
         }
         let store = try SQLiteUploadRecordStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "processing", "keyed", "multipart"])
+        #expect(try store.appliedMigrations() == ["v1", "processing", "keyed", "multipart", "variants"])
         #expect(try await store.upload(key: old.key) == old)
         let upload = Self.multipart("up-1", article: article)
         try await store.recordMultipart(upload)
         #expect(try await store.multipartUpload(id: "up-1") == upload)
+    }
+}
+
+@Suite("Upload records: responsive variants and their migration")
+struct SQLiteVariantRecordTests {
+    @Test("a database made before variants gets their columns; old records read with none, new ones round-trip")
+    func migration() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-records-\(UUID().uuidString)/uploads.sqlite").path
+        let article = UUID().uuidString.lowercased()
+        var old = SQLiteUploadRecordStoreTests.record(article, "alice", 1)
+        do {
+            // The previous schema: every migration but "variants".
+            let store = try SQLiteUploadRecordStore(path: path)
+            #expect(try await store.record(old))
+            let queue = try DatabaseQueue(path: path)
+            try await queue.write { db in
+                try db.execute(sql: """
+                    DELETE FROM grdb_migrations WHERE identifier = 'variants';
+                    ALTER TABLE upload DROP COLUMN variants; ALTER TABLE upload DROP COLUMN placeholder;
+                    ALTER TABLE upload DROP COLUMN location_removed;
+                    """)
+            }
+            try queue.close()
+        }
+        let store = try SQLiteUploadRecordStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1", "processing", "keyed", "multipart", "variants"])
+        let read = try #require(try await store.upload(key: old.key))
+        #expect(read == old && read.variants.isEmpty && read.placeholder == nil && !read.locationRemoved)
+        old.status = .processed
+        old.variants = [
+            ImageVariant(width: 320, height: 213, format: .webp, key: "articles/\(article)/processed/1/w320.webp"),
+            ImageVariant(width: 320, height: 213, format: .avif, key: "articles/\(article)/processed/1/w320.avif"),
+        ]
+        old.placeholder = "data:image/webp;base64,UklGRg=="
+        old.locationRemoved = true
+        try await store.update(old)
+        #expect(try await store.upload(key: old.key) == old)
+        #expect(try await store.uploads(inArticle: article) == [old])
+    }
+
+    @Test("unreadable variants text reads as none, not as a failed listing")
+    func unreadableVariants() {
+        #expect(UploadRecord.decodeVariants("not json").isEmpty)
+        #expect(UploadRecord.decodeVariants(nil).isEmpty)
+        #expect(UploadRecord.decodeVariants(#"[{"width":320,"height":1,"format":"webp","key":"k"}]"#).count == 1)
     }
 }

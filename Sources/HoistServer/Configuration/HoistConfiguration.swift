@@ -187,6 +187,7 @@ extension HoistConfiguration {
             worker.enabled = v == "on"
         }
         if let v = try integer("HOIST_MAX_PIXELS", 1...1_000_000_000) { worker.imageWorker.maximumPixels = v }
+        worker.imageWorker.variants = try Self.variantPlan(widths: list("HOIST_VARIANT_WIDTHS"), formats: list("HOIST_VARIANT_FORMATS"))
         if let v = try integer("HOIST_WORKER_CONCURRENCY", 1...10) { worker.imageWorker.concurrency = v }
         if let v = try integer("HOIST_WORKER_VISIBILITY_TIMEOUT", 1...43_200) { worker.imageWorker.visibilityTimeout = v }
         if let v = try integer("HOIST_WORKER_MAX_RECEIVES", 1...1000) { worker.maxReceiveCount = v }
@@ -210,6 +211,41 @@ extension HoistConfiguration {
             auth = .cognito(region: value("HOIST_COGNITO_REGION") ?? region, userPoolId: pool, clientIds: Set(clients), tokenUses: uses)
         case let other:
             throw ConfigurationError("HOIST_AUTH must be dev, oidc or cognito; got '\(other)'.")
+        }
+    }
+
+    /// The responsive variants from `HOIST_VARIANT_WIDTHS` (pixel widths, e.g. `320,640,1280,1920`)
+    /// and `HOIST_VARIANT_FORMATS` (`webp`, `avif`); an unset list keeps its default.
+    /// - Throws: ``ConfigurationError`` naming the variable and the value that is wrong.
+    static func variantPlan(widths: [String]?, formats: [String]?) throws -> VariantPlan {
+        let standard = VariantPlan.standard
+        var parsedWidths = standard.widths
+        if let widths {
+            parsedWidths = []
+            for text in widths {
+                guard let width = Int(text) else {
+                    throw ConfigurationError("HOIST_VARIANT_WIDTHS lists '\(text)', which is not a whole number of pixels.")
+                }
+                parsedWidths.append(width)
+            }
+        }
+        var parsedFormats = standard.formats
+        if let formats {
+            parsedFormats = []
+            for text in formats {
+                guard let format = ImageVariant.Format(rawValue: text.lowercased()) else {
+                    let known = ImageVariant.Format.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw ConfigurationError("HOIST_VARIANT_FORMATS lists '\(text)'; the formats are \(known).")
+                }
+                parsedFormats.append(format)
+            }
+        }
+        do {
+            return try VariantPlan(widths: parsedWidths, formats: parsedFormats)
+        } catch {
+            let message = String(describing: error)
+            let name = parsedWidths.isEmpty || message.contains("width") ? "HOIST_VARIANT_WIDTHS" : "HOIST_VARIANT_FORMATS"
+            throw ConfigurationError("\(name): \(message).")
         }
     }
 
