@@ -22,7 +22,7 @@ repo=$(pwd)
 
 # Which binary holds which target (the `targets` lists of Fuzz/Sources/*/Hoist*.swift).
 light=(sigv4-header sigv4-query sigv4-verifier aws-chunked post-policy flatjson s3-event)
-heavy=(form-data xml xml-cors xml-lifecycle xml-notification bucket-policy jws jwks image-header)
+heavy=(form-data xml xml-cors xml-lifecycle xml-notification bucket-policy jws jwks image-header animation-frames avif-metadata)
 
 if [ "${1:-}" = list ]; then printf '%s\n' "${light[@]}" "${heavy[@]}"; exit 0; fi
 budget=${1:?usage: Fuzz/run.sh SECONDS|runs=N [TARGET…]}

@@ -6,7 +6,7 @@ import HoistFuzzKit
 let targets: [FuzzTarget] = [
     StoreTargets.formData, StoreTargets.xml, StoreTargets.cors, StoreTargets.lifecycle, StoreTargets.notification,
     StoreTargets.bucketPolicy,
-    AuthTargets.jws, AuthTargets.jwks, WorkerTargets.imageHeader,
+    AuthTargets.jws, AuthTargets.jwks, WorkerTargets.imageHeader, WorkerTargets.animationFrames, WorkerTargets.avifMetadata,
 ]
 
 /// The target `HOIST_FUZZ_TARGET` names, read once.
