@@ -458,6 +458,8 @@ export function backoffDelay(attempt, { base = 500, max = 20000, random = Math.r
 export function retryDecision(error, { failures, renewals, online, retries = 6, renewalsAllowed = 3, base, max, random } = {}) {
   if (!(error instanceof HoistUploadError) || error.code === 'aborted') return { action: 'fail' };
   if (error.expired) return renewals < renewalsAllowed ? { action: 'resign' } : { action: 'fail' };
+  // Stopped because the browser went offline: no failure of the part's, whatever the browser says now.
+  if (error.code === 'offline') return { action: 'wait-online' };
   const transient = error.code === 'network' || error.code === 'offline' || error.retryable || error.status === 429;
   if (!transient) return { action: 'fail' };
   if (!online) return { action: 'wait-online' };
