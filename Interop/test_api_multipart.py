@@ -15,7 +15,8 @@
 6. `hoist upload` on a JPEG of about 40 MiB (six parts): interrupted with SIGINT once a part is
    stored (one part at a time), it leaves `<file>.hoist-upload`; GET …/parts then lists what is
    missing, and the same command again sends exactly those parts (as it reports), completes, removes
-   the resume file, and the object has the file's bytes and the six-part ETag.
+   the resume file, and the object has the file's bytes and the six-part ETag; a resume file of a
+   file changed since has its upload aborted, and the file goes up afresh.
 
 Every server is started by the suite's fixtures (conftest.py) and stopped by them.
 Env: HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 (with -s) to print passing checks too.
@@ -325,6 +326,18 @@ def test_cli_upload_interrupted_and_resumed(checks: Results, servers) -> None:
                  and obj["ETag"].strip('"') == f"{hashlib.md5(md5s).hexdigest()}-6", f"{len(stored_bytes)} bytes, {obj['ETag']}")
     done = api.request("GET", f"/multipart-uploads/{record['uploadId']}/parts", token)
     checks.check("GET …/parts says completed", done.status_code == 200 and done.json().get("status") == "completed", describe(done))
+    # A resume file of an upload whose file has changed since (another modification time): that
+    # upload is aborted, and the file goes up afresh.
+    stale = Client(api, token).create(len(jpeg), checksumAlgorithm="SHA256").json()
+    with open(resume, "w", encoding="utf-8") as f:
+        json.dump({**record, "uploadId": stale["uploadId"], "key": stale["key"], "articleId": stale["articleId"],
+                   "modified": record["modified"] - 60, "partsDone": [1]}, f)
+    changed = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    gone = api.request("GET", f"/multipart-uploads/{stale['uploadId']}/parts", token)
+    checks.check("a changed file: the interrupted upload is aborted (404) and the file uploaded afresh",
+                 changed.returncode == 0 and "changed since the interrupted upload" in changed.stderr.decode()
+                 and gone.status_code == 404 and changed.stdout.decode().strip() not in ("", stale["key"], record["key"])
+                 and not os.path.exists(resume), f"exit {changed.returncode}; {changed.stderr.decode()[-400:]}; {describe(gone)}")
     # A third run starts a new upload (nothing to resume): it is an ordinary upload of the same file.
     third = subprocess.run(argv + ["--article", record["articleId"]], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
     checks.check("a third run (no resume file) uploads the file afresh under a new key",

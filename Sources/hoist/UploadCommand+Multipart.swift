@@ -72,8 +72,15 @@ extension UploadCommand {
         var record: MultipartResumeRecord?
         var missing: [Int]?
 
-        if let saved = await Self.readResumeRecord(resumePath),
-           saved.matches(api: base, size: size, modified: modified, contentType: contentType, articleId: articleId) {
+        let saved = await Self.readResumeRecord(resumePath)
+        if let saved, saved.api == base,
+           !saved.matches(api: base, size: size, modified: modified, contentType: contentType, articleId: articleId) {
+            // The file (or the article asked for) changed since the interrupted upload: its parts are
+            // of no use. Abort it (best effort: the server's sweeper aborts it at its expiry anyway).
+            progress.say("\(file): changed since the interrupted upload \(saved.uploadId); aborting it and starting again")
+            _ = try? await api.call(.DELETE, "/multipart-uploads/\(Self.escaped(saved.uploadId))")
+        }
+        if let saved, saved.matches(api: base, size: size, modified: modified, contentType: contentType, articleId: articleId) {
             do {
                 let listed = try await api.call(.GET, "/multipart-uploads/\(Self.escaped(saved.uploadId))/parts")
                 switch listed["status"] as? String {
