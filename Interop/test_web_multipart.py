@@ -12,7 +12,9 @@ Page.addScriptToEvaluateOnNewDocument), so every page load counts its own.
    …/parts listed as missing, the object has the file's bytes, the record is forgotten, and the
    image worker verifies (or processes) it;
 2. offline and online in the middle: the page says it is offline, sends nothing while offline, and
-   finishes by itself once the connection is back, without a reload and without a failure.
+   finishes by itself once the connection is back, without a reload and without a failure;
+3. Cancel in the middle: the upload is aborted on the server (DELETE; GET …/parts then answers 404),
+   nothing is stored under its key, and the page forgets it.
 
 Env: HOIST_BIN (default .build/debug/hoist), HOIST_ARTIFACTS (screenshots; default a kept folder
 under /tmp), CHROMIUM, CHROMEDRIVER, INTEROP_VERBOSE=1 (with -s).
@@ -67,7 +69,7 @@ class Big:
         self.data = noise_jpeg()
         self.sha = hashlib.sha256(self.data).digest()
         self.paths = {}
-        for name in ("big-reload.jpg", "big-offline.jpg"):
+        for name in ("big-reload.jpg", "big-offline.jpg", "big-cancel.jpg"):
             path = os.path.join(self.dir, name)
             with open(path, "wb") as f:
                 f.write(self.data)
@@ -219,6 +221,36 @@ def offline_in_the_middle(R: Results, page: Page, big: Big, s3, artifacts: str) 
         wait_processed(R, page, e["key"], "after offline and online")
 
 
+def cancel_in_the_middle(R: Results, page: Page, big: Big, s3) -> None:
+    name = "big-cancel.jpg"
+    page.click("new-article")
+    page.d.set_network_conditions(offline=False, latency=5, download_throughput=50 * MiB, upload_throughput=4 * MiB)
+    try:
+        page.pick(big.paths[name])
+        page.wait_state(name, ("ready",), timeout=30)
+        page.click("upload-all")
+        e = page.wait(f"{name}: under way", lambda: (lambda x: x if (x["progress"] and int(x["progress"]) >= 5)
+                                                     or x["state"] in ("done", "failed") else None)(page.entry(name)), timeout=120)
+        records = resume_records(page)
+        page.click_in(name, "cancel")
+        e = page.wait_state(name, ("cancelled", "done", "failed"), timeout=30)
+    finally:
+        page.d.delete_network_conditions()
+    R.check("cancel mid-upload (multipart): the file is cancelled", e["state"] == "cancelled", str(e))
+    upload_id = records[0].get("uploadId") if len(records) == 1 else None
+    R.check("... the upload was remembered while it ran", upload_id is not None, str(records))
+    if upload_id:
+        try:
+            gone = page.wait("the upload aborted on the server", lambda: listed_parts(page.srv, page_token(page), upload_id).get("error") == 404,
+                             timeout=10)
+        except TimeoutError:
+            gone = False
+        R.check("... and aborted on the server (DELETE): GET …/parts answers 404", bool(gone),
+                str(listed_parts(page.srv, page_token(page), upload_id))[:300])
+    R.check("... nothing is stored under its key", get_object(s3, records[0].get("key", "") if records else "") is None)
+    R.check("... and the page forgot it (no record in localStorage)", resume_records(page) == [], str(resume_records(page)))
+
+
 class Web:
     def __init__(self, driver, srv: HoistServerProcess, artifacts: str):
         self.driver = driver
@@ -257,3 +289,7 @@ def test_reload_in_the_middle(checks, web):
 
 def test_offline_in_the_middle(checks, web):
     offline_in_the_middle(checks, web.page, web.big, web.s3, web.artifacts)
+
+
+def test_cancel_in_the_middle(checks, web):
+    cancel_in_the_middle(checks, web.page, web.big, web.s3)
