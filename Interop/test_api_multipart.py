@@ -11,7 +11,12 @@
    other bytes than the signed SHA-256; the API refuses a bad type, size or part number;
 4. abort: the upload is gone from ListMultipartUploads and the API says 404;
 5. an expired part URL (a second `hoist serve` with HOIST_URL_EXPIRY=2) is refused, and a re-signed
-   one works.
+   one works;
+6. `hoist upload` on a JPEG of about 40 MiB (six parts): interrupted with SIGINT once a part is
+   stored (one part at a time), it leaves `<file>.hoist-upload`; GET …/parts then lists what is
+   missing, and the same command again sends exactly those parts (as it reports), completes, removes
+   the resume file, and the object has the file's bytes and the six-part ETag; a resume file of a
+   file changed since has its upload aborted, and the file goes up afresh.
 
 Every server is started by the suite's fixtures (conftest.py) and stopped by them.
 Env: HOIST_BIN (default .build/debug/hoist), INTEROP_VERBOSE=1 (with -s) to print passing checks too.
@@ -22,10 +27,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
+import os
+import signal
+import subprocess
 import time
 
 from api_common import FAST, APIClient, describe, error_of, put_url, store_s3_client, wait_for
-from interop_common import Results
+from interop_common import Results, clean_env, hoist_bin, temp_dir
 from store_common import s3_error
 
 BUCKET = "article-images"
@@ -33,13 +42,14 @@ MIB = 1 << 20
 LIMITS = {**FAST, "HOIST_MAX_SIZE": str(64 * MIB)}
 
 
-def noise_jpeg(width: int = 4800, height: int = 3600) -> bytes:
-    """A real JPEG of noise: about 19 MiB at this size, so three parts of the 8 MiB plan."""
+def noise_jpeg(width: int = 4800, height: int = 3600, quality: int = 95) -> bytes:
+    """A real JPEG of noise: about 19 MiB at this size, so three parts of the 8 MiB plan (5700×3800 at
+    quality 100: about 40 MiB, six parts)."""
     from PIL import Image
 
     image = Image.merge("RGB", [Image.effect_noise((width, height), 60 + 20 * i) for i in range(3)])
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=95)
+    image.save(out, format="JPEG", quality=quality)
     return out.getvalue()
 
 
@@ -246,3 +256,90 @@ def test_multipart_expired_part_url_resigned(checks: Results, servers) -> None:
     checks.check("the part re-signed -> 200", put.status == 200, f"{put.status} {put.body[:300]!r}")
     done = alice.call("POST", f"/multipart-uploads/{upload['uploadId']}/complete")
     checks.check("then complete -> 200", done.status_code == 200 and done.json().get("size") == len(data), describe(done))
+
+
+def test_cli_upload_interrupted_and_resumed(checks: Results, servers) -> None:
+    srv = servers.start("serve", env=LIMITS, check="hoist serve starts (HOIST_MAX_SIZE 64 MiB)")
+    api = APIClient(srv.api, timeout=120)
+    token = srv.token("alice")
+    folder = temp_dir("hoist-cli-multipart-")
+    path = os.path.join(folder, "big.jpg")
+    jpeg = noise_jpeg(5700, 3800, quality=100)
+    with open(path, "wb") as f:
+        f.write(jpeg)
+    resume = path + ".hoist-upload"
+    env = clean_env(HOIST_TOKEN=token)
+    argv = [hoist_bin(), "upload", path, "--api", srv.api]
+    checks.info(f"the JPEG has {len(jpeg)} bytes")
+
+    # 1. One part at a time; SIGINT once the resume file says a part is stored.
+    first = subprocess.Popen(argv + ["--part-concurrency", "1"], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    record: dict = {}
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and first.poll() is None:
+            try:
+                with open(resume, encoding="utf-8") as f:
+                    record = json.load(f)
+            except (OSError, ValueError):
+                record = {}
+            if record.get("partsDone"):
+                first.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.01)
+        out, err = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    checks.check("hoist upload, interrupted by SIGINT after a stored part, stops without finishing",
+                 first.returncode != 0 and bool(record.get("partsDone")), f"exit {first.returncode}; {record}; {err.decode()[-500:]}")
+    checks.check("it leaves <file>.hoist-upload with the upload id, key and plan",
+                 os.path.exists(resume) and record.get("uploadId") and record.get("partCount") == 6
+                 and record.get("partSize") == 8 * MIB and record.get("size") == len(jpeg), str(record))
+    if not record.get("uploadId"):
+        return
+    listed = api.request("GET", f"/multipart-uploads/{record['uploadId']}/parts", token)
+    body = listed.json() if listed.status_code == 200 else {}
+    missing = body.get("missingParts", [])
+    stored = [p["partNumber"] for p in body.get("parts", [])]
+    checks.info(f"after SIGINT storage holds parts {stored}; missing {missing}")
+    checks.check("GET …/parts: some parts stored, the others missing", stored and missing and len(stored) + len(missing) == 6,
+                 describe(listed))
+
+    # 2. The same command again: it resumes and sends only what is missing.
+    again = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    out, err = again.stdout.decode(), again.stderr.decode()
+    checks.check("the rerun completes (exit 0) and prints the key", again.returncode == 0 and out.strip() == record["key"],
+                 f"exit {again.returncode}; stdout {out!r}; stderr {err[-800:]}")
+    checks.check(f"the rerun resumes the upload and sends only the {len(missing)} missing parts (as it reports)",
+                 f"resuming upload {record['uploadId']}: storage holds {len(stored)} of 6 parts; sending {len(missing)}" in err
+                 and f"6 parts: {len(missing)} sent, {len(stored)} already stored" in err and "parts 6/6" in err, err[-800:])
+    checks.check("the resume file is removed on completion", not os.path.exists(resume))
+    s3 = store_s3_client(srv)
+    obj = s3.get_object(Bucket=BUCKET, Key=record["key"])
+    stored_bytes = obj["Body"].read()
+    md5s = b"".join(hashlib.md5(jpeg[i:i + 8 * MIB]).digest() for i in range(0, len(jpeg), 8 * MIB))
+    checks.check("the object has the file's bytes, type image/jpeg and the six-part ETag",
+                 stored_bytes == jpeg and obj["ContentType"] == "image/jpeg"
+                 and obj["ETag"].strip('"') == f"{hashlib.md5(md5s).hexdigest()}-6", f"{len(stored_bytes)} bytes, {obj['ETag']}")
+    done = api.request("GET", f"/multipart-uploads/{record['uploadId']}/parts", token)
+    checks.check("GET …/parts says completed", done.status_code == 200 and done.json().get("status") == "completed", describe(done))
+    # A resume file of an upload whose file has changed since (another modification time): that
+    # upload is aborted, and the file goes up afresh.
+    stale = Client(api, token).create(len(jpeg), checksumAlgorithm="SHA256").json()
+    with open(resume, "w", encoding="utf-8") as f:
+        json.dump({**record, "uploadId": stale["uploadId"], "key": stale["key"], "articleId": stale["articleId"],
+                   "modified": record["modified"] - 60, "partsDone": [1]}, f)
+    changed = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    gone = api.request("GET", f"/multipart-uploads/{stale['uploadId']}/parts", token)
+    checks.check("a changed file: the interrupted upload is aborted (404) and the file uploaded afresh",
+                 changed.returncode == 0 and "changed since the interrupted upload" in changed.stderr.decode()
+                 and gone.status_code == 404 and changed.stdout.decode().strip() not in ("", stale["key"], record["key"])
+                 and not os.path.exists(resume), f"exit {changed.returncode}; {changed.stderr.decode()[-400:]}; {describe(gone)}")
+    # A third run starts a new upload (nothing to resume): it is an ordinary upload of the same file.
+    third = subprocess.run(argv + ["--article", record["articleId"]], env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    checks.check("a third run (no resume file) uploads the file afresh under a new key",
+                 third.returncode == 0 and third.stdout.decode().strip() not in ("", record["key"]) and not os.path.exists(resume),
+                 f"exit {third.returncode}; {third.stdout.decode()!r}; {third.stderr.decode()[-400:]}")

@@ -18,6 +18,11 @@ struct UploadCommand: AsyncParsableCommand {
             with a progress line per file on standard error; each key is printed on standard output. An expired \
             URL is replaced once.
 
+            Files over --multipart-threshold (8 MiB) go as multipart uploads: parts sent --part-concurrency at a \
+            time, each bound to its SHA-256; expired part URLs are signed again, network errors, 5xx and 429 retried \
+            with back-off. The upload is remembered in <file>.hoist-upload until it completes: after Ctrl-C or a \
+            failure, the same command sends only the parts storage lacks.
+
             Example:
               hoist upload photo.jpg diagram.png --api http://127.0.0.1:8080
             """
@@ -38,6 +43,12 @@ struct UploadCommand: AsyncParsableCommand {
     @Option(help: "How many files go up at once.")
     var concurrency: Int = 3
 
+    @Option(help: "Files over this many bytes go as resumable multipart uploads.")
+    var multipartThreshold: Int64 = 8 << 20
+
+    @Option(help: "How many parts of one file go up at once.")
+    var partConcurrency: Int = 4
+
     @Option(help: "The data folder holding the dev issuer's key (for tokens when HOIST_TOKEN is not set).")
     var data: String = ProcessInfo.processInfo.environment["HOIST_DATA"] ?? "hoist-data"
 
@@ -46,6 +57,8 @@ struct UploadCommand: AsyncParsableCommand {
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("Name at least one file.") }
         guard (1...16).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 16.") }
+        guard (1...16).contains(partConcurrency) else { throw ValidationError("--part-concurrency must be between 1 and 16.") }
+        guard multipartThreshold >= 1 else { throw ValidationError("--multipart-threshold must be at least 1 byte.") }
         for file in files {
             let ext = (file as NSString).pathExtension.lowercased()
             guard Self.types[ext] != nil else {
@@ -132,8 +145,12 @@ struct UploadCommand: AsyncParsableCommand {
     /// Asks for a URL, then streams the file to it; an expired URL is replaced once.
     func upload(_ file: String, articleId: String?, base: String, token: String, client: HTTPClient,
                 progress: ProgressBoard) async throws -> UploadResult {
-        let size = try (FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
+        let (size, modified) = try await Self.sizeAndModification(of: file)
         let contentType = Self.types[(file as NSString).pathExtension.lowercased()] ?? "application/octet-stream"
+        if size > multipartThreshold {
+            return try await uploadMultipart(file, size: size, modified: modified, contentType: contentType, articleId: articleId,
+                                             base: base, token: token, client: client, progress: progress)
+        }
         let checksum = try Self.sha256Base64(of: file)
         progress.start(file, total: size)
         for attempt in 0..<2 {
@@ -231,15 +248,30 @@ final class ProgressBoard: Sendable {
     struct Line {
         var total: Int64
         var sent: Int64 = 0
+        /// Bytes already stored when this run started (a resumed upload's parts): not in the rate.
+        var already: Int64 = 0
         var started = Date()
         var note: String?
+        /// Parts stored and planned, for multipart uploads.
+        var parts: (done: Int, count: Int)?
     }
     private let lines = Mutex<[(String, Line)]>([])
     private let interactive = isatty(2) != 0
     private let drawn = Mutex(0)
 
-    func start(_ file: String, total: Int64) {
-        lines.withLock { $0.append((file, Line(total: total))) }
+    func start(_ file: String, total: Int64, already: Int64 = 0) {
+        lines.withLock { $0.append((file, Line(total: total, sent: already, already: already))) }
+    }
+    /// Shows `done` of `count` parts stored on the file's line.
+    func parts(_ file: String, done: Int, of count: Int) {
+        lines.withLock { lines in
+            if let i = lines.firstIndex(where: { $0.0 == file }) { lines[i].1.parts = (done, count) }
+        }
+    }
+    /// A message on standard error, above the progress lines.
+    func say(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+        if interactive { drawn.withLock { $0 = 0 } }
     }
     func restart(_ file: String) {
         lines.withLock { lines in
@@ -251,7 +283,7 @@ final class ProgressBoard: Sendable {
             if let i = lines.firstIndex(where: { $0.0 == file }) { lines[i].1.sent += Int64(count) }
         }
     }
-    func finish(_ file: String, note: String) {
+    func finish(_ file: String, note: String?) {
         lines.withLock { lines in
             if let i = lines.firstIndex(where: { $0.0 == file }) { lines[i].1.note = note }
         }
@@ -266,11 +298,12 @@ final class ProgressBoard: Sendable {
         if interactive && previous > 0 { out += "\u{1B}[\(previous)A" }
         for (file, line) in snapshot {
             let elapsed = max(Date().timeIntervalSince(line.started), 0.001)
-            let rate = Double(line.sent) / elapsed
+            let rate = Double(line.sent - line.already) / elapsed
             let percent = line.total > 0 ? Int(Double(line.sent) * 100 / Double(line.total)) : 100
             let left = rate > 0 ? Int(Double(line.total - line.sent) / rate) : 0
             let status = line.note ?? "ETA \(left)s"
-            out += (interactive ? "\u{1B}[2K" : "") + "\((file as NSString).lastPathComponent)  \(percent)%  \(Self.bytes(line.sent))/\(Self.bytes(line.total))  \(Self.bytes(Int64(rate)))/s  \(status)\n"
+            let parts = line.parts.map { "  parts \($0.done)/\($0.count)" } ?? ""
+            out += (interactive ? "\u{1B}[2K" : "") + "\((file as NSString).lastPathComponent)  \(percent)%  \(Self.bytes(line.sent))/\(Self.bytes(line.total))  \(Self.bytes(Int64(rate)))/s\(parts)  \(status)\n"
         }
         drawn.withLock { $0 = snapshot.count }
         FileHandle.standardError.write(Data(out.utf8))

@@ -25,7 +25,7 @@ struct APICORSMiddlewareTests {
             ], body: nil)
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowOrigin] == Self.app)
-            #expect(preflight.headers[.accessControlAllowMethods] == "GET, POST")
+            #expect(preflight.headers[.accessControlAllowMethods] == "GET, POST, DELETE")
             #expect(preflight.headers[.accessControlAllowHeaders] == "Authorization, Content-Type")
             let post = try await client.executeRequest(uri: "/upload-url", method: .post, headers: [.origin: Self.app], body: nil)
             #expect(post.status == .ok)

@@ -26,7 +26,7 @@ struct APICORSMiddleware<Context: RequestContext>: RouterMiddleware {
             var headers: HTTPFields = [.vary: "Origin"]
             guard allowed else { return Response(status: .forbidden, headers: headers) }
             headers[.accessControlAllowOrigin] = origin
-            headers[.accessControlAllowMethods] = "GET, POST"
+            headers[.accessControlAllowMethods] = "GET, POST, DELETE"
             headers[.accessControlAllowHeaders] = "Authorization, Content-Type"
             headers[.accessControlMaxAge] = "600"
             return Response(status: .noContent, headers: headers)

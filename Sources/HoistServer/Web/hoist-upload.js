@@ -2,7 +2,11 @@
 //
 // It asks the Hoist API for a pre-signed URL (POST /upload-url, with the file's type, size and
 // SHA-256), then PUTs the file straight to storage with exactly the headers the API returned,
-// reporting progress, retrying what can be retried, and explaining what cannot.
+// reporting progress, retrying what can be retried, and explaining what cannot. Files over 8 MiB go
+// as multipart uploads (POST /multipart-uploads): parts in parallel, each hashed in a Web Worker and
+// bound to its SHA-256, expired part URLs re-signed, back-off with jitter, a pause while offline,
+// and a record in localStorage so that the same file, picked again after a reload, sends only the
+// parts storage lacks.
 //
 //   import { HoistUploader } from '/hoist-upload.js';
 //   const uploader = new HoistUploader({ token });
@@ -14,7 +18,7 @@
 //   console.log(result.key);
 
 /** The version of this client. */
-export const VERSION = '0.1.0';
+export const VERSION = '0.2.0';
 
 const MiB = 1024 * 1024;
 
@@ -266,13 +270,14 @@ export async function sha256Base64(file, cryptoImpl = globalThis.crypto) {
 export class ProgressMeter {
   /**
    * @param {number} total bytes to send.
-   * @param {{now?: () => number, window?: number}} [options] clock in ms, averaging window in ms.
+   * @param {{now?: () => number, window?: number, start?: number}} [options] clock in ms, averaging window
+   *   in ms, bytes already there when measuring starts (a resumed upload's stored parts).
    */
-  constructor(total, { now = () => Date.now(), window = 3000 } = {}) {
+  constructor(total, { now = () => Date.now(), window = 3000, start = 0 } = {}) {
     this.total = total;
     this.now = now;
     this.window = window;
-    this.samples = [[now(), 0]];
+    this.samples = [[now(), start]];
   }
 
   /**
@@ -334,8 +339,293 @@ class Slots {
   }
 }
 
+// --- multipart: planning, resume records, retry decisions, hashing -------------------------------
+
 /**
- * Uploads files to Hoist: a pre-signed URL per file, then one PUT straight to storage.
+ * Maps a multipart upload's parts to byte ranges of the file. The server chooses `partSize`
+ * (`POST /multipart-uploads` answers it): every part but the last has exactly that length.
+ * @param {number} size the file's bytes.
+ * @param {number} partSize the length of every part but the last.
+ * @returns {{partNumber: number, start: number, end: number, size: number}[]} `end` exclusive.
+ * @throws {HoistUploadError} `bad_plan` when the numbers cannot describe an upload.
+ */
+export function planParts(size, partSize) {
+  if (!Number.isSafeInteger(size) || size < 1 || !Number.isSafeInteger(partSize) || partSize < 1) {
+    throw new HoistUploadError('bad_plan', `Cannot split ${size} bytes into parts of ${partSize} bytes.`);
+  }
+  const count = Math.ceil(size / partSize);
+  if (count > 10000) throw new HoistUploadError('bad_plan', `${count} parts of ${partSize} bytes: S3 allows at most 10,000.`);
+  const parts = [];
+  for (let n = 1; n <= count; n += 1) {
+    const start = (n - 1) * partSize;
+    const end = Math.min(size, start + partSize);
+    parts.push({ partNumber: n, start, end, size: end - start });
+  }
+  return parts;
+}
+
+/**
+ * What identifies "the same file" across page loads: name, size, modification time and type, and
+ * the article it goes to (the same photo may go to two articles as two uploads).
+ * @param {{name?: string, size: number, lastModified?: number, type?: string}} file
+ * @param {string} [articleId]
+ * @returns {string} the localStorage key of its resume record.
+ */
+export function uploadFingerprint(file, articleId) {
+  return 'hoist.upload.' + JSON.stringify([file.name ?? '', file.size, file.lastModified ?? 0, file.type ?? '', articleId ?? '']);
+}
+
+const RECORD_VERSION = 1;
+
+/**
+ * The multipart uploads this browser started and may resume, in a Storage (`localStorage` by
+ * default): the upload id, key and plan under the file's {@link uploadFingerprint}. Broken,
+ * foreign or expired records read as absent; a storage that throws (full, disabled) is ignored.
+ */
+export class ResumeStore {
+  /**
+   * @param {Storage|null} storage anything with getItem, setItem, removeItem (null: remember nothing).
+   * @param {{now?: () => number}} [options] the clock in ms.
+   */
+  constructor(storage, { now = () => Date.now() } = {}) {
+    this.storage = storage ?? null;
+    this.now = now;
+  }
+
+  /**
+   * The record under `fingerprint`, or null when there is none, it is unreadable, or expired.
+   * @param {string} fingerprint
+   * @returns {{uploadId: string, key: string, articleId: string, size: number, partSize: number,
+   *   partCount: number, contentType: string, checksum: boolean, expiresAt: string, apiBase: string}|null}
+   */
+  get(fingerprint) {
+    let text = null;
+    try { text = this.storage?.getItem(fingerprint) ?? null; } catch { return null; }
+    if (text === null) return null;
+    let record;
+    try { record = JSON.parse(text); } catch { this.delete(fingerprint); return null; }
+    const valid = record && record.v === RECORD_VERSION && typeof record.uploadId === 'string' && record.uploadId
+      && typeof record.key === 'string' && Number.isSafeInteger(record.size) && Number.isSafeInteger(record.partSize)
+      && record.partSize > 0 && typeof record.expiresAt === 'string';
+    if (!valid) { this.delete(fingerprint); return null; }
+    const expires = Date.parse(record.expiresAt);
+    if (!Number.isFinite(expires) || expires <= this.now()) { this.delete(fingerprint); return null; }
+    return record;
+  }
+
+  /**
+   * Keeps `record` under `fingerprint`.
+   * @returns {boolean} whether it was stored.
+   */
+  put(fingerprint, record) {
+    try {
+      this.storage?.setItem(fingerprint, JSON.stringify({ ...record, v: RECORD_VERSION }));
+      return Boolean(this.storage);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Forgets the record under `fingerprint`. */
+  delete(fingerprint) {
+    try { this.storage?.removeItem(fingerprint); } catch { /* nothing to forget */ }
+  }
+}
+
+/**
+ * The wait before retry number `attempt` (0-based): exponential from `base`, capped at `max`, with
+ * "equal jitter" (half fixed, half random) so that parallel parts and many clients do not retry
+ * in step.
+ * @param {number} attempt
+ * @param {{base?: number, max?: number, random?: () => number}} [options] ms, ms, [0, 1).
+ * @returns {number} ms.
+ */
+export function backoffDelay(attempt, { base = 500, max = 20000, random = Math.random } = {}) {
+  const ceiling = Math.min(max, base * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * What to do after a part's PUT failed.
+ * @param {HoistUploadError} error what the PUT ended with.
+ * @param {{failures: number, renewals: number, online: boolean, retries?: number, renewalsAllowed?: number,
+ *   base?: number, max?: number, random?: () => number}} state failures so far (network, 5xx, 429),
+ *   renewals so far, whether the browser thinks it is online, and the limits.
+ * @returns {{action: 'resign'|'wait-online'|'retry'|'fail', delay?: number}} `resign`: ask for a new
+ *   URL and PUT again now (the URL expired); `wait-online`: pause until the connection is back;
+ *   `retry`: wait `delay` ms, then PUT again; `fail`: give up with the error.
+ */
+export function retryDecision(error, { failures, renewals, online, retries = 6, renewalsAllowed = 3, base, max, random } = {}) {
+  if (!(error instanceof HoistUploadError) || error.code === 'aborted') return { action: 'fail' };
+  if (error.expired) return renewals < renewalsAllowed ? { action: 'resign' } : { action: 'fail' };
+  // Stopped because the browser went offline: no failure of the part's, whatever the browser says now.
+  if (error.code === 'offline') return { action: 'wait-online' };
+  const transient = error.code === 'network' || error.code === 'offline' || error.retryable || error.status === 429;
+  if (!transient) return { action: 'fail' };
+  if (!online) return { action: 'wait-online' };
+  if (failures >= retries) return { action: 'fail' };
+  const delay = error.retryAfter !== undefined ? Math.min(error.retryAfter * 1000, max ?? 20000) : backoffDelay(failures, { base, max, random });
+  return { action: 'retry', delay };
+}
+
+/** The hashing worker's code: SHA-256 of a Blob, off the page's thread. */
+export const HASH_WORKER_SOURCE = `
+self.onmessage = async (event) => {
+  const { id, blob } = event.data;
+  try {
+    const digest = await self.crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+    self.postMessage({ id, digest }, [digest]);
+  } catch (error) {
+    self.postMessage({ id, error: String(error && error.message || error) });
+  }
+};
+`;
+
+/**
+ * SHA-256 of Blobs in a Web Worker made from a Blob URL (no extra file to serve), base64; without
+ * Worker support, on this thread with Web Crypto.
+ */
+export class PartHasher {
+  /**
+   * @param {{Worker?: typeof Worker|null, crypto?: Crypto, URL?: typeof URL}} [options]
+   */
+  constructor({ Worker: WorkerImpl = globalThis.Worker, crypto: cryptoImpl = globalThis.crypto, URL: URLImpl = globalThis.URL } = {}) {
+    this.WorkerImpl = WorkerImpl ?? null;
+    this.crypto = cryptoImpl;
+    this.URLImpl = URLImpl;
+    this.worker = null;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.usesWorker = false;
+  }
+
+  /** Whether SHA-256 can be computed here at all. */
+  get available() { return Boolean(this.crypto?.subtle); }
+
+  startWorker() {
+    if (this.worker || !this.WorkerImpl || !this.URLImpl?.createObjectURL) return this.worker;
+    try {
+      const url = this.URLImpl.createObjectURL(new Blob([HASH_WORKER_SOURCE], { type: 'text/javascript' }));
+      this.worker = new this.WorkerImpl(url);
+      this.URLImpl.revokeObjectURL?.(url);
+      this.worker.onmessage = (event) => {
+        const { id, digest, error } = event.data ?? {};
+        const entry = this.pending.get(id);
+        if (!entry) return;
+        this.pending.delete(id);
+        if (error !== undefined) entry.reject(new HoistUploadError('hash_failed', `Could not compute a part's SHA-256: ${error}`));
+        else entry.resolve(base64(new Uint8Array(digest)));
+      };
+      this.worker.onerror = (event) => {
+        // A worker that cannot run (a strict CSP, say): hash the waiting parts here instead.
+        event?.preventDefault?.();
+        this.worker?.terminate?.();
+        this.worker = null;
+        this.WorkerImpl = null;
+        this.usesWorker = false;
+        const waiting = [...this.pending.values()];
+        this.pending.clear();
+        for (const entry of waiting) this.hashHere(entry.blob).then(entry.resolve, entry.reject);
+      };
+      this.usesWorker = true;
+    } catch {
+      this.worker = null;
+      this.WorkerImpl = null;
+    }
+    return this.worker;
+  }
+
+  async hashHere(blob) {
+    const digest = await this.crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+    return base64(new Uint8Array(digest));
+  }
+
+  /**
+   * The SHA-256 of `blob`, base64.
+   * @param {Blob} blob
+   * @returns {Promise<string>}
+   */
+  hash(blob) {
+    const worker = this.startWorker();
+    if (!worker) return this.hashHere(blob);
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject, blob });
+      worker.postMessage({ id, blob });
+    });
+  }
+
+  /** Stops the worker (a new one starts on the next hash). */
+  close() {
+    this.worker?.terminate?.();
+    this.worker = null;
+  }
+}
+
+/** Whether the browser says it is online, and a way to wait until it does. */
+export class Connectivity {
+  /**
+   * @param {{navigator?: {onLine?: boolean}, events?: EventTarget|null}} [options] default: the page's.
+   */
+  constructor({ navigator: nav = globalThis.navigator, events = globalThis.window ?? null } = {}) {
+    this.nav = nav;
+    this.events = events;
+  }
+
+  /** False only when the browser knows it is offline. */
+  get online() { return this.nav?.onLine !== false; }
+
+  /**
+   * Calls `listener` when the browser goes offline.
+   * @returns {() => void} removes the listener.
+   */
+  onOffline(listener) {
+    if (!this.events?.addEventListener) return () => {};
+    this.events.addEventListener('offline', listener);
+    return () => this.events.removeEventListener('offline', listener);
+  }
+
+  /**
+   * Resolves when the browser is online again (at once when it is); rejects when `signal` aborts.
+   * Without online events it polls every second.
+   */
+  waitOnline(signal) {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) { reject(abortError()); return; }
+      if (this.online) { resolve(); return; }
+      let timer = null;
+      const finish = () => {
+        clearInterval(timer);
+        this.events?.removeEventListener?.('online', onOnline);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onOnline = () => { finish(); resolve(); };
+      const onAbort = () => { finish(); reject(abortError()); };
+      this.events?.addEventListener?.('online', onOnline);
+      timer = setInterval(() => { if (this.online) onOnline(); }, 1000);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+function defaultStorage() {
+  try { return globalThis.localStorage ?? null; } catch { return null; } // a sandboxed frame may throw
+}
+
+/** An AbortController that aborts when any of `signals` does. */
+function linkedController(...signals) {
+  const controller = new AbortController();
+  for (const signal of signals) {
+    if (!signal) continue;
+    if (signal.aborted) { controller.abort(); break; }
+    signal.addEventListener('abort', () => controller.abort(), { once: true });
+  }
+  return controller;
+}
+
+/**
+ * Uploads files to Hoist: a pre-signed URL per file, then one PUT straight to storage; files over
+ * `multipartThreshold` go as a resumable multipart upload (parts in parallel, each with its SHA-256).
  *
  * Options:
  * - `apiBase` the Hoist API's URL (default: this page's origin);
@@ -345,7 +635,14 @@ class Slots {
  *   read only by the PUT, and `onState` says the hash was skipped);
  * - `networkRetries` retries after a network error (default 3), `retryDelay` the first backoff in ms
  *   (default 500, doubled each time);
- * - `fetch`, `XMLHttpRequest`, `crypto`, `now`, `pageOrigin` to replace the browser's (tests).
+ * - `multipartThreshold` bytes above which a file goes multipart (default 8 MiB; `Infinity`: never);
+ * - `partConcurrency` parts of one file sent at a time (default 4);
+ * - `partRetries` retries of a part after network errors, 5xx or 429 (default 6), waiting
+ *   `retryDelay` doubled each time up to `maxRetryDelay` ms (default 20000), with jitter; while the
+ *   browser is offline nothing is sent and no retry is spent: the upload resumes on `online`;
+ * - `storage` where resumable uploads are remembered (default `localStorage`; `null`: nowhere);
+ * - `fetch`, `XMLHttpRequest`, `crypto`, `now`, `pageOrigin`, `Worker`, `random`, `connectivity`,
+ *   `hasher` to replace the browser's (tests).
  */
 export class HoistUploader {
   constructor(options = {}) {
@@ -363,6 +660,15 @@ export class HoistUploader {
     this.pageOrigin = options.pageOrigin ?? globalThis.location?.origin ?? 'null';
     this.slots = new Slots(this.concurrency);
     this.cachedPolicy = null;
+    this.multipartThreshold = options.multipartThreshold ?? 8 * MiB;
+    this.partConcurrency = Math.max(1, options.partConcurrency ?? 4);
+    this.partRetries = options.partRetries ?? 6;
+    this.maxRetryDelay = options.maxRetryDelay ?? 20000;
+    this.random = options.random ?? Math.random;
+    this.resumeStore = new ResumeStore(options.storage !== undefined ? options.storage : defaultStorage(), { now: this.now });
+    this.connectivity = options.connectivity ?? new Connectivity();
+    this.hasher = options.hasher ?? new PartHasher({ Worker: options.Worker !== undefined ? options.Worker : globalThis.Worker, crypto: this.crypto });
+    this.active = new Set(); // fingerprints of multipart uploads running here
   }
 
   async authorization() {
@@ -390,6 +696,7 @@ export class HoistUploader {
       }
       const text = await response.text();
       if (response.ok) {
+        if (response.status === 204 || text === '') return null;
         try { return JSON.parse(text); } catch {
           throw new HoistUploadError('bad_response', `The Hoist API answered ${path} with something that is not JSON.`);
         }
@@ -432,7 +739,14 @@ export class HoistUploader {
    * @param {AbortSignal} [options.signal] cancels the upload wherever it is.
    * @param {(p: {loaded, total, percent, rate, remaining}) => void} [options.onProgress]
    * @param {(s: {state: string, message?: string, key?: string}) => void} [options.onState] states:
-   *   `queued`, `hashing`, `hash-skipped`, `requesting`, `uploading`, `renewing`, `retrying`, `done`.
+   *   `queued`, `hashing`, `hash-skipped`, `requesting`, `uploading`, `renewing`, `retrying`, `done`;
+   *   multipart uploads also `resuming`, `offline` and `completing`.
+   *
+   * Over `multipartThreshold` the file goes multipart: its upload id is remembered under the file's
+   * {@link uploadFingerprint} until it completes, so uploading the same file (same name, size,
+   * modification time, type and article) after a reload sends only the parts storage lacks. The
+   * result then also has `multipart: true`, `uploadId`, `partCount`, `partsSent` and `partsResumed`;
+   * progress events also carry `partsDone` and `partCount`. Cancelling aborts the upload on the server.
    */
   async upload(file, options = {}) {
     const { signal } = options;
@@ -447,6 +761,18 @@ export class HoistUploader {
   }
 
   async uploadNow(file, options, onState) {
+    if (file.size > this.multipartThreshold) {
+      try {
+        return await this.uploadMultipart(file, options, onState);
+      } catch (error) {
+        if (error?.code !== 'multipart_unavailable') throw error;
+        onState({ state: 'requesting', message: 'The server has no multipart uploads; sending the file in one request.' });
+      }
+    }
+    return this.uploadSingle(file, options, onState);
+  }
+
+  async uploadSingle(file, options, onState) {
     const { signal } = options;
     const contentType = options.contentType ?? (file.type || 'application/octet-stream');
     let checksum = null;
@@ -500,6 +826,317 @@ export class HoistUploader {
         }
         throw error;
       }
+    }
+  }
+
+  /**
+   * The resume record this browser keeps for `file` (an interrupted multipart upload), or null.
+   * @param {Blob & {name?: string, lastModified?: number}} file
+   * @param {{articleId?: string}} [options]
+   */
+  resumable(file, { articleId } = {}) {
+    const record = this.resumeStore.get(uploadFingerprint(file, articleId));
+    return record && record.size === file.size && record.apiBase === this.apiBase ? record : null;
+  }
+
+  /** `api`, but while the browser is offline it waits for the connection instead of failing. */
+  async apiOnline(method, path, options = {}) {
+    for (;;) {
+      if (!this.connectivity.online) {
+        options.onOffline?.();
+        await this.connectivity.waitOnline(options.signal);
+      }
+      try {
+        return await this.api(method, path, options);
+      } catch (error) {
+        if (error?.code === 'network' && !this.connectivity.online) continue;
+        throw error;
+      }
+    }
+  }
+
+  async uploadMultipart(file, options, onState) {
+    const contentType = options.contentType ?? (file.type || 'application/octet-stream');
+    const fingerprint = uploadFingerprint(file, options.articleId);
+    if (this.active.has(fingerprint)) {
+      throw new HoistUploadError('already_uploading', `${file.name ? `"${file.name}"` : 'This file'} is already being uploaded.`);
+    }
+    this.active.add(fingerprint);
+    try {
+      return await this.runMultipart(file, options, onState, contentType, fingerprint);
+    } finally {
+      this.active.delete(fingerprint);
+    }
+  }
+
+  async runMultipart(file, options, onState, contentType, fingerprint) {
+    const { signal } = options;
+    const offline = () => onState({ state: 'offline', message: 'Offline: the upload continues when the connection is back.' });
+    const stats = { attempts: 0, renewed: false, partsSent: 0, partsResumed: 0, sentAny: false };
+    let upload = null;
+    let missing = null;
+    const saved = this.resumable(file, options);
+    if (saved && saved.contentType === contentType) {
+      onState({ state: 'requesting', key: saved.key, message: 'Asking storage which parts of the interrupted upload it holds…' });
+      try {
+        const listed = await this.apiOnline('GET', `/multipart-uploads/${encodeURIComponent(saved.uploadId)}/parts`, { signal, onOffline: offline });
+        if (listed?.status === 'completed') {
+          const done = await this.apiOnline('POST', `/multipart-uploads/${encodeURIComponent(saved.uploadId)}/complete`, { signal, onOffline: offline });
+          this.resumeStore.delete(fingerprint);
+          return this.multipartResult(saved, done, contentType, stats);
+        }
+        if (listed?.status === 'active' && listed.size === file.size && listed.partSize === saved.partSize
+            && Array.isArray(listed.missingParts)) {
+          upload = saved;
+          missing = listed.missingParts.filter((n) => Number.isSafeInteger(n) && n >= 1 && n <= saved.partCount);
+        }
+      } catch (error) {
+        if (error?.code === 'aborted' || !(error instanceof HoistUploadError) || (error.status !== 404 && error.status !== 409)) throw error;
+        // 404: gone (aborted, expired, another user's): start again.
+      }
+      if (!upload) this.resumeStore.delete(fingerprint);
+    }
+    if (!upload) {
+      onState({ state: 'requesting' });
+      const body = { contentType, size: file.size };
+      if (options.articleId) body.articleId = options.articleId;
+      if (this.hasher.available) body.checksumAlgorithm = 'SHA256';
+      let created;
+      try {
+        created = await this.apiOnline('POST', '/multipart-uploads', { body, signal, onOffline: offline });
+      } catch (error) {
+        if (error?.code === 'http_404' || error?.code === 'http_405') {
+          throw new HoistUploadError('multipart_unavailable', 'The server has no multipart uploads.');
+        }
+        throw error;
+      }
+      if (!created || typeof created.uploadId !== 'string' || typeof created.key !== 'string' || !Number.isSafeInteger(created.partSize)) {
+        throw new HoistUploadError('bad_response', 'The Hoist API answered POST /multipart-uploads without an upload id, key and part size.');
+      }
+      upload = {
+        uploadId: created.uploadId, key: created.key, articleId: created.articleId ?? options.articleId ?? null,
+        size: file.size, partSize: created.partSize, partCount: created.partCount, contentType,
+        checksum: created.checksumAlgorithm === 'SHA256', expiresAt: created.expiresAt ?? new Date(this.now() + 86400000).toISOString(),
+        apiBase: this.apiBase,
+      };
+      this.resumeStore.put(fingerprint, upload);
+      missing = null;
+    }
+    const plan = planParts(file.size, upload.partSize);
+    if (Number.isSafeInteger(upload.partCount) && plan.length !== upload.partCount) {
+      throw new HoistUploadError('bad_plan', `The server planned ${upload.partCount} parts, but ${file.size} bytes in parts of ` +
+        `${upload.partSize} make ${plan.length}.`);
+    }
+    upload.partCount = plan.length;
+    if (missing === null) {
+      missing = plan.map((p) => p.partNumber);
+    } else {
+      stats.partsResumed = plan.length - missing.length;
+      onState({ state: 'resuming', key: upload.key,
+        message: `Resuming: storage holds ${stats.partsResumed} of ${plan.length} parts; sending the other ${missing.length}.` });
+    }
+    try {
+      onState({ state: 'uploading', key: upload.key });
+      await this.sendParts(file, upload, plan, missing, options, onState, stats);
+      for (let round = 0; ; round += 1) {
+        onState({ state: 'completing', key: upload.key, message: 'Putting the parts together…' });
+        try {
+          const done = await this.apiOnline('POST', `/multipart-uploads/${encodeURIComponent(upload.uploadId)}/complete`,
+            { signal, onOffline: offline });
+          this.resumeStore.delete(fingerprint);
+          return this.multipartResult(upload, done, contentType, stats);
+        } catch (error) {
+          if (error?.code !== 'incomplete_upload' || round >= 2) throw error;
+          // Storage lacks a part it acknowledged (or holds a wrong one): send what it lacks.
+          const listed = await this.apiOnline('GET', `/multipart-uploads/${encodeURIComponent(upload.uploadId)}/parts`, { signal, onOffline: offline });
+          onState({ state: 'uploading', key: upload.key });
+          await this.sendParts(file, upload, plan, listed?.missingParts ?? [], options, onState, stats);
+        }
+      }
+    } catch (error) {
+      if (error?.code === 'aborted' && signal?.aborted) {
+        // Cancelled: free the parts on storage (best effort) and forget the upload.
+        this.resumeStore.delete(fingerprint);
+        try { await this.api('DELETE', `/multipart-uploads/${encodeURIComponent(upload.uploadId)}`); } catch { /* the sweeper will */ }
+      }
+      throw error;
+    }
+  }
+
+  multipartResult(upload, done, contentType, stats) {
+    return {
+      key: upload.key, articleId: done?.articleId ?? upload.articleId, contentType, size: upload.size, checksum: null,
+      etag: done?.etag ?? null, versionId: null, attempts: stats.attempts, renewed: stats.renewed, multipart: true,
+      uploadId: upload.uploadId, partCount: upload.partCount, partsSent: stats.partsSent, partsResumed: stats.partsResumed,
+    };
+  }
+
+  /**
+   * Pre-signs part URLs on demand; requests made in the same turn go to the API as one batch.
+   * @returns {{get: (n: number, checksum?: string) => Promise<{url: string, headers: object}>, forget: (n: number) => void}}
+   */
+  partSigner(upload, signal, onOffline) {
+    const cache = new Map();
+    let pending = [];
+    let timer = null;
+    const flush = async () => {
+      const batch = pending;
+      pending = [];
+      timer = null;
+      try {
+        const parts = batch.map((b) => (b.checksum ? { partNumber: b.n, checksumSHA256: b.checksum } : { partNumber: b.n }));
+        const signed = await this.apiOnline('POST', `/multipart-uploads/${encodeURIComponent(upload.uploadId)}/parts`,
+          { body: { parts }, signal, onOffline });
+        const byNumber = new Map((Array.isArray(signed?.parts) ? signed.parts : []).map((p) => [p.partNumber, p]));
+        for (const b of batch) {
+          const p = byNumber.get(b.n);
+          if (p && typeof p.url === 'string') {
+            const entry = { url: p.url, method: p.method ?? 'PUT', headers: p.headers ?? {} };
+            cache.set(b.n, entry);
+            b.resolve(entry);
+          } else {
+            b.reject(new HoistUploadError('bad_response', `The Hoist API signed no URL for part ${b.n}.`));
+          }
+        }
+      } catch (error) {
+        for (const b of batch) b.reject(error);
+      }
+    };
+    return {
+      get: (n, checksum) => {
+        const cached = cache.get(n);
+        if (cached) return Promise.resolve(cached);
+        return new Promise((resolve, reject) => {
+          pending.push({ n, checksum, resolve, reject });
+          timer ??= setTimeout(flush, 0);
+        });
+      },
+      forget: (n) => { cache.delete(n); },
+    };
+  }
+
+  /** Sends the parts numbered `numbers`, `partConcurrency` at a time; rejects with the first failure. */
+  async sendParts(file, upload, plan, numbers, options, onState, stats) {
+    const wanted = new Set(numbers);
+    const queue = plan.filter((p) => wanted.has(p.partNumber));
+    if (queue.length === 0) return;
+    const stop = linkedController(options.signal);
+    let pause = new AbortController();
+    const inflight = new Map();
+    let stored = plan.filter((p) => !wanted.has(p.partNumber)).reduce((sum, p) => sum + p.size, 0);
+    let partsDone = plan.length - queue.length;
+    const meter = new ProgressMeter(file.size, { now: this.now, start: stored });
+    const report = () => {
+      let loaded = stored;
+      for (const n of inflight.values()) loaded += n;
+      options.onProgress?.({ ...meter.update(Math.min(loaded, file.size)), partsDone, partCount: plan.length });
+    };
+    if (stored > 0) report();
+    let offlineShown = false;
+    const offline = () => {
+      if (offlineShown) return;
+      offlineShown = true;
+      onState({ state: 'offline', key: upload.key, message: 'Offline: the upload continues when the connection is back.' });
+    };
+    const backOnline = () => {
+      if (!offlineShown) return;
+      offlineShown = false;
+      onState({ state: 'uploading', key: upload.key });
+    };
+    // Going offline stops the PUTs in flight at once; they start again on `online`, no retry spent.
+    const removeOffline = this.connectivity.onOffline(() => {
+      const old = pause;
+      pause = new AbortController();
+      old.abort();
+    });
+    const signer = this.partSigner(upload, stop.signal, offline);
+
+    const sendPart = async (part) => {
+      const blob = file.slice(part.start, part.end);
+      let checksum;
+      let failures = 0;
+      let renewals = 0;
+      for (;;) {
+        if (!this.connectivity.online) { offline(); await this.connectivity.waitOnline(stop.signal); backOnline(); }
+        const attempt = linkedController(stop.signal, pause.signal);
+        try {
+          if (upload.checksum && checksum === undefined) checksum = await this.hasher.hash(blob);
+          if (stop.signal.aborted) throw abortError();
+          const signed = await signer.get(part.partNumber, checksum);
+          stats.attempts += 1;
+          await this.put({ method: signed.method, uploadUrl: signed.url, headers: signed.headers }, blob, attempt.signal,
+            (p) => { inflight.set(part.partNumber, p.loaded); report(); });
+          inflight.delete(part.partNumber);
+          stored += part.size;
+          partsDone += 1;
+          stats.partsSent += 1;
+          stats.sentAny = true;
+          backOnline();
+          report();
+          return;
+        } catch (caught) {
+          inflight.delete(part.partNumber);
+          if (stop.signal.aborted) throw abortError();
+          let error = caught;
+          if (error?.code === 'aborted') {
+            error = new HoistUploadError('offline', 'The connection went offline.', { retryable: true });
+          } else if (error?.code === 'cors' && stats.sentAny) {
+            // The preflight passed for earlier parts: this is a broken connection, not CORS.
+            error = new HoistUploadError('network', error.message, { retryable: true });
+          }
+          const decision = retryDecision(error, {
+            failures, renewals, online: this.connectivity.online, retries: this.partRetries,
+            base: this.retryDelay, max: this.maxRetryDelay, random: this.random,
+          });
+          if (decision.action === 'resign') {
+            renewals += 1;
+            stats.renewed = true;
+            signer.forget(part.partNumber);
+            onState({ state: 'renewing', key: upload.key, message: `The URL of part ${part.partNumber} expired; getting a new one.` });
+            continue;
+          }
+          if (decision.action === 'wait-online') {
+            offline();
+            await this.connectivity.waitOnline(stop.signal);
+            backOnline();
+            continue;
+          }
+          if (decision.action === 'retry') {
+            failures += 1;
+            if (error.status === 403 || error.code === 'offline') signer.forget(part.partNumber);
+            onState({ state: 'retrying', key: upload.key,
+              message: `Part ${part.partNumber}: ${error.message} Trying again in ${(decision.delay / 1000).toFixed(1)} s.` });
+            await sleep(decision.delay, stop.signal);
+            onState({ state: 'uploading', key: upload.key });
+            continue;
+          }
+          if (error instanceof HoistUploadError && !error.message.startsWith('Part ')) {
+            error.message = `Part ${part.partNumber} of ${plan.length}: ${error.message}`;
+          }
+          throw error;
+        }
+      }
+    };
+
+    let failure = null;
+    const lane = async () => {
+      while (queue.length > 0 && !failure) {
+        const part = queue.shift();
+        try {
+          await sendPart(part);
+        } catch (error) {
+          failure ??= error;
+          stop.abort();
+        }
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.partConcurrency, queue.length) }, lane));
+    } finally {
+      removeOffline();
+    }
+    if (failure) {
+      throw options.signal?.aborted ? abortError() : failure;
     }
   }
 
