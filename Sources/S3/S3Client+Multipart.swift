@@ -170,7 +170,10 @@ extension S3Client {
         guard let etag = S3XML.text(of: "ETag", in: xml) else {
             throw invalidResponse(request, "The CompleteMultipartUploadResult has no ETag.")
         }
-        return ETagText.unquote(etag)
+        let unquoted = ETagText.unquote(etag)
+        guard unquoted.isEmpty else { return unquoted }
+        // Ceph RGW (Debian 12's) answers an empty <ETag/>: the object's own HEAD has it.
+        return try await headObject(bucket: bucket, key: key).etag
     }
 
     /// Aborts a multipart upload, freeing its parts (S3 AbortMultipartUpload).
