@@ -46,16 +46,17 @@ public struct CredentialChain: Sendable {
     ///   - refreshBefore: container credentials are fetched again when fewer than this many
     ///     seconds remain: at least 300, and more than the longest pre-signed URL's lifetime.
     ///   - logger: where the container provider logs refreshes (never secrets).
+    ///   - fetchTimeout: time allowed for one fetch from the container endpoint.
     /// - Returns: a ``StaticCredentialProvider`` or a ``ContainerCredentialProvider``.
     /// - Throws: ``CredentialError`` naming what was looked at when nothing is found, or why a
     ///   container credentials URL is refused.
     public func provider(profile: String? = nil, httpClient: HTTPClient? = nil, refreshBefore: TimeInterval = 300,
-                         logger: Logger? = nil) throws -> any CredentialProvider {
+                         logger: Logger? = nil, fetchTimeout: Duration = .seconds(5)) throws -> any CredentialProvider {
         if let credentials = try staticCredentials(profile: profile) {
             return StaticCredentialProvider(credentials)
         }
         if let endpoint = try ContainerCredentialsEndpoint(environment: environment) {
-            return ContainerCredentialProvider(endpoint: endpoint, httpClient: httpClient,
+            return ContainerCredentialProvider(endpoint: endpoint, httpClient: httpClient, timeout: fetchTimeout,
                                                refreshBefore: max(300, refreshBefore), logger: logger)
         }
         throw CredentialError(noCredentialsMessage)

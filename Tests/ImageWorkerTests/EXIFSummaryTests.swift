@@ -118,11 +118,7 @@ struct EXIFSummaryTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // A real 400×200 JPEG from libvips, then our EXIF block in front of its data.
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: vips)
-        process.arguments = ["xyz", directory + "/plain.jpg", "400", "200"]
-        try process.run()
-        process.waitUntilExit()
+        _ = try await runTool(vips, ["xyz", directory + "/plain.jpg", "400", "200"])
         let plain = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/plain.jpg")))
         let photo = EXIFSamples.withEXIF(plain, EXIFSamples.tiff(orientation: 6, gps: true, littleEndian: false))
         try Data(photo).write(to: URL(fileURLWithPath: directory + "/photo.jpg"))
@@ -159,11 +155,7 @@ struct EXIFSummaryTests {
         }
         #expect(preview.width < preview.height && preview.height <= 32, "placeholder \(preview.width)×\(preview.height)")
         // The checker sees what libvips writes when not asked to strip.
-        let keep = Process()
-        keep.executableURL = URL(fileURLWithPath: vips)
-        keep.arguments = ["copy", directory + "/photo.jpg", directory + "/kept.avif[Q=30,effort=0]"]
-        try keep.run()
-        keep.waitUntilExit()
+        _ = try await runTool(vips, ["copy", directory + "/photo.jpg", directory + "/kept.avif[Q=30,effort=0]"])
         let kept = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/kept.avif")))
         #expect(AVIFMetadata.hasMetadata(kept), "\(AVIFMetadata.itemTypes(kept))")
     }

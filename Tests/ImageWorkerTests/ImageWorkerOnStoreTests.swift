@@ -182,13 +182,13 @@ struct ImageWorkerOnStoreTests {
         let key = try await setup.upload(Samples.gif(width: 10, height: 10), declared: "image/gif", ext: "gif")
         let queue = CountingQueue(setup.queue)
         var settings = ImageWorker.Configuration()
-        settings.visibilityTimeout = 1
+        settings.visibilityTimeout = 2
         let slow = ImageWorker(queue: queue, objects: SlowObjects(inner: EngineObjectAccess(engine: setup.engine, bucket: "images"),
-                                                                  delay: .milliseconds(2500)),
+                                                                  delay: .seconds(7)),
                                records: setup.records, thumbnailer: nil, configuration: settings, logger: Logger(label: "test"))
         var message: QueueMessage?
         while message == nil {
-            let messages = try await setup.queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 1)
+            let messages = try await setup.queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 2)
             try #require(!messages.isEmpty, "no event for \(key)")
             for candidate in messages {
                 if S3EventNotification.decode(candidate.body)?.records.first?.s3.object.decodedKey == key { message = candidate }
@@ -197,8 +197,8 @@ struct ImageWorkerOnStoreTests {
         }
         let taken = try #require(message)
         async let handled: Void = slow.handle(taken)
-        // Past the 1 s timeout the event stays hidden: the heartbeat extended it.
-        try await Task.sleep(for: .milliseconds(1800))
+        // Well past the 2 s timeout the event stays hidden: the heartbeat extended it.
+        try await Task.sleep(for: .seconds(4))
         #expect(try await setup.queue.receive(maxMessages: 10, wait: .zero, visibilityTimeout: 30).isEmpty)
         await handled
         #expect(queue.extensions.withLock { $0 } >= 2)
@@ -357,11 +357,7 @@ struct ImageWorkerOnStoreTests {
         defer { setup.remove() }
         let vips = try #require(thumbnailer.vips)
         let path = setup.directory.appendingPathComponent("plain.jpg").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: vips)
-        process.arguments = ["xyz", path, "2000", "1500"]
-        try process.run()
-        process.waitUntilExit()
+        _ = try await runTool(vips, ["xyz", path, "2000", "1500"])
         let plain = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let photo = EXIFSamples.withEXIF(plain, EXIFSamples.tiff(orientation: nil, gps: true, littleEndian: true))
         let key = try await setup.upload(photo, declared: "image/jpeg", ext: "jpg")

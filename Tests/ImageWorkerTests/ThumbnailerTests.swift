@@ -104,19 +104,9 @@ struct ThumbnailerTests {
     }
 
     /// Runs a libvips tool beside `vipsthumbnail`; its standard output.
-    func vipsTool(_ arguments: [String]) throws -> String {
+    func vipsTool(_ arguments: [String]) async throws -> String {
         let thumbnailer = try #require(Thumbnailer.find())
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(thumbnailer.vips))
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "vips \(arguments.joined(separator: " "))")
-        return String(decoding: output, as: UTF8.self)
+        return try await runTool(try #require(thumbnailer.vips), arguments)
     }
 
     @Test("a Display P3 photo's variants are converted to sRGB: its pure red stays pure red")
@@ -126,7 +116,7 @@ struct ThumbnailerTests {
         // sRGB red (a PPM: no library needed), saved as a JPEG in Display P3 with the profile embedded.
         let ppm = Array("P6\n64 48\n255\n".utf8) + [UInt8](repeating: 0, count: 64 * 48 * 3).enumerated().map { $0.offset % 3 == 0 ? 255 : 0 }
         try Data(ppm).write(to: URL(fileURLWithPath: directory + "/red.ppm"))
-        _ = try vipsTool(["icc_export", directory + "/red.ppm", directory + "/p3.jpg", "--output-profile", "p3"])
+        _ = try await vipsTool(["icc_export", directory + "/red.ppm", directory + "/p3.jpg", "--output-profile", "p3"])
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/p3.jpg")))
         guard case .image(let header) = ImageHeader.inspect(bytes, complete: true) else {
             Issue.record("vips wrote no readable JPEG")
@@ -142,7 +132,7 @@ struct ThumbnailerTests {
                                                           toSRGB: toSRGB)
             var pixels: [Int] = []
             for variant in made.variants {
-                let point = try vipsTool(["getpoint", variant.path, "10", "10"])
+                let point = try await vipsTool(["getpoint", variant.path, "10", "10"])
                 pixels += point.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0).map { Int($0) } }
             }
             return pixels

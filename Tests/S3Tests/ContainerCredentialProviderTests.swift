@@ -36,7 +36,7 @@ struct ContainerCredentialProviderTests {
             let chain = CredentialChain(environment: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
                                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Basic c2VjcmV0LXRva2Vu"],
                                         homeDirectory: "/nonexistent-home")
-            let provider = try chain.provider()
+            let provider = try chain.provider(fetchTimeout: Self.patience)
             #expect(provider is ContainerCredentialProvider)
             let credentials = try await provider.credentials()
             #expect(credentials == SigV4Credentials(accessKeyId: "ASIACONTAINER0001", secretAccessKey: "container-secret-1",
