@@ -557,8 +557,15 @@ def future_statuses(R: Results, page: Page, uploaded: dict) -> None:
                           "return f ? f.querySelector('figcaption').textContent : null", big)
         R.check("a processed image shows its dimensions in the gallery", caption is not None and "1280×1366" in caption, str(caption))
         R.check("a rejected image leaves the gallery", cancelled not in by_key, str(list(by_key)))
+        # The refresh gives the image a new pre-signed URL: wait for it to load again.
+        try:
+            shown = page.wait("the quarantined image loaded again",
+                              lambda: (lambda f: f if f and f.get("loaded") else None)(
+                                  {g["key"]: g for g in page.gallery()}.get(jpeg)), timeout=15)
+        except TimeoutError:
+            shown = {g["key"]: g for g in page.gallery()}.get(jpeg)
         R.check("an unknown status and unknown fields are shown, not fatal",
-                by_key.get(jpeg, {}).get("status") == "quarantined" and by_key[jpeg]["loaded"], str(by_key.get(jpeg)))
+                (shown or {}).get("status") == "quarantined" and bool((shown or {}).get("loaded")), str(shown))
         status = page.js("return document.getElementById('gallery-status').textContent")
         # The rewritten one, plus the one the worker really rejected (the broken-pixels scenario).
         real = sum(1 for u in uploads_of(page.srv, page_token(page), page.article()) if u.get("status") == "rejected")
