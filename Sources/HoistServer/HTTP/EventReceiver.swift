@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import UploadsAPI
 import UploadsPostgres
 
 /// `POST /events/s3`: storage event pushes (a Ceph RGW topic with an `http` push endpoint, which
@@ -30,24 +31,22 @@ struct EventReceiver {
         let given = request.uri.queryParameters.get("token")
             ?? request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         guard let given, Self.sameToken(given, token) else {
-            return Self.json(.unauthorized, error: "unauthorized", "A storage event push needs the receiver's token (?token= or Authorization: Bearer).")
+            throw APIError(.unauthorized, "unauthorized", "A storage event push needs the receiver's token (?token= or Authorization: Bearer).")
         }
         var body = ByteBuffer()
-        do {
-            for try await piece in request.body {
-                guard body.readableBytes + piece.readableBytes <= Self.maximumBody else {
-                    return Self.json(.contentTooLarge, error: "too_large", "An event push is at most \(Self.maximumBody) bytes.")
-                }
-                var piece = piece
-                body.writeBuffer(&piece)
+        for try await piece in request.body {
+            guard body.readableBytes + piece.readableBytes <= Self.maximumBody else {
+                throw APIError(.contentTooLarge, "too_large", "An event push is at most \(Self.maximumBody) bytes.")
             }
+            var piece = piece
+            body.writeBuffer(&piece)
         }
         let text = String(buffer: body)
         if S3EventNotification.isTestEvent(text) {
             return Self.json(.ok, fields: ["queued": 0, "duplicates": 0])
         }
         guard let notification = S3EventNotification.decode(text), !notification.records.isEmpty else {
-            return Self.json(.badRequest, error: "invalid_event", "The body is not an S3 event notification ({\"Records\": […]}).")
+            throw APIError(.badRequest, "invalid_event", "The body is not an S3 event notification ({\"Records\": […]}).")
         }
         let messages = notification.records.map { record in
             PostgresEventQueue.OnceMessage(bucket: record.s3.bucket.name, key: record.s3.object.key,
@@ -61,9 +60,9 @@ struct EventReceiver {
         } catch {
             // The storage retries a push that failed: the event is not lost.
             logger.error("storage events could not be queued", metadata: ["error": "\(error)"])
-            var response = Self.json(.serviceUnavailable, error: "unavailable", "The event queue is unavailable; push again later.")
-            response.headers[.retryAfter] = "5"
-            return response
+            var unavailable = APIError(.serviceUnavailable, "unavailable", "The event queue is unavailable; push again later.")
+            unavailable.headers[.retryAfter] = "5"
+            throw unavailable
         }
     }
 
@@ -78,11 +77,6 @@ struct EventReceiver {
 
     static func json(_ status: HTTPResponse.Status, fields: [String: Int]) -> Response {
         let text = "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func json(_ status: HTTPResponse.Status, error code: String, _ message: String) -> Response {
-        let text = "{\"error\":{\"code\":\"\(code)\",\"message\":\"\(message.replacingOccurrences(of: "\"", with: "\\\""))\"}}"
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
