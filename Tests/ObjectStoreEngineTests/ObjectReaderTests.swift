@@ -99,7 +99,7 @@ import Testing
         let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "many", metadata: ObjectMetadata())
         var completed: [CompletedPart] = []
         for index in 0..<count {
-            let sink = try await engine.beginPartUpload(bucket: "bucket", computesSHA256: false)
+            let sink = try await engine.beginPartUpload(bucket: "bucket", key: "many", uploadId: upload.uploadId, computesSHA256: false)
             try await sink.write(part(index))
             let stored = try await engine.commitPart(sink, bucket: "bucket", key: "many", uploadId: upload.uploadId,
                                                      partNumber: index + 1, checksumSHA256: nil)

@@ -183,7 +183,7 @@ import Testing
         let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
         let data = Self.bytes(3000, seed: 8)
         func send(_ checksum: String?) async throws -> PartInfo {
-            let sink = try await engine.beginPartUpload(bucket: "bucket", computesSHA256: false)
+            let sink = try await engine.beginPartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, computesSHA256: false)
             try await sink.write([UInt8](data))
             return try await engine.commitPart(sink, bucket: "bucket", key: "k", uploadId: upload.uploadId, partNumber: 1, checksumSHA256: checksum)
         }
@@ -315,9 +315,9 @@ import Testing
         let engine = store.engine
         let upload = try await engine.createMultipartUpload(bucket: "bucket", key: "k", metadata: ObjectMetadata())
         // Both bodies are written before either commits; the one that commits last wins.
-        let slow = try await engine.beginPartUpload(bucket: "bucket", computesSHA256: false)
+        let slow = try await engine.beginPartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, computesSHA256: false)
         try await slow.write([1, 1, 1])
-        let fast = try await engine.beginPartUpload(bucket: "bucket", computesSHA256: false)
+        let fast = try await engine.beginPartUpload(bucket: "bucket", key: "k", uploadId: upload.uploadId, computesSHA256: false)
         try await fast.write([2, 2])
         let fastPart = try await engine.commitPart(fast, bucket: "bucket", key: "k", uploadId: upload.uploadId, partNumber: 1, checksumSHA256: nil)
         let slowPart = try await engine.commitPart(slow, bucket: "bucket", key: "k", uploadId: upload.uploadId, partNumber: 1, checksumSHA256: nil)

@@ -42,6 +42,20 @@ struct S3ServerPrepareBucketTests {
         }
     }
 
+    @Test("the bucket encrypts at rest by default (SSE-S3), also after a second start")
+    func encryptedByDefault() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-prepare-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try StorageEngine(directory: directory)
+        try await S3Server.prepareBucket("article-images", engine: engine, corsOrigins: [Self.page])
+        try await S3Server.prepareBucket("article-images", engine: engine, corsOrigins: [Self.page])
+        #expect(try await engine.defaultEncryption("article-images"))
+        let sink = try await engine.beginUpload(bucket: "article-images")
+        try await sink.write([1, 2, 3])
+        let info = try await engine.commit(sink, bucket: "article-images", key: "articles/a/raw/b.png", metadata: ObjectMetadata())
+        #expect(info.metadata.serverSideEncryption == "AES256")
+    }
+
     @Test("other origins, other methods and other headers are refused")
     func refused() async throws {
         try await Self.makeApp(origins: [Self.page]).test(.router) { client in

@@ -57,6 +57,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         public static let xAmzContentSHA256Mismatch = Code("XAmzContentSHA256Mismatch", 400)
         public static let corsForbidden = Code("AccessForbidden", 403)
         public static let badRequest = Code("BadRequest", 400)
+        public static let serverSideEncryptionConfigurationNotFound = Code("ServerSideEncryptionConfigurationNotFoundError", 404)
     }
 
     /// The code.

@@ -44,14 +44,17 @@ extension S3Responder {
         if let algorithm = s3.header("x-amz-checksum-algorithm"), ChecksumAlgorithm(headerOrAlgorithm: algorithm) == nil {
             throw S3Error(.invalidRequest, "The checksum algorithm \(algorithm) is not supported (crc32, crc32c, sha1, sha256).", resource: s3.resource)
         }
-        let upload = try await engine.createMultipartUpload(bucket: bucket, key: key, metadata: try objectMetadata(s3))
+        let upload = try await engine.createMultipartUpload(bucket: bucket, key: key, metadata: try objectMetadata(s3),
+                                                            serverSideEncryption: try requestedEncryption(s3))
         var x = XMLWriter()
         x.element("InitiateMultipartUploadResult", namespace: true) { x in
             x.leaf("Bucket", bucket)
             x.leaf("Key", key)
             x.leaf("UploadId", upload.uploadId)
         }
-        return xmlResponse(x.document)
+        var response = xmlResponse(x.document)
+        addEncryptionHeader(upload.metadata, to: &response.headers)
+        return response
     }
 
     // MARK: UploadPart / UploadPartCopy
@@ -71,15 +74,15 @@ extension S3Responder {
         let resource = s3.resource
         let number = try partNumber(s3)
         var incoming = try IncomingBody(s3, auth: auth, maximumSize: StorageEngine.maximumPartSize, what: "5 GiB for a part")
-        // Refuse parts of unknown uploads before reading the body.
-        _ = try await engine.listParts(bucket: bucket, key: key, uploadId: uploadId, maxParts: 0)
-        let sink = try await engine.beginPartUpload(bucket: bucket, computesSHA256: incoming.needsSHA256)
+        // Refuses parts of unknown uploads before reading the body.
+        let sink = try await engine.beginPartUpload(bucket: bucket, key: key, uploadId: uploadId, computesSHA256: incoming.needsSHA256)
         do {
             let received = try await incoming.receive(body, into: sink)
             let part = try await engine.commitPart(sink, bucket: bucket, key: key, uploadId: uploadId, partNumber: number,
                                                    checksumSHA256: received.checksumSHA256)
             var headers: HTTPFields = [.eTag: "\"\(part.etag)\""]
             for (algorithm, value) in received.checksums { headers[HTTPField.Name(algorithm.header)!] = value }
+            if sink.isEncrypted { headers[Self.encryptionHeader] = ObjectMetadata.aes256 }
             return Response(status: .ok, headers: headers)
         } catch let error as SigV4Error {
             await engine.abort(sink)
@@ -210,6 +213,7 @@ extension S3Responder {
                 let info = try outcome.get()
                 var response = xmlResponse(result(info).document)
                 if let version = info.versionId { response.headers[.init("x-amz-version-id")!] = version }
+                addEncryptionHeader(info.metadata, to: &response.headers)
                 return response
             }
             guard waited < completionKeepAlive.patience else { break }

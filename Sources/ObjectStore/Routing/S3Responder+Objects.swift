@@ -33,7 +33,7 @@ extension S3Responder {
         let metadata = try objectMetadata(s3)
         let condition = try writeCondition(s3, operation: "PUT")
 
-        let sink = try await engine.beginUpload(bucket: bucket)
+        let sink = try await engine.beginUpload(bucket: bucket, serverSideEncryption: try requestedEncryption(s3))
         do {
             let received = try await incoming.receive(body, into: sink)
             var finalMetadata = metadata
@@ -42,6 +42,7 @@ extension S3Responder {
             var headers: HTTPFields = [.eTag: "\"\(info.etag)\""]
             if let version = info.versionId { headers[.init("x-amz-version-id")!] = version }
             for (algorithm, value) in received.checksums { headers[HTTPField.Name(algorithm.header)!] = value }
+            addEncryptionHeader(info.metadata, to: &headers)
             return Response(status: .ok, headers: headers)
         } catch let error as SigV4Error {
             await engine.abort(sink)
@@ -127,11 +128,15 @@ extension S3Responder {
                 try await writer.finish(nil)
             })
         }
-        keepOpen = true
+        // The first piece is read before the status goes out: a file that fails its checks (an
+        // encrypted chunk altered on disk) is a 500 InternalError, not a 200 cut short.
         let chunkSize = 256 * 1024
-        let first = start, last = end
+        let firstPiece = try await reader.read(offset: start, count: Int(min(Int64(chunkSize), length)))
+        keepOpen = true
+        let first = start + Int64(firstPiece.count), last = end
         let body = ResponseBody(contentLength: Int(length)) { writer in
             defer { reader.close() }
+            if !firstPiece.isEmpty { try await writer.write(ByteBuffer(bytes: firstPiece)) }
             var offset = first
             while offset < last {
                 // Read on the thread pool, chunk by chunk, as the client takes them.
@@ -192,6 +197,7 @@ extension S3Responder {
         if let checksum = m.checksumSHA256, s3.header("x-amz-checksum-mode")?.uppercased() == "ENABLED" {
             headers[HTTPField.Name("x-amz-checksum-sha256")!] = checksum
         }
+        addEncryptionHeader(m, to: &headers)
         return headers
     }
 
@@ -292,7 +298,8 @@ extension S3Responder {
         try checkCopyConditions(s3, info: sourceInfo, resource: resource)
         let metadata = directive == "REPLACE" ? try objectMetadata(s3) : nil
         let info = try await engine.copy(fromBucket: sourceBucket, fromKey: sourceKey, fromVersionId: sourceVersion,
-                                         toBucket: bucket, toKey: key, metadata: metadata)
+                                         toBucket: bucket, toKey: key, metadata: metadata,
+                                         serverSideEncryption: try requestedEncryption(s3))
         var x = XMLWriter()
         x.element("CopyObjectResult", namespace: true) { x in
             x.leaf("LastModified", AMZDate(info.lastModified).xmlTimestamp)
@@ -301,6 +308,7 @@ extension S3Responder {
         var response = xmlResponse(x.document)
         if let version = info.versionId { response.headers[.init("x-amz-version-id")!] = version }
         if let version = sourceInfo.versionId { response.headers[.init("x-amz-copy-source-version-id")!] = version }
+        addEncryptionHeader(info.metadata, to: &response.headers)
         return response
     }
 

@@ -99,7 +99,11 @@ extension S3Responder {
 
         let range = authorization.contentLengthRange
         let maximum = min(Int64(range?.upperBound ?? Int.max), Self.maximumPutSize)
-        let sink = try await engine.beginUpload(bucket: bucket)
+        let encryption = byName["x-amz-server-side-encryption"]
+        guard encryption == nil || encryption == ObjectMetadata.aes256 else {
+            throw S3Error(.invalidArgument, "The encryption method specified is not supported: only AES256 (SSE-S3) is.", resource: objectResource)
+        }
+        let sink = try await engine.beginUpload(bucket: bucket, serverSideEncryption: encryption != nil)
         do {
             var size: Int64 = 0
             try await reader.streamPart({ bytes in
@@ -131,6 +135,7 @@ extension S3Responder {
         let etag = "\"\(info.etag)\""
         var headers: HTTPFields = [.eTag: etag, .location: location]
         if let version = info.versionId { headers[.init("x-amz-version-id")!] = version }
+        addEncryptionHeader(info.metadata, to: &headers)
         if let redirect = fields["success_action_redirect"] ?? fields["redirect"],
            let url = URL(string: redirect), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https" {
             let query = "bucket=\(S3URIEncoding.encodeQueryComponent(info.bucket))"

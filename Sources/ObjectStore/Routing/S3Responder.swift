@@ -133,6 +133,7 @@ public struct S3Responder: HTTPResponder {
             if s3.query["versioning"] != nil { return try await putBucketVersioning(s3, bucket: bucket, body: request.body) }
             if s3.query["policy"] != nil { return try await putBucketPolicy(s3, bucket: bucket, body: request.body) }
             if s3.query["publicAccessBlock"] != nil { return try await putPublicAccessBlock(s3, bucket: bucket, body: request.body) }
+            if s3.query["encryption"] != nil { return try await putBucketEncryption(s3, bucket: bucket, body: request.body) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket, body: request.body)
         case "GET":
@@ -147,6 +148,7 @@ public struct S3Responder: HTTPResponder {
             if s3.query["versions"] != nil { return try await listObjectVersions(s3, bucket: bucket) }
             if s3.query["policy"] != nil { return try await getBucketPolicy(s3, bucket: bucket) }
             if s3.query["publicAccessBlock"] != nil { return try await getPublicAccessBlock(s3, bucket: bucket) }
+            if s3.query["encryption"] != nil { return try await getBucketEncryption(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
         case "HEAD":
@@ -158,6 +160,10 @@ public struct S3Responder: HTTPResponder {
             if s3.query["policy"] != nil { return try await deleteBucketConfiguration(s3, bucket: bucket, name: "policy") }
             if s3.query["publicAccessBlock"] != nil {
                 return try await deleteBucketConfiguration(s3, bucket: bucket, name: "publicAccessBlock")
+            }
+            if s3.query["encryption"] != nil {
+                try await engine.setDefaultEncryption(bucket, false)
+                return Response(status: .noContent)
             }
             try rejectUnsupportedSubresource(s3)
             try await engine.deleteBucket(bucket)
@@ -175,7 +181,7 @@ public struct S3Responder: HTTPResponder {
 
     /// Bucket sub-resources this store does not implement yet.
     static let unsupportedSubresources = ["acl", "tagging",
-                                          "website", "replication", "encryption", "logging", "ownershipControls",
+                                          "website", "replication", "logging", "ownershipControls",
                                           "object-lock", "accelerate", "requestPayment", "inventory",
                                           "analytics", "metrics", "intelligent-tiering"]
 

@@ -69,7 +69,7 @@ public enum S3Server {
 }
 
 extension S3Server {
-    /// Creates `bucket` if it does not exist and sets its CORS rules so pages on
+    /// Creates `bucket` if it does not exist, turns its default encryption at rest on (SSE-S3), and sets its CORS rules so pages on
     /// `origins` can PUT, POST (forms), GET and HEAD directly (what `hoist serve` does on start).
     /// Setup of the embedded store, in-process; URLs are still signed and checked over HTTP.
     /// The rule allows exactly the headers a browser sends on a pre-signed PUT (Content-Length it
@@ -86,5 +86,7 @@ extension S3Server {
             allowedHeaders: ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256"],
             exposeHeaders: ["ETag", "x-amz-version-id"], maxAgeSeconds: 3600)
         try await engine.setBucketConfiguration(bucket, name: "cors", value: try JSONEncoder().encode(CORSConfiguration(rules: [rule])))
+        // Encryption at rest by default (SSE-S3): uploads and derived images are encrypted on disk.
+        try await engine.setDefaultEncryption(bucket, true)
     }
 }

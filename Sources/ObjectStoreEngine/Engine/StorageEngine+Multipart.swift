@@ -18,21 +18,31 @@ extension StorageEngine {
     /// - Parameters:
     ///   - metadata: What the completed object will carry (its `checksumSHA256` is ignored:
     ///     parts carry their own checksums).
+    ///   - serverSideEncryption: Encrypt the parts at rest (SSE-S3); they are also encrypted when
+    ///     the bucket encrypts by default. The upload's metadata says which.
     /// - Returns: The upload, with a new random upload id.
     /// - Throws: `NoSuchBucket`, `KeyTooLongError`, `InvalidArgument` (empty key), `InternalError`.
-    public func createMultipartUpload(bucket: String, key: String, metadata: ObjectMetadata) async throws(StoreError) -> MultipartUploadInfo {
+    public func createMultipartUpload(bucket: String, key: String, metadata: ObjectMetadata,
+                                      serverSideEncryption: Bool = false) async throws(StoreError) -> MultipartUploadInfo {
         try ObjectKey.validate(key)
         var metadata = metadata
         metadata.checksumSHA256 = nil
+        metadata.serverSideEncryption = nil
         let uploadId = StoreLayout.newBlobName() + StoreLayout.newBlobName()
         let now = currentSeconds()
-        let json = try MetadataCoding.encode(metadata)
-        try await write("create the multipart upload") { db in
-            guard let bucketID = try Self.bucketID(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+        let plain = try MetadataCoding.encode(metadata)
+        var encryptedMetadata = metadata
+        encryptedMetadata.serverSideEncryption = ObjectMetadata.aes256
+        let encrypted = try MetadataCoding.encode(encryptedMetadata)
+        let encrypts = try await write("create the multipart upload") { db -> Bool in
+            guard let found = try Self.bucketEncryption(db, bucket) else { throw StoreError.noSuchBucket(bucket) }
+            let encrypts = serverSideEncryption || found.encrypts
             try db.execute(sql: """
                 INSERT INTO multipart_upload (upload_id, bucket_id, key, initiated, metadata) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [uploadId, bucketID, Data(key.utf8), now, json])
+                """, arguments: [uploadId, found.id, Data(key.utf8), now, encrypts ? encrypted : plain])
+            return encrypts
         }
+        if encrypts { metadata = encryptedMetadata }
         return MultipartUploadInfo(bucket: bucket, key: key, uploadId: uploadId,
                                    initiated: Date(timeIntervalSince1970: TimeInterval(now)), metadata: metadata)
     }
@@ -50,17 +60,23 @@ extension StorageEngine {
 
     // MARK: Parts
 
-    /// Starts a part's upload into `bucket`, like ``beginUpload(bucket:)``.
+    /// Starts a part's upload for upload `uploadId` of `bucket`/`key`, like ``beginUpload(bucket:serverSideEncryption:)``;
+    /// the part is encrypted at rest when the upload is.
     ///
     /// - Parameter computesSHA256: `false` when the client promised no SHA-256 (no signed
     ///   payload hash, no `x-amz-checksum-sha256`): the part's MD5 (its ETag) is all that is
     ///   needed, and skipping the SHA-256 halves the hashing work of a part.
-    /// - Throws: `NoSuchBucket`; `InternalError` if the temporary file cannot be created.
-    public func beginPartUpload(bucket: String, computesSHA256: Bool) async throws(StoreError) -> UploadSink {
-        let exists = try await read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
-        guard exists else { throw StoreError.noSuchBucket(bucket) }
+    /// - Throws: `NoSuchBucket`, `NoSuchUpload` (before any byte is read); `InternalError` if the
+    ///   temporary file cannot be created.
+    public func beginPartUpload(bucket: String, key: String, uploadId: String, computesSHA256: Bool) async throws(StoreError) -> UploadSink {
+        let encrypts = try await read("look up the multipart upload") { db in
+            try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId).encrypts
+        }
         let layout = layout
-        return try await FileIO.offload { () throws(StoreError) in try UploadSink(layout: layout, computesSHA256: computesSHA256) }
+        let master = encrypts ? masterKey : nil
+        return try await FileIO.offload { () throws(StoreError) in
+            try UploadSink(layout: layout, computesSHA256: computesSHA256, encryptedWith: master)
+        }
     }
 
     /// Publishes an uploaded body as part `partNumber` of an upload, replacing
@@ -105,8 +121,12 @@ extension StorageEngine {
             try await publishFile(of: sink, at: blobPath, renamed: renamed)
             let now = currentSeconds()
             let blobName = sink.blobName
+            let encrypted = sink.isEncrypted
             let replaced = try await write("store the part") { db -> String? in
                 let upload = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
+                guard try upload.encrypts == encrypted else {
+                    throw StoreError(.invalidArgument, "The part was not written with the upload's encryption at rest: start it with beginPartUpload.")
+                }
                 let previous = try String.fetchOne(db, sql: """
                     SELECT blob FROM multipart_part WHERE upload_row = ? AND part_number = ?
                     """, arguments: [upload.id, partNumber])
@@ -148,16 +168,13 @@ extension StorageEngine {
         range: ClosedRange<Int64>? = nil
     ) async throws(StoreError) -> PartInfo {
         guard Self.partNumbers.contains(partNumber) else { throw Self.invalidPartNumber }
-        _ = try await read("look up the multipart upload") { db in
-            _ = try Self.uploadRow(db, bucket: bucket, key: key, uploadId: uploadId)
-        }
         let (info, reader) = try await open(bucket: fromBucket, key: fromKey, versionId: fromVersionId)
         defer { reader.close() }
         let wanted = range ?? 0...max(0, info.size - 1)
         if let range, range.lowerBound < 0 || range.upperBound >= info.size {
             throw StoreError(.invalidArgument, "Range specified is not valid for source object of size: \(info.size)")
         }
-        let sink = try await beginUpload(bucket: bucket)
+        let sink = try await beginPartUpload(bucket: bucket, key: key, uploadId: uploadId, computesSHA256: true)
         do throws(StoreError) {
             var offset = wanted.lowerBound
             let end = info.size == 0 ? 0 : wanted.upperBound + 1
@@ -385,6 +402,11 @@ extension StorageEngine {
         let id: Int64
         let initiated: Int64
         let metadata: String
+
+        /// Whether the upload's parts are encrypted at rest (its metadata says `AES256`).
+        var encrypts: Bool {
+            get throws { try MetadataCoding.decode(metadata, with: JSONDecoder()).serverSideEncryption != nil }
+        }
 
         func info(bucket: String, key: String, uploadId: String) throws -> MultipartUploadInfo {
             MultipartUploadInfo(bucket: bucket, key: key, uploadId: uploadId,

@@ -10,12 +10,16 @@ extension StorageEngine {
     /// The key is chosen at ``commit(_:bucket:key:metadata:condition:)``; until
     /// then nothing is visible.
     ///
+    /// The bytes are encrypted at rest (SSE-S3, see ``BlobKey``) when `serverSideEncryption` asks
+    /// for it or the bucket encrypts by default; the committed object's metadata says so.
+    ///
     /// - Throws: `NoSuchBucket`; `InternalError` if the temporary file cannot be created.
-    public func beginUpload(bucket: String) async throws(StoreError) -> UploadSink {
-        let exists = try await read("look up the bucket") { db in try Self.bucketID(db, bucket) != nil }
-        guard exists else { throw StoreError.noSuchBucket(bucket) }
+    public func beginUpload(bucket: String, serverSideEncryption: Bool = false) async throws(StoreError) -> UploadSink {
+        let found = try await read("look up the bucket") { db in try Self.bucketEncryption(db, bucket) }
+        guard let found else { throw StoreError.noSuchBucket(bucket) }
         let layout = layout
-        return try await FileIO.offload { () throws(StoreError) in try UploadSink(layout: layout) }
+        let master = serverSideEncryption || found.encrypts ? masterKey : nil
+        return try await FileIO.offload { () throws(StoreError) in try UploadSink(layout: layout, encryptedWith: master) }
     }
 
     /// Atomically publishes the upload as `bucket`/`key`.
@@ -57,6 +61,8 @@ extension StorageEngine {
         }
         // From here on this commit owns the temporary file.
         let (size, digests) = try await sink.seal()
+        var metadata = metadata
+        metadata.serverSideEncryption = sink.isEncrypted ? ObjectMetadata.aes256 : nil
         let blobPath = layout.blobPath(sink.blobName)
         let renamed = Renamed()
         defer { sink.markFinished() }
@@ -115,6 +121,10 @@ extension StorageEngine {
 
     /// Copies an object, sharing its immutable blob (or segments): no bytes are copied.
     ///
+    /// The copy is encrypted at rest when its source is (they share the files). When the copy
+    /// must be encrypted (`serverSideEncryption`, or the destination bucket's default) and the
+    /// source is not, the bytes are read and written again, encrypted.
+    ///
     /// - Parameters:
     ///   - fromBucket: The source bucket.
     ///   - fromKey: The source key.
@@ -124,6 +134,7 @@ extension StorageEngine {
     ///   - metadata: The copy's metadata; `nil` keeps the source's. A replacement
     ///     without `checksumSHA256` inherits the source's (the bytes are the same);
     ///     one with a different checksum is refused.
+    ///   - serverSideEncryption: The copy must be encrypted at rest (`x-amz-server-side-encryption: AES256`).
     /// - Returns: The copy: the source's size and ETag, a new `lastModified`.
     /// - Throws: `NoSuchBucket`, `NoSuchKey`, `NoSuchVersion`, `InvalidRequest` (the version is a
     ///   delete marker), `KeyTooLongError`, `InvalidArgument`, `InternalError`.
@@ -133,26 +144,28 @@ extension StorageEngine {
         fromVersionId: String? = nil,
         toBucket: String,
         toKey: String,
-        metadata: ObjectMetadata?
+        metadata: ObjectMetadata?,
+        serverSideEncryption: Bool = false
     ) async throws(StoreError) -> ObjectInfo {
         try ObjectKey.validate(fromKey)
         try ObjectKey.validate(toKey)
         let now = currentSeconds()
-        let replacement = try metadata.map { (metadata) throws(StoreError) in (metadata, try MetadataCoding.encode(metadata)) }
         let event = objectEvent("ObjectCreated:Copy")
-        let (info, orphans) = try await write("copy the object") { db -> (ObjectInfo, [String]) in
+        let outcome = try await write("copy the object") { db -> (info: ObjectInfo, orphans: [String])? in
             let source: StoredObject
             do {
                 source = try Self.storedObject(db, bucket: fromBucket, key: fromKey, versionId: fromVersionId)
             } catch let error as StoreError where error.code == .methodNotAllowed {
                 throw StoreError(.invalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
             }
-            guard let toBucketID = try Self.bucketID(db, toBucket) else { throw StoreError.noSuchBucket(toBucket) }
+            guard let destination = try Self.bucketEncryption(db, toBucket) else { throw StoreError.noSuchBucket(toBucket) }
+            let sourceEncrypted = source.info.metadata.serverSideEncryption != nil
+            if (serverSideEncryption || destination.encrypts) && !sourceEncrypted {
+                return nil  // the bytes must be written again, encrypted
+            }
             var newMetadata = source.info.metadata
-            var encoded: String
-            if let (given, json) = replacement {
+            if let given = metadata {
                 newMetadata = given
-                encoded = json
                 let sourceChecksum = source.sha256.map { Data($0).base64EncodedString() } ?? source.info.metadata.checksumSHA256
                 if let checksum = given.checksumSHA256 {
                     guard checksum == sourceChecksum else {
@@ -160,11 +173,10 @@ extension StorageEngine {
                     }
                 } else if let inherited = source.info.metadata.checksumSHA256 {
                     newMetadata.checksumSHA256 = inherited
-                    encoded = try MetadataCoding.encode(newMetadata)
                 }
-            } else {
-                encoded = try MetadataCoding.encode(source.info.metadata)
             }
+            // The files are shared: the copy is encrypted exactly when they are.
+            newMetadata.serverSideEncryption = source.info.metadata.serverSideEncryption
             let row = NewObjectRow(
                 blob: source.blob,
                 segments: source.segments,
@@ -172,14 +184,53 @@ extension StorageEngine {
                 etag: source.info.etag,
                 sha256: source.sha256,
                 lastModified: now,
-                metadata: encoded
+                metadata: try MetadataCoding.encode(newMetadata)
             )
-            let published = try Self.publishLatest(db, bucketID: toBucketID, key: toKey, row: row, condition: .none, event: event)
+            let published = try Self.publishLatest(db, bucketID: destination.id, key: toKey, row: row, condition: .none, event: event)
             return (row.info(bucket: toBucket, key: toKey, metadata: newMetadata, versionId: published.versionId), published.orphans)
+        }
+        guard let (info, orphans) = outcome else {
+            return try await copyEncrypting(fromBucket: fromBucket, fromKey: fromKey, fromVersionId: fromVersionId,
+                                            toBucket: toBucket, toKey: toKey, metadata: metadata)
         }
         eventGeneration.add(1, ordering: .releasing)
         await removeBlobs(orphans)
         return info
+    }
+
+    /// A copy of a plain object that must be encrypted: its bytes streamed through a new encrypted upload.
+    private func copyEncrypting(
+        fromBucket: String, fromKey: String, fromVersionId: String?, toBucket: String, toKey: String, metadata: ObjectMetadata?
+    ) async throws(StoreError) -> ObjectInfo {
+        let info: ObjectInfo, reader: ObjectReader
+        do {
+            (info, reader) = try await open(bucket: fromBucket, key: fromKey, versionId: fromVersionId)
+        } catch {
+            guard error.code == .methodNotAllowed else { throw error }
+            throw StoreError(.invalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+        }
+        defer { reader.close() }
+        var newMetadata = metadata ?? info.metadata
+        if metadata != nil, newMetadata.checksumSHA256 == nil { newMetadata.checksumSHA256 = info.metadata.checksumSHA256 }
+        let sink = try await beginUpload(bucket: toBucket, serverSideEncryption: true)
+        do throws(StoreError) {
+            var offset: Int64 = 0
+            while offset < info.size {
+                let bytes = try await reader.read(offset: offset, count: Int(min(1 << 20, info.size - offset)))
+                guard !bytes.isEmpty else { throw StoreError(.internalError, "The source object's data ended early.") }
+                try await sink.write(bytes)
+                offset += Int64(bytes.count)
+            }
+        } catch {
+            await abort(sink)
+            throw error
+        }
+        do {
+            return try await commit(sink, bucket: toBucket, key: toKey, metadata: newMetadata, eventName: "ObjectCreated:Copy")
+        } catch {
+            guard error.code == .invalidArgument, newMetadata.checksumSHA256 != nil, metadata?.checksumSHA256 != nil else { throw error }
+            throw StoreError(.invalidArgument, "The x-amz-checksum-sha256 you specified did not match the source object's checksum.")
+        }
     }
 
     /// Deletes an object.
@@ -228,11 +279,12 @@ extension StorageEngine {
             guard segments.reduce(0, { $0 + $1.size }) == object.info.size else {
                 throw StoreError(.internalError, "The object's segments do not add up to the size the index records.")
             }
-            if segments.count > Self.eagerSegmentLimit, let reader = try await pinnedReader(segments) {
+            let master = object.info.metadata.serverSideEncryption != nil ? masterKey : nil
+            if segments.count > Self.eagerSegmentLimit, let reader = try await pinnedReader(segments, master: master) {
                 return (object.info, reader)
             }
             if segments.count <= Self.eagerSegmentLimit, let reader = try await FileIO.offload({ () throws(StoreError) -> ObjectReader? in
-                try self.openSegments(segments).map { ObjectReader(files: $0) }
+                try self.openSegments(segments, encrypted: master != nil).map { ObjectReader(files: $0, master: master) }
             }) {
                 return (object.info, reader)
             }
@@ -250,7 +302,7 @@ extension StorageEngine {
     /// A reader that opens the segments' files as it goes, the blobs pinned so an overwrite or a
     /// delete meanwhile cannot remove them before it is closed; `nil` when a file is already gone
     /// (the row changed: look again).
-    func pinnedReader(_ segments: [Segment]) async throws(StoreError) -> ObjectReader? {
+    func pinnedReader(_ segments: [Segment], master: MasterKey?) async throws(StoreError) -> ObjectReader? {
         let blobs = segments.map(\.blob)
         pins.pin(blobs)
         let layout = layout
@@ -268,10 +320,10 @@ extension StorageEngine {
             release()
             return nil
         }
-        return ObjectReader(paths: paths, sizes: segments.map(\.size), release: release)
+        return ObjectReader(paths: paths, sizes: segments.map(\.size), master: master, release: release)
     }
 
-    private func openSegments(_ segments: [Segment]) throws(StoreError) -> [(descriptor: Int32, size: Int64)]? {
+    private func openSegments(_ segments: [Segment], encrypted: Bool) throws(StoreError) -> [(descriptor: Int32, size: Int64)]? {
         var files: [(descriptor: Int32, size: Int64)] = []
         files.reserveCapacity(segments.count)
         do throws(StoreError) {
@@ -281,7 +333,7 @@ extension StorageEngine {
                     return nil
                 }
                 files.append((descriptor, segment.size))
-                guard try FileIO.size(descriptor) == segment.size else {
+                guard try FileIO.size(descriptor) == ObjectReader.fileSize(plainSize: segment.size, encrypted: encrypted) else {
                     throw StoreError(.internalError, "The object's data does not have the size the index records.")
                 }
             }

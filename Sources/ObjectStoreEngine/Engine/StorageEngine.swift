@@ -48,12 +48,15 @@ public final class StorageEngine: Sendable {
     let region: String
     /// Bumped after every transaction that may have added outbox events: waiting receivers look again.
     let eventGeneration = Atomic<Int>(0)
+    /// Wraps the data keys of encrypted blobs (see ``BlobKey``); `<directory>/master.key`.
+    let masterKey: MasterKey
 
     /// Opens (creating if needed) the store in `directory`: SQLite index (WAL,
     /// `synchronous=FULL`), blob folder, tmp folder.
     ///
     /// Removes leftover temporary files and blobs no index row references (crash
     /// leftovers). Takes an exclusive lock on the directory for the engine's lifetime.
+    /// Reads the master key of encryption at rest, `master.key` (mode 0600), making it on the first start.
     ///
     /// - Parameters:
     ///   - directory: The store's folder; created with its parents when missing.
@@ -68,6 +71,7 @@ public final class StorageEngine: Sendable {
         let lockDescriptor = try FileIO.lockExclusively(layout.lockPath)
         do {
             try Self.makeDirectories(layout)
+            let masterKey = try MasterKey.loadOrCreate(layout)
             var configuration = Configuration()
             configuration.label = "hoist.store"
             let database = try DatabasePool(path: layout.indexPath, configuration: configuration)
@@ -84,6 +88,7 @@ public final class StorageEngine: Sendable {
             self.clock = clock
             self.lockDescriptor = lockDescriptor
             self.region = region
+            self.masterKey = masterKey
         } catch {
             FileIO.close(lockDescriptor)
             throw error
@@ -199,6 +204,36 @@ public final class StorageEngine: Sendable {
         } else {
             try db.execute(sql: "DELETE FROM bucket_configuration WHERE bucket_id = ? AND name = ?", arguments: [bucketID, name])
         }
+    }
+
+    /// The bucket configuration row holding default encryption (`AES256`).
+    static let encryptionConfiguration = "encryption"
+
+    /// The bucket's default encryption: whether new objects are encrypted at rest without asking.
+    ///
+    /// - Throws: `NoSuchBucket`.
+    public func defaultEncryption(_ bucket: String) async throws(StoreError) -> Bool {
+        try await bucketConfiguration(bucket, name: Self.encryptionConfiguration) != nil
+    }
+
+    /// Turns the bucket's default encryption (SSE-S3, `AES256`) on or off. Objects already
+    /// stored keep how they were written.
+    ///
+    /// - Throws: `NoSuchBucket`.
+    public func setDefaultEncryption(_ bucket: String, _ enabled: Bool) async throws(StoreError) {
+        try await setBucketConfiguration(bucket, name: Self.encryptionConfiguration,
+                                         value: enabled ? Data(ObjectMetadata.aes256.utf8) : nil)
+    }
+
+    /// The bucket's id and whether it encrypts by default, in the caller's transaction; `nil` without the bucket.
+    static func bucketEncryption(_ db: Database, _ name: String) throws -> (id: Int64, encrypts: Bool)? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT b.id, c.value IS NOT NULL FROM bucket b
+            LEFT JOIN bucket_configuration c ON c.bucket_id = b.id AND c.name = ?
+            WHERE b.name = ?
+            """, arguments: [encryptionConfiguration, name])
+        else { return nil }
+        return (try row.decode(Int64.self, atIndex: 0), try row.decode(Bool.self, atIndex: 1))
     }
 
     // MARK: Helpers

@@ -41,6 +41,9 @@ final class BlockPipeline: @unchecked Sendable {
 
     /// Whether SHA-256 is computed; without it the digests have an empty SHA-256.
     let computesSHA256: Bool
+    /// The data key when the file is encrypted (``BlobKey``): blocks are sealed, on the thread
+    /// pool, before they are written; the hashers see the plaintext.
+    let cipher: BlobKey?
 
     /// How many blocks may be in flight (at most 8 × 256 KiB of memory).
     static let maximumPending = 8
@@ -50,10 +53,12 @@ final class BlockPipeline: @unchecked Sendable {
     /// - Parameters:
     ///   - file: The upload's temporary file; the pipeline keeps it open while blocks are in flight.
     ///   - computesSHA256: `false` skips SHA-256 (a part whose client promised no SHA-256).
+    ///   - cipher: The file's data key, when it is encrypted (its header already written).
     ///   - threadPool: Where the `pwrite`s run.
-    init(file: OpenFile, computesSHA256: Bool = true, threadPool: NIOThreadPool = .singleton) {
+    init(file: OpenFile, computesSHA256: Bool = true, cipher: BlobKey? = nil, threadPool: NIOThreadPool = .singleton) {
         self.file = file
         self.computesSHA256 = computesSHA256
+        self.cipher = cipher
         self.threadPool = threadPool
     }
 
@@ -83,7 +88,9 @@ final class BlockPipeline: @unchecked Sendable {
     /// Queues `block`, the file's bytes at `offset`, for writing and hashing, using the slot taken by ``acquireSlot()``.
     ///
     /// Returns at once. Call in the bytes' order: the hashers take blocks in submission order.
-    func submit(_ block: [UInt8], at offset: Int64) {
+    ///
+    /// - Parameter isLast: For an encrypted file, the object's last block (see ``BlobKey/seal(_:at:isLast:)``).
+    func submit(_ block: [UInt8], at offset: Int64, isLast: Bool = false) {
         let group = DispatchGroup()
         let failure = Mutex<StoreError?>(nil)
         md5Queue.async(group: group) { [self] in
@@ -95,14 +102,23 @@ final class BlockPipeline: @unchecked Sendable {
             }
         }
         group.enter()
-        let file = file
+        let file = file, cipher = cipher
         threadPool.submit { workState in
             defer { group.leave() }
             guard case .active = workState else {
                 failure.withLock { $0 = StoreError(.internalError, "The I/O thread pool is not running.") }
                 return
             }
-            let written = block.withUnsafeBytes { bytes in Result { () throws(StoreError) in try file.write(bytes, at: offset) } }
+            let written = block.withUnsafeBytes { bytes in
+                Result { () throws(StoreError) in
+                    if let cipher {
+                        let sealed = try cipher.seal(bytes, at: offset, isLast: isLast)
+                        try sealed.bytes.withUnsafeBytes { raw in Result { () throws(StoreError) in try file.write(raw, at: sealed.fileOffset) } }.get()
+                    } else {
+                        try file.write(bytes, at: offset)
+                    }
+                }
+            }
             if case .failure(let error) = written {
                 failure.withLock { $0 = error }
             }

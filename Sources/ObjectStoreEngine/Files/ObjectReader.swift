@@ -27,24 +27,32 @@ public final class ObjectReader: Sendable {
     private let paths: [String]?
     /// Called once, at ``close()``, by a reader that opens its files as it goes (unpins them).
     private let release: (@Sendable () -> Void)?
+    /// The store's master key when the files are encrypted (``BlobKey``): reads decrypt the
+    /// chunks they touch, and a chunk that fails its integrity check fails the read.
+    private let master: MasterKey?
 
     /// The most files a reader that opens them as it goes keeps open at once.
     static let openFilesLimit = 8
 
     private struct Files {
         var descriptors: [Int32]
+        /// Each encrypted file's data key, read from its header at its first read.
+        var keys: [EncryptedFileReader?]
         /// The open ones, least recently used first (readers that open their files as they go).
         var recent: [Int] = []
     }
 
     /// Takes ownership of open descriptors: the object is their files' bytes, one after the other.
     ///
-    /// - Parameter files: The descriptors with their files' sizes, in order; at least one.
-    init(files: [(descriptor: Int32, size: Int64)]) {
+    /// - Parameters:
+    ///   - files: The descriptors with their files' plaintext sizes, in order; at least one.
+    ///   - master: The store's master key when the files are encrypted.
+    init(files: [(descriptor: Int32, size: Int64)], master: MasterKey? = nil) {
         (size, starts) = Self.layout(files.map(\.size))
-        descriptors = Mutex(Files(descriptors: files.map(\.descriptor)))
+        descriptors = Mutex(Files(descriptors: files.map(\.descriptor), keys: Array(repeating: nil, count: files.count)))
         paths = nil
         release = nil
+        self.master = master
     }
 
     /// A reader that opens each file when a read first reaches it, keeping at most
@@ -53,12 +61,20 @@ public final class ObjectReader: Sendable {
     ///
     /// - Parameters:
     ///   - paths: The files, in the object's order; at least one.
-    ///   - sizes: Their sizes as the index records them; a file of another size is an `InternalError` when reached.
-    init(paths: [String], sizes: [Int64], release: @escaping @Sendable () -> Void) {
+    ///   - sizes: Their (plaintext) sizes as the index records them; a file of another size is an
+    ///     `InternalError` when reached.
+    ///   - master: The store's master key when the files are encrypted.
+    init(paths: [String], sizes: [Int64], master: MasterKey? = nil, release: @escaping @Sendable () -> Void) {
         (size, starts) = Self.layout(sizes)
-        descriptors = Mutex(Files(descriptors: Array(repeating: -1, count: paths.count)))
+        descriptors = Mutex(Files(descriptors: Array(repeating: -1, count: paths.count), keys: Array(repeating: nil, count: paths.count)))
         self.paths = paths
         self.release = release
+        self.master = master
+    }
+
+    /// The size on disk of a file holding `plainSize` bytes of the object.
+    static func fileSize(plainSize: Int64, encrypted: Bool) -> Int64 {
+        encrypted ? BlobKey.fileSize(plainSize: plainSize) : plainSize
     }
 
     private static func layout(_ sizes: [Int64]) -> (size: Int64, starts: [Int64]) {
@@ -146,7 +162,15 @@ public final class ObjectReader: Sendable {
             if wanted > 0 {
                 let descriptor = try self.descriptor(index, end: end, files: &files)
                 let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + wanted)])
-                let got = try FileIO.readAll(descriptor, into: slice, offset: position - starts[index])
+                let got: Int
+                if let master {
+                    if files.keys[index] == nil {
+                        files.keys[index] = try EncryptedFileReader(descriptor: descriptor, plainSize: end - starts[index], master: master)
+                    }
+                    got = try files.keys[index]!.read(descriptor, into: slice, offset: position - starts[index])
+                } else {
+                    got = try FileIO.readAll(descriptor, into: slice, offset: position - starts[index])
+                }
                 guard got == wanted else {
                     throw StoreError(.internalError, "The object's data ended before the size the index records.")
                 }
@@ -170,7 +194,7 @@ public final class ObjectReader: Sendable {
         guard let descriptor = try FileIO.openForReadingIfExists(paths[index]) else {
             throw StoreError(.internalError, "A file of the object is missing.")
         }
-        guard (try? FileIO.size(descriptor)) == end - starts[index] else {
+        guard (try? FileIO.size(descriptor)) == Self.fileSize(plainSize: end - starts[index], encrypted: master != nil) else {
             FileIO.close(descriptor)
             throw StoreError(.internalError, "The object's data does not have the size the index records.")
         }

@@ -44,6 +44,8 @@ public final class UploadSink: Sendable {
         /// Bytes handed to the pipeline: the file offset of the next block.
         var submitted: Int64 = 0
         var phase = Phase.open
+        /// An encrypted upload's last (possibly empty) block was submitted: it takes no more bytes.
+        var tailSubmitted = false
     }
 
     /// The store this sink writes into; a commit checks it.
@@ -56,15 +58,34 @@ public final class UploadSink: Sendable {
     /// Writes and hashes the blocks off the cooperative pool.
     private let pipeline: BlockPipeline
 
+    /// Whether the file is encrypted at rest (SSE-S3): see ``BlobKey``.
+    public var isEncrypted: Bool { pipeline.cipher != nil }
+
     /// Creates the temporary file for a new upload (a blocking `open`: call it on the I/O thread pool).
     ///
-    /// - Parameter computesSHA256: `false` skips the SHA-256 (its digest is then empty).
-    init(layout: StoreLayout, computesSHA256: Bool = true) throws(StoreError) {
+    /// - Parameters:
+    ///   - computesSHA256: `false` skips the SHA-256 (its digest is then empty).
+    ///   - encryptedWith: The store's master key, to encrypt the file with a new data key
+    ///     (its header is written here); `nil` for a plain file.
+    init(layout: StoreLayout, computesSHA256: Bool = true, encryptedWith master: MasterKey? = nil) throws(StoreError) {
         let name = StoreLayout.newBlobName()
-        let descriptor = try FileIO.open(layout.tmpPath(name), O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        let path = layout.tmpPath(name)
+        let descriptor = try FileIO.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         let file = OpenFile(descriptor)
+        var cipher: BlobKey?
+        if let master {
+            let key = BlobKey.generate()
+            do throws(StoreError) {
+                let header = try key.header(sealedBy: master)
+                try header.withUnsafeBytes { bytes in Result { () throws(StoreError) in try file.write(bytes, at: 0) } }.get()
+            } catch {
+                FileIO.removeIfExists(path)
+                throw error
+            }
+            cipher = key
+        }
         self.file = file
-        self.pipeline = BlockPipeline(file: file, computesSHA256: computesSHA256)
+        self.pipeline = BlockPipeline(file: file, computesSHA256: computesSHA256, cipher: cipher)
         self.layout = layout
         self.blobName = name
         self.state = Mutex(State())
@@ -88,6 +109,9 @@ public final class UploadSink: Sendable {
         try state.withLock { (state: inout State) throws(StoreError) in
             guard state.phase == .open else {
                 throw StoreError(.invalidArgument, "The upload was already committed or aborted.")
+            }
+            guard !state.tailSubmitted else {
+                throw StoreError(.invalidArgument, "An encrypted upload takes no more bytes once its digests were read.")
             }
             if state.block.capacity < BlockPipeline.blockSize {
                 state.block.reserveCapacity(max(BlockPipeline.blockSize, state.block.count + bytes.count))
@@ -113,14 +137,19 @@ public final class UploadSink: Sendable {
         try await drain()
     }
 
-    /// Submits the appended bytes block by block; with `all`, the last partial block too.
+    /// Submits the appended bytes block by block; with `all`, the last partial block too (for an
+    /// encrypted file, once: the last block, even an empty one, seals the file's final chunk).
     private func submitBlocks(all: Bool) async throws(StoreError) {
+        let encrypted = isEncrypted
         while true {
             try await pipeline.acquireSlot()
             let taken = state.withLock { state -> (block: [UInt8], offset: Int64)? in
                 guard state.phase == .open || all else { return nil }
+                guard !state.tailSubmitted else { return nil }
                 let count = state.block.count
-                guard count >= BlockPipeline.blockSize || (all && count > 0) else { return nil }
+                guard count >= BlockPipeline.blockSize || (all && (count > 0 || encrypted)) else { return nil }
+                let isLast = encrypted && all && count <= BlockPipeline.blockSize
+                if isLast { state.tailSubmitted = true }
                 let block: [UInt8]
                 if count <= BlockPipeline.blockSize {
                     block = state.block
@@ -132,7 +161,7 @@ public final class UploadSink: Sendable {
                 let offset = state.submitted
                 state.submitted += Int64(block.count)
                 // Submitted under the lock, so the hashers see blocks in file order.
-                pipeline.submit(block, at: offset)
+                pipeline.submit(block, at: offset, isLast: isLast)
                 return (block, offset)
             }
             guard taken != nil else {
@@ -154,7 +183,8 @@ public final class UploadSink: Sendable {
     /// The MD5 and SHA-256 of the bytes written so far.
     ///
     /// Writes out what was appended and waits for it (suspending), then finalizes
-    /// copies of the hashers: writing may go on afterwards.
+    /// copies of the hashers: writing may go on afterwards, except to an encrypted file (whose
+    /// final chunk this seals).
     ///
     /// - Throws: `InternalError` when a write failed.
     public func digests() async throws(StoreError) -> UploadDigests {

@@ -26,6 +26,14 @@ public struct ObjectMetadata: Sendable, Hashable, Codable {
     /// ``StorageEngine/commit(_:bucket:key:metadata:condition:)`` refuses a
     /// value that differs from the bytes' digest.
     public var checksumSHA256: String?
+    /// `AES256` when the object's bytes are encrypted at rest (SSE-S3); `nil` when they are not.
+    ///
+    /// The engine sets it from how it wrote the bytes (``StorageEngine/beginUpload(bucket:serverSideEncryption:)``,
+    /// a bucket's default encryption); a value given to a commit is replaced.
+    public var serverSideEncryption: String?
+
+    /// The ``serverSideEncryption`` of encrypted objects.
+    public static let aes256 = "AES256"
 
     /// Creates metadata; every field defaults to absent.
     public init(
