@@ -4,7 +4,8 @@
 Usage: python3 Benchmarks/store_bench.py [--size-mib 1024] [--concurrent 200] [--crash-puts 100]
                                          [--crash-rounds 3] [--mp-size-mib 1024] [--mp-part-mib 16]
                                          [--mp-parallel 4] [--complete-parts 1000] [--complete-part-mib 5]
-                                         [--post-size-mib 1024] [--only put,concurrent,crash,multipart,complete,post]
+                                         [--post-size-mib 1024] [--sse-size-mib 1024] [--sse-rounds 3]
+                                         [--only put,concurrent,crash,multipart,complete,post,encryption]
 
 Starts a fresh `hoist store` (HOIST_RELEASE_BIN, default .build/release/hoist) on a free port of
 127.0.0.1 with a temporary data folder (under BENCH_DIR, default the system temp folder), and:
@@ -28,6 +29,11 @@ Starts a fresh `hoist store` (HOIST_RELEASE_BIN, default .build/release/hoist) o
      smallest S3 allows, so ~5 GB of data: completion time (target < 2 s). The completion copies no
      bytes (the parts' files become the object's segments), so it is bound by the index transaction.
  (f) a browser form (POST object) with a POST_SIZE (1 GiB) file, streamed: peak RSS < 100 MiB.
+ (g) encryption at rest: SSE_ROUNDS (3) rounds, alternated, of a streamed PUT then GET of SSE_SIZE
+     (1 GiB) to a plain bucket and to a bucket with default encryption (AES256). The GETs read and count
+     the bytes (no client digest, so the client's CPU does not hide the store's); one untimed GET per
+     bucket then checks the MD5. Pass: encrypted PUT and GET MB/s (medians) >= 80 % of plain; peak RSS
+     during the encrypted transfers < 100 MiB.
 
 Prints figures as it goes, one JSON line with all of them, and a last line
 `store bench: N passed, N failed` (exit status 1 on any failure).
@@ -258,6 +264,99 @@ def bench_big(st: Store, bucket: str, size_mib: int, data_dir: str) -> None:
             f"max sampled VmRSS {sampler.max_rss} kB, VmHWM {sampler.hwm} kB")
     r = st.signed("DELETE", path)
     R.check("DELETE the big object", r.status == 204, r.describe(300))
+
+
+# --- (g) encryption at rest: the same PUT and GET to a plain and an encrypting bucket ------------
+
+def timed_get(st: Store, path: str, digest: bool = False) -> tuple[int | None, int, float, str]:
+    """A streamed GET of PATH: status, bytes, seconds, and the MD5 hex when `digest`."""
+    h = sign_headers(st.ep, "GET", path, {}, None, st.ak, st.sk)
+    u = urllib.parse.urlsplit(st.ep)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=600)
+    md5 = hashlib.md5()
+    n, status = 0, None
+    t0 = time.monotonic()
+    try:
+        conn.putrequest("GET", path, skip_accept_encoding=True)
+        for k, v in h.items():
+            conn.putheader(k, v)
+        conn.endheaders()
+        resp = conn.getresponse()
+        status = resp.status
+        buffer = bytearray(MIB)
+        view = memoryview(buffer)
+        while True:
+            got = resp.readinto(buffer)
+            if not got:
+                break
+            if digest:
+                md5.update(view[:got])
+            n += got
+    finally:
+        conn.close()
+    return status, n, time.monotonic() - t0, md5.hexdigest()
+
+
+def bench_encryption(st: Store, size_mib: int, rounds: int) -> None:
+    size = size_mib * MIB
+    block = os.urandom(MIB)
+    md5 = hashlib.md5()
+    for piece in block_stream(size, block):
+        md5.update(piece)
+    want = '"' + md5.hexdigest() + '"'
+    buckets = {"plain": "bench-plain", "encrypted": "bench-sse"}
+    for name, bucket in buckets.items():
+        r = st.signed("PUT", f"/{bucket}")
+        R.check(f"CreateBucket {bucket}", r.status == 200, r.describe(300))
+    config = (b'<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule>'
+              b'<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault>'
+              b'</Rule></ServerSideEncryptionConfiguration>')
+    r = st.signed("PUT", f"/{buckets['encrypted']}?encryption", {"Content-Type": "application/xml"}, config)
+    R.check("PutBucketEncryption AES256", r.status == 200, r.describe(300))
+    put_mbs: dict[str, list[float]] = {"plain": [], "encrypted": []}
+    get_mbs: dict[str, list[float]] = {"plain": [], "encrypted": []}
+    hwm_encrypted = 0
+    for rnd in range(rounds):
+        for name in (["plain", "encrypted"] if rnd % 2 == 0 else ["encrypted", "plain"]):
+            path = f"/{buckets[name]}/big.bin"
+            sampler = RSSSampler(st.proc.pid)
+            sampler.start()
+            t0 = time.monotonic()
+            status, etag, body = put_stream(st, path, size, block)
+            put_s = time.monotonic() - t0
+            gstatus, n, get_s, _ = timed_get(st, path)
+            sampler.stop()
+            if name == "encrypted":
+                hwm_encrypted = max(hwm_encrypted, sampler.max_rss)
+            ok = status == 200 and etag == want and gstatus == 200 and n == size
+            R.check(f"round {rnd + 1}: {name} PUT + GET of {size_mib} MiB", ok,
+                    f"PUT {status} {etag} (want {want}) {body[:200]!r}; GET {gstatus}, {n} bytes")
+            put_mbs[name].append(size / put_s / 1e6)
+            get_mbs[name].append(size / get_s / 1e6)
+            R.info(f"round {rnd + 1} {name:9s}: PUT {size / put_s / 1e6:6.0f} MB/s   GET {size / get_s / 1e6:6.0f} MB/s")
+    for name, bucket in buckets.items():
+        gstatus, n, _, hexdigest = timed_get(st, f"/{bucket}/big.bin", digest=True)
+        R.check(f"{name}: GET returns the bytes sent (MD5)", gstatus == 200 and '"' + hexdigest + '"' == want, f"{gstatus} {n}")
+        st.signed("DELETE", f"/{bucket}/big.bin")
+        st.signed("DELETE", f"/{bucket}")
+
+    def median(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[len(ordered) // 2] if ordered else 0.0
+
+    put_ratio = median(put_mbs["encrypted"]) / max(median(put_mbs["plain"]), 1e-9)
+    get_ratio = median(get_mbs["encrypted"]) / max(median(get_mbs["plain"]), 1e-9)
+    FIGURES["encryption"] = {"size_mib": size_mib, "rounds": rounds,
+                             "put_MB_per_s": {k: [round(v, 1) for v in vs] for k, vs in put_mbs.items()},
+                             "get_MB_per_s": {k: [round(v, 1) for v in vs] for k, vs in get_mbs.items()},
+                             "put_ratio": round(put_ratio, 3), "get_ratio": round(get_ratio, 3),
+                             "encrypted_max_rss_kB": hwm_encrypted}
+    print(f"{'':12s}{'plain MB/s':>12s}{'AES256 MB/s':>14s}{'ratio':>8s}")
+    print(f"{'PUT':12s}{median(put_mbs['plain']):12.0f}{median(put_mbs['encrypted']):14.0f}{put_ratio:8.2f}")
+    print(f"{'GET':12s}{median(get_mbs['plain']):12.0f}{median(get_mbs['encrypted']):14.0f}{get_ratio:8.2f}")
+    R.check("encrypted PUT >= 80% of plain (medians)", put_ratio >= 0.80, f"{put_ratio:.2f}")
+    R.check("encrypted GET >= 80% of plain (medians)", get_ratio >= 0.80, f"{get_ratio:.2f}")
+    R.check("store RSS during encrypted transfers < 100 MiB", 0 < hwm_encrypted < 100 * 1024, f"max sampled VmRSS {hwm_encrypted} kB")
 
 
 # --- (b) 200 concurrent 1 MiB PUTs then GETs ---------------------------------------------------
@@ -667,7 +766,9 @@ def main() -> int:
     ap.add_argument("--complete-parts", type=int, default=1000)
     ap.add_argument("--complete-part-mib", type=int, default=5)
     ap.add_argument("--post-size-mib", type=int, default=1024)
-    ap.add_argument("--only", default="put,concurrent,crash,multipart,complete,post")
+    ap.add_argument("--sse-size-mib", type=int, default=1024)
+    ap.add_argument("--sse-rounds", type=int, default=3)
+    ap.add_argument("--only", default="put,concurrent,crash,multipart,complete,post,encryption")
     args = ap.parse_args()
     only = set(args.only.split(","))
     binary = release_bin()
@@ -704,6 +805,8 @@ def main() -> int:
                 bench_complete(st, bucket, args.complete_parts, args.complete_part_mib, args.mp_parallel)
             if "post" in only:
                 bench_post(st, bucket, args.post_size_mib)
+            if "encryption" in only:
+                bench_encryption(st, args.sse_size_mib, args.sse_rounds)
         except Exception:  # noqa: BLE001
             import traceback
             R.check("benchmark ran to the end", False, traceback.format_exc())
