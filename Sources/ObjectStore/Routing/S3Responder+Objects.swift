@@ -135,16 +135,27 @@ extension S3Responder {
         keepOpen = true
         let first = start + Int64(firstPiece.count), last = end
         let body = ResponseBody(contentLength: Int(length)) { writer in
-            defer { reader.close() }
-            if !firstPiece.isEmpty { try await writer.write(ByteBuffer(bytes: firstPiece)) }
-            var offset = first
-            while offset < last {
-                // Read on the thread pool, chunk by chunk, as the client takes them.
-                let bytes = try await reader.read(offset: offset, count: Int(min(Int64(chunkSize), last - offset)))
-                if bytes.isEmpty { break }
-                try await writer.write(ByteBuffer(bytes: bytes))
-                offset += Int64(bytes.count)
+            // Read on the thread pool, piece by piece, one piece ahead of the client: the next read
+            // (and, for an encrypted object, its decryption) runs while this piece is written.
+            @Sendable func readAhead(_ offset: Int64) -> Task<[UInt8], any Error>? {
+                guard offset < last else { return nil }
+                return Task { try await reader.read(offset: offset, count: Int(min(Int64(chunkSize), last - offset))) }
             }
+            var offset = first
+            var next = readAhead(offset)
+            defer {
+                next?.cancel()
+                reader.close()
+            }
+            if !firstPiece.isEmpty { try await writer.write(ByteBuffer(bytes: firstPiece)) }
+            while let pending = next {
+                let bytes = try await pending.value
+                if bytes.isEmpty { break }
+                offset += Int64(bytes.count)
+                next = readAhead(offset)
+                try await writer.write(ByteBuffer(bytes: bytes))
+            }
+            next = nil
             try await writer.finish(nil)
         }
         return Response(status: status, headers: headers, body: body)

@@ -176,15 +176,18 @@ struct BlobKey: Sendable {
         return (output, Self.fileOffset(ofChunk: first))
     }
 
-    /// Decrypts chunk `index` of a file holding `plainSize` bytes into `output`; returns its length.
+    /// Decrypts chunk `index` of a file holding `plainSize` bytes and copies the plaintext's bytes
+    /// `range` into `output` (exactly its size).
     ///
-    /// - Parameter sealed: The chunk's bytes on disk, tag included.
+    /// - Parameters:
+    ///   - sealed: The chunk's bytes on disk, tag included.
+    ///   - length: The chunk's plaintext length, known from the index's size.
     /// - Throws: `InternalError` when the chunk fails its integrity check: altered, moved, or
     ///   from another file. Nothing is written to `output` then.
-    func open(_ sealed: UnsafeRawBufferPointer, chunk index: Int64, plainSize: Int64,
-              into output: UnsafeMutableRawBufferPointer) throws(StoreError) -> Int {
+    func open(_ sealed: UnsafeRawBufferPointer, chunk index: Int64, plainSize: Int64, expecting length: Int,
+              copying range: Range<Int>, into output: UnsafeMutableRawBufferPointer) throws(StoreError) {
         let isFinal = index == plainSize / Int64(Self.chunkSize)
-        guard sealed.count >= Self.tagSize else { throw Self.damaged }
+        guard sealed.count == length + Self.tagSize, range.upperBound <= length, output.count == range.count else { throw Self.damaged }
         let split = sealed.count - Self.tagSize
         let plain: Data
         do {
@@ -195,9 +198,8 @@ struct BlobKey: Sendable {
         } catch {
             throw Self.damaged
         }
-        guard plain.count <= output.count else { throw Self.damaged }
-        plain.withUnsafeBytes { output.copyMemory(from: $0) }
-        return plain.count
+        guard plain.count == length else { throw Self.damaged }
+        plain.withUnsafeBytes { output.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
     static let damaged = StoreError(.internalError, "The object's stored data failed its integrity check: it was altered or damaged on disk.")
@@ -223,44 +225,47 @@ struct EncryptedFileReader {
 
     /// Fills `buffer` with the plaintext at `offset` (within the file), decrypting the chunks it
     /// touches; returns how many bytes it read (fewer only at the end).
+    ///
+    /// The touched chunks are read with one `pread`, and each is opened straight into `buffer`.
     func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: Int64) throws(StoreError) -> Int {
         let wanted = Int(min(Int64(buffer.count), max(0, plainSize - offset)))
         guard wanted > 0 else { return 0 }
         let chunkSize = Int64(BlobKey.chunkSize)
-        var done = 0
-        var sealed = [UInt8](repeating: 0, count: BlobKey.sealedChunkSize)
-        var plain = [UInt8](repeating: 0, count: BlobKey.chunkSize)
-        while done < wanted {
-            let position = offset + Int64(done)
-            let index = position / chunkSize
-            let chunkStart = index * chunkSize
-            let chunkLength = Int(min(chunkSize, plainSize - chunkStart))
-            let sealedLength = chunkLength + BlobKey.tagSize
-            let got = try sealed.withUnsafeMutableBytes { raw in
-                Result { () throws(StoreError) in
-                    try FileIO.readAll(descriptor, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<sealedLength]),
-                                       offset: BlobKey.fileOffset(ofChunk: index))
-                }
-            }.get()
-            guard got == sealedLength else {
-                throw StoreError(.internalError, "The object's data ended before the size the index records.")
+        let firstChunk = offset / chunkSize
+        let lastChunk = (offset + Int64(wanted) - 1) / chunkSize
+        let sealedStart = BlobKey.fileOffset(ofChunk: firstChunk)
+        let lastLength = Int(min(chunkSize, plainSize - lastChunk * chunkSize))
+        let sealedEnd = BlobKey.fileOffset(ofChunk: lastChunk) + Int64(lastLength + BlobKey.tagSize)
+        let sealedCount = Int(sealedEnd - sealedStart)
+        var failure: StoreError?
+        let sealed = [UInt8](unsafeUninitializedCapacity: sealedCount) { raw, initialized in
+            do throws(StoreError) {
+                initialized = try FileIO.readAll(descriptor, into: UnsafeMutableRawBufferPointer(raw), offset: sealedStart)
+            } catch {
+                failure = error
+                initialized = 0
             }
-            let opened = try sealed.withUnsafeBytes { raw in
-                plain.withUnsafeMutableBytes { out in
-                    Result { () throws(StoreError) in
-                        try key.open(UnsafeRawBufferPointer(rebasing: raw[..<sealedLength]), chunk: index, plainSize: plainSize, into: out)
-                    }
-                }
-            }.get()
-            guard opened == chunkLength else { throw BlobKey.damaged }
-            let skip = Int(position - chunkStart)
-            let take = min(chunkLength - skip, wanted - done)
-            plain.withUnsafeBytes { source in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + take)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[skip..<(skip + take)]))
-            }
-            done += take
         }
+        if let failure { throw failure }
+        guard sealed.count == sealedCount else {
+            throw StoreError(.internalError, "The object's data ended before the size the index records.")
+        }
+        var done = 0
+        try sealed.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in Result { () throws(StoreError) in
+            var at = 0
+            for index in firstChunk...lastChunk {
+                let chunkStart = index * chunkSize
+                let chunkLength = Int(min(chunkSize, plainSize - chunkStart))
+                let sealedLength = chunkLength + BlobKey.tagSize
+                let skip = Int(max(0, offset - chunkStart))
+                let take = min(chunkLength - skip, wanted - done)
+                let target = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + take)])
+                try key.open(UnsafeRawBufferPointer(rebasing: raw[at..<(at + sealedLength)]), chunk: index, plainSize: plainSize,
+                             expecting: chunkLength, copying: skip..<(skip + take), into: target)
+                at += sealedLength
+                done += take
+            }
+        } }.get()
         return done
     }
 }
