@@ -4,6 +4,9 @@ public struct ImageHeader: Sendable, Equatable {
     /// Formats the worker recognises.
     public enum Format: String, Sendable, CaseIterable {
         case jpeg, png, gif, webp, avif
+        /// HEIF with HEVC (an iPhone's photos), or another HEIF image that is not AVIF; declared
+        /// as `image/heic` or `image/heif`.
+        case heic
 
         /// The media type a file of this format should be declared as.
         public var contentType: String { "image/\(rawValue)" }
@@ -17,6 +20,7 @@ public struct ImageHeader: Sendable, Equatable {
             case "image/gif": self = .gif
             case "image/webp": self = .webp
             case "image/avif": self = .avif
+            case "image/heic", "image/heif": self = .heic
             default: return nil
             }
         }
@@ -75,8 +79,8 @@ public struct ImageHeader: Sendable, Equatable {
             format = .gif
         } else if bytes.count >= 12, bytes.starts(with: Array("RIFF".utf8)), Array(bytes[8..<12]) == Array("WEBP".utf8) {
             format = .webp
-        } else if bytes.count >= 12, Array(bytes[4..<8]) == Array("ftyp".utf8), isAVIFBrand(bytes) {
-            format = .avif
+        } else if bytes.count >= 12, Array(bytes[4..<8]) == Array("ftyp".utf8), let kind = heifKind(bytes) {
+            format = kind
         } else {
             return .notAnImage(describe(bytes))
         }
@@ -86,22 +90,24 @@ public struct ImageHeader: Sendable, Equatable {
         case .png: size = pngSize(bytes)
         case .gif: size = bytes.count >= 10 ? (le16(bytes, 6), le16(bytes, 8)) : nil
         case .webp: size = webpSize(bytes)
-        case .avif: size = avifSize(bytes)
+        case .avif, .heic: size = avifSize(bytes)
         }
         guard let (width, height) = size else {
             return complete ? .notAnImage("a \(format.rawValue) file whose header is broken or truncated") : .needMoreBytes(format)
         }
         guard width > 0, height > 0 else { return .notAnImage("a \(format.rawValue) file with a zero pixel size") }
-        let exif = format == .jpeg ? EXIFSummary.inJPEG(bytes) : nil
+        let exif = format == .jpeg ? EXIFSummary.inJPEG(bytes) : format == .heic ? heifEXIF(bytes) : nil
         let profile: Bool
         switch format {
         case .jpeg: profile = jpegHasICC(bytes)
         case .png: profile = pngHasICC(bytes)
         case .webp: profile = bytes.count > 20 && String(decoding: bytes[12..<16], as: UTF8.self) == "VP8X" && bytes[20] & 0x20 != 0
-        case .avif: profile = avifHasICC(bytes)
+        case .avif, .heic: profile = avifHasICC(bytes)
         case .gif: profile = false
         }
-        return .image(ImageHeader(format: format, width: width, height: height, orientation: exif?.orientation ?? 1,
+        // A HEIF image is turned by its `irot` property (the decoder applies it), never by EXIF.
+        let orientation = format == .heic ? (heifQuarterTurn(bytes) ? 6 : 1) : exif?.orientation ?? 1
+        return .image(ImageHeader(format: format, width: width, height: height, orientation: orientation,
                                   hasLocation: exif?.hasLocation ?? false, hasColourProfile: profile))
     }
 
@@ -210,17 +216,55 @@ public struct ImageHeader: Sendable, Equatable {
         }
     }
 
-    static func isAVIFBrand(_ b: [UInt8]) -> Bool {
+    /// The brands of an ISO BMFF `ftyp` box: the major brand, then the compatible ones.
+    static func brands(_ b: [UInt8]) -> [String] {
         let size = be32(b, 0)
-        guard size >= 16 else { return false }
+        guard size >= 16 else { return [] }
         let end = min(size, b.count)
+        var brands: [String] = []
         var i = 8
         while i + 4 <= end {
-            let brand = String(decoding: b[i..<i + 4], as: UTF8.self)
-            if brand == "avif" || brand == "avis" { return true }
+            brands.append(String(decoding: b[i..<i + 4], as: UTF8.self))
             i += i == 8 ? 8 : 4  // major brand, minor version, then compatible brands
         }
-        return false
+        return brands
+    }
+
+    /// AVIF for a file with an AV1 image brand; HEIC for one with an HEVC brand or only the
+    /// generic HEIF ones (`mif1`, `msf1`); `nil` for any other ISO BMFF file (a video, …).
+    static func heifKind(_ b: [UInt8]) -> Format? {
+        let brands = brands(b)
+        if brands.contains(where: { $0 == "avif" || $0 == "avis" }) { return .avif }
+        let heif: Set = ["heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1"]
+        if brands.contains(where: heif.contains) { return .heic }
+        return nil
+    }
+
+    /// Whether a HEIF image's `irot` property turns it a quarter (90° or 270°): shown with width and height swapped.
+    static func heifQuarterTurn(_ b: [UInt8]) -> Bool {
+        var turned = false
+        avifProperties(b) { type, start, end in
+            guard type == "irot", end - start >= 1 else { return }
+            if b[start] & 0x03 == 1 || b[start] & 0x03 == 3 { turned = true }
+        }
+        return turned
+    }
+
+    /// The EXIF of a HEIF file, found by the `Exif\0\0` header its Exif item starts with (after a
+    /// 4-byte offset), within the bytes given; read for the GPS position only.
+    static func heifEXIF(_ b: [UInt8]) -> EXIFSummary? {
+        let marker: [UInt8] = Array("Exif".utf8) + [0, 0]
+        var i = 0
+        while i + marker.count + 8 <= b.count {
+            guard let found = b[i...].firstIndex(of: marker[0]) else { return nil }
+            guard found + marker.count + 8 <= b.count else { return nil }
+            if Array(b[found..<(found + marker.count)]) == marker,
+               let summary = EXIFSummary.parse(tiff: b[(found + marker.count)..<min(b.count, found + marker.count + 65_536)]) {
+                return summary
+            }
+            i = found + 1
+        }
+        return nil
     }
 
     /// Calls `visit(type, start, end)` for each ISO BMFF box in `b[start..<end]` (`start`/`end`: its contents).

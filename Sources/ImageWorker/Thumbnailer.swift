@@ -46,6 +46,27 @@ public struct Thumbnailer: Sendable {
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
 
+    /// A 16×16 grey HEIC (HEVC in HEIF, 495 bytes) made with libvips and libheif: decoding it tells
+    /// whether this machine's libvips reads HEIC (libheif with an HEVC decoder).
+    static let heicProbe = "AAAAHGZ0eXBoZWljAAAAAG1pZjFoZWljbWlhZgAAAa1tZXRhAAAAAAAAACFoZGxyAAAAAAAAAABwaWN0AAAAAAAAAAAAAAAAAAAAAA5waXRtAAAAAAACAAAAEGlkYXQAAAAAABAAEAAAADhpbG9jAQAAAERAAAIAAQAAAAAAAAHRAAEAAAAAAAAAHgACAAEAAAAAAAAAAQAAAAAAAAAIAAAAOGlpbmYAAAAAAAIAAAAVaW5mZQIAAAEAAQAAaHZjMQAAAAAVaW5mZQIAAAAAAgAAZ3JpZAAAAADYaXBycAAAALZpcGNvAAAAdmh2Y0MBA3AAAAAAAAAAAAAe8AD8/fj4AAAPAyAAAQAYQAEMAf//A3AAAAMAkAAAAwAAAwAeugJAIQABACpCAQEDcAAAAwCQAAADAAADAB6gIIEFluqumubgQEDAgAAAAwCAAAADAIQiAAEABkQBwXPBiQAAABRpc3BlAAAAAAAAAEAAAABAAAAAFGlzcGUAAAAAAAAAEAAAABAAAAAQcGl4aQAAAAADCAgIAAAAGmlwbWEAAAAAAAAAAgABAoECAAICA4QAAAAaaXJlZgAAAAAAAAAOZGltZwACAAEAAQAAACZtZGF0AAAAGigBrxkjscDushWeQoCnjogRIJn9QqKOAgN4"
+
+    /// Whether libvips decodes HEIC/HEIF here: it reads ``heicProbe`` (`vips avg`, on a temporary file).
+    public func decodesHEIF() async -> Bool {
+        guard let vips, let probe = Data(base64Encoded: Self.heicProbe) else { return false }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-heif-probe-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            try await FileSystem.shared.createDirectory(at: FilePath(directory), withIntermediateDirectories: true)
+            try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(directory + "/probe.heic"), options: .newFile(replaceExisting: true)) {
+                _ = try await $0.write(contentsOf: Array(probe), toAbsoluteOffset: 0)
+            }
+            try await run(vips, ["avg", directory + "/probe.heic"], errors: directory + "/errors")
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// A failure of libvips on an input: the image cannot be decoded (or an output is unusable).
     public struct Failure: Error, CustomStringConvertible {
         public var description: String

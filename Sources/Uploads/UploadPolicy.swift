@@ -24,8 +24,12 @@ public struct UploadPolicy: Sendable {
     /// How many a user may make at once before the rate applies (default 20).
     public var burst: Double
 
-    /// The default image types: JPEG, PNG, WebP, GIF, AVIF.
-    public static let defaultTypes = ["image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif", "image/avif": "avif"]
+    /// The default image types: JPEG, PNG, WebP, GIF, AVIF, and HEIC/HEIF (the servers drop these two
+    /// at start when libvips cannot decode them there).
+    public static let defaultTypes = ["image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif", "image/avif": "avif",
+                                      "image/heic": "heic", "image/heif": "heif"]
+    /// The types that need libvips with HEIF support (libheif and an HEVC decoder).
+    public static let heifTypes: Set<String> = ["image/heic", "image/heif"]
 
     /// Creates a policy; the defaults are DESIGN.md's.
     public init(allowedTypes: [String: String] = UploadPolicy.defaultTypes, maximumSize: Int64 = 10 * 1024 * 1024,

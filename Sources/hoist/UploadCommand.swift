@@ -52,7 +52,8 @@ struct UploadCommand: AsyncParsableCommand {
     @Option(help: "The data folder holding the dev issuer's key (for tokens when HOIST_TOKEN is not set).")
     var data: String = ProcessInfo.processInfo.environment["HOIST_DATA"] ?? "hoist-data"
 
-    static let types = ["jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif", "avif": "image/avif"]
+    static let types = ["jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif", "avif": "image/avif",
+                         "heic": "image/heic", "heif": "image/heif"]
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("Name at least one file.") }

@@ -161,6 +161,92 @@ struct EXIFSummaryTests {
     }
 }
 
+/// HEIC from a phone: recognised by its brands, sized by `ispe`, turned by `irot`, its GPS found and
+/// kept out of the variants, which libvips makes from it as from any other photo.
+@Suite("HEIC")
+struct HEICTests {
+    /// An ISO BMFF box.
+    static func box(_ type: String, _ body: [UInt8]) -> [UInt8] {
+        let size = UInt32(8 + body.count)
+        return withUnsafeBytes(of: size.bigEndian) { Array($0) } + Array(type.utf8) + body
+    }
+
+    /// A HEIF header with the brands, an `ispe` of `width`×`height` and, with `quarterTurn`, an `irot` of 90°.
+    static func header(_ brands: [String], width: UInt32, height: UInt32, quarterTurn: Bool) -> [UInt8] {
+        let ftyp = box("ftyp", Array(brands[0].utf8) + [0, 0, 0, 0] + brands.dropFirst().flatMap { Array($0.utf8) })
+        let ispe = box("ispe", [0, 0, 0, 0] + withUnsafeBytes(of: width.bigEndian) { Array($0) } + withUnsafeBytes(of: height.bigEndian) { Array($0) })
+        let irot = quarterTurn ? box("irot", [1]) : []
+        let meta = box("meta", [0, 0, 0, 0] + box("iprp", box("ipco", ispe + irot)))
+        return ftyp + meta
+    }
+
+    @Test("brands: heic, heix and generic mif1 are HEIC; an AVIF brand wins; a video is not an image")
+    func brands() {
+        for brands in [["heic", "mif1", "heic"], ["heix", "mif1"], ["mif1", "miaf"], ["msf1", "hevc"]] {
+            guard case .image(let header) = ImageHeader.inspect(Self.header(brands, width: 4032, height: 3024, quarterTurn: false), complete: true) else {
+                Issue.record("\(brands) is not recognised")
+                continue
+            }
+            #expect(header.format == .heic)
+            #expect((header.width, header.height, header.displayWidth) == (4032, 3024, 4032))
+        }
+        guard case .image(let avif) = ImageHeader.inspect(Self.header(["mif1", "avif", "miaf"], width: 10, height: 10, quarterTurn: false),
+                                                          complete: true) else {
+            Issue.record("AVIF not recognised")
+            return
+        }
+        #expect(avif.format == .avif)
+        #expect(ImageHeader.inspect(Self.header(["isom", "mp42"], width: 10, height: 10, quarterTurn: false), complete: true)
+                == .notAnImage("data of no known image format"))
+        #expect(ImageHeader.Format(contentType: "image/heic") == .heic)
+        #expect(ImageHeader.Format(contentType: "image/HEIF") == .heic)
+    }
+
+    @Test("an irot of 90°: the displayed size is turned")
+    func rotation() {
+        guard case .image(let header) = ImageHeader.inspect(Self.header(["heic", "mif1"], width: 4032, height: 3024, quarterTurn: true), complete: true) else {
+            Issue.record("not recognised")
+            return
+        }
+        #expect((header.displayWidth, header.displayHeight) == (3024, 4032))
+    }
+
+    @Test("a real HEIC from libvips with a GPS position: found in the header, decoded, and absent from every variant",
+          .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
+                   "vipsthumbnail is not installed (libvips-tools)"))
+    func realHEIC() async throws {
+        let thumbnailer = try #require(Thumbnailer.find())
+        #expect(await thumbnailer.decodesHEIF(), "libvips here cannot decode HEIC (libheif with an HEVC decoder)")
+        let vips = try #require(thumbnailer.vips)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-heic-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        _ = try await runTool(vips, ["xyz", directory + "/plain.jpg", "400", "200"])
+        let plain = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/plain.jpg")))
+        let photo = EXIFSamples.withEXIF(plain, EXIFSamples.tiff(orientation: 1, gps: true, littleEndian: false))
+        try Data(photo).write(to: URL(fileURLWithPath: directory + "/photo.jpg"))
+        _ = try await runTool(vips, ["copy", directory + "/photo.jpg", directory + "/photo.heic[Q=40]"])
+        let heic = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/photo.heic")))
+        guard case .image(let header) = ImageHeader.inspect(heic, complete: true) else {
+            Issue.record("libvips' HEIC is not recognised: \(ImageHeader.inspect(heic, complete: true))")
+            return
+        }
+        #expect(header.format == .heic)
+        #expect((header.width, header.height) == (400, 200))
+        #expect(header.hasLocation, "the GPS position in the HEIC's EXIF item was not found")
+        let made = try await thumbnailer.makeVariants(of: directory + "/photo.heic", in: directory,
+                                                      plan: try VariantPlan(widths: [160, 320], formats: [.webp, .avif]),
+                                                      displayWidth: header.displayWidth)
+        #expect(made.variants.map { "\($0.format.rawValue)\($0.width)x\($0.height)" } == ["webp160x80", "avif160x80", "webp320x160", "avif320x160"])
+        for variant in made.variants {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: variant.path)))
+            #expect(!bytes.contains(subsequence: Array("Cam\0".utf8)), "\(variant.path) still names the camera")
+            if case .image(let derived) = ImageHeader.inspect(bytes, complete: true) { #expect(!derived.hasLocation) }
+        }
+        #expect(made.placeholder != nil)
+    }
+}
+
 extension Array where Element == UInt8 {
     func contains(subsequence needle: [UInt8]) -> Bool {
         guard !needle.isEmpty, count >= needle.count else { return false }

@@ -113,6 +113,8 @@ test('sniffImageType knows the allowed formats by their magic numbers', () => {
   assert.equal(sniffImageType(bytes('GIF89a', [1, 0])), 'image/gif');
   assert.equal(sniffImageType(bytes('RIFF', [0, 0, 0, 0], 'WEBPVP8 ')), 'image/webp');
   assert.equal(sniffImageType(bytes([0, 0, 0, 28], 'ftypavif', [0, 0, 0, 0], 'mif1')), 'image/avif');
+  assert.equal(sniffImageType(bytes([0, 0, 0, 28], 'ftypheic', [0, 0, 0, 0], 'mif1heic')), 'image/heic');
+  assert.equal(sniffImageType(bytes([0, 0, 0, 24], 'ftypmif1', [0, 0, 0, 0], 'mif1')), 'image/heic');
   assert.equal(sniffImageType(bytes([0, 0, 0, 28], 'ftypisom')), null);
   assert.equal(sniffImageType(bytes('hello, world')), null);
   assert.equal(sniffImageType(bytes([0xff, 0xd8])), null);
@@ -143,6 +145,21 @@ test('checkFile accepts an image and uses the type its bytes show', { timeout: 1
   assert.equal(misnamed.ok, true);
   assert.equal(misnamed.contentType, 'image/png');
   assert.match(misnamed.notes[0], /named as image\/jpeg but its content is PNG/);
+});
+
+test('checkFile: a HEIC photo is sent as image/heic, or as image/heif when the browser or the policy names it so', { timeout: 10000 }, async () => {
+  const heic = bytes([0, 0, 0, 28], 'ftypheic', [0, 0, 0, 0], 'mif1heic');
+  const both = { allowedTypes: ['image/jpeg', 'image/heic', 'image/heif'], maximumSize: 1000 };
+  assert.deepEqual(await checkFile(file(heic, 'IMG_0001.HEIC', 'image/heic'), both),
+    { ok: true, contentType: 'image/heic', problems: [], notes: [] });
+  assert.deepEqual(await checkFile(file(heic, 'photo.heif', 'image/heif'), both),
+    { ok: true, contentType: 'image/heif', problems: [], notes: [] });
+  const onlyHeif = await checkFile(file(heic, 'IMG_0001.HEIC', ''), { allowedTypes: ['image/heif'], maximumSize: 1000 });
+  assert.equal(onlyHeif.ok, true);
+  assert.equal(onlyHeif.contentType, 'image/heif');
+  const refused = await checkFile(file(heic, 'IMG_0001.HEIC', 'image/heic'), policy);
+  assert.equal(refused.ok, false);
+  assert.match(refused.problems[0], /is a HEIC image; allowed: JPEG, PNG/);
 });
 
 test('formatBytes and sha256Base64', { timeout: 10000 }, async () => {

@@ -31,6 +31,7 @@ public enum HoistServer {
     /// Runs the API and the embedded store in one process until SIGINT/SIGTERM.
     public static func serve(configuration: HoistConfiguration, logger: Logger,
                              onStarted: @escaping @Sendable (Started) async -> Void) async throws {
+        let configuration = await withDecodableTypes(configuration, logger: logger)
         let storeConfiguration = S3ServerConfiguration(host: configuration.storeHost, port: configuration.storePort,
                                                        dataDirectory: configuration.dataDirectory, region: configuration.region)
         let (storeCredentials, _) = try StoreCredentials.load(directory: configuration.dataDirectory)
@@ -74,6 +75,19 @@ public enum HoistServer {
 
     /// Points the bucket's event notifications for `articles/` at the worker's queue
     /// (keeping any other rules); the embedded store then writes them to its outbox.
+    /// The configuration without HEIC/HEIF in its policy when libvips here cannot decode them (no `vips`, or no libheif
+    /// with an HEVC decoder): the API refuses what the worker could not process, and says so now.
+    static func withDecodableTypes(_ configuration: HoistConfiguration, logger: Logger) async -> HoistConfiguration {
+        let wanted = configuration.policy.allowedTypes.keys.filter(UploadPolicy.heifTypes.contains)
+        guard !wanted.isEmpty else { return configuration }
+        if let thumbnailer = Thumbnailer.find(), await thumbnailer.decodesHEIF() { return configuration }
+        var configuration = configuration
+        for type in wanted { configuration.policy.allowedTypes[type] = nil }
+        logger.warning("HEIC/HEIF uploads are refused: libvips here cannot decode them (install libvips-tools with libheif and an HEVC decoder)",
+                       metadata: ["types": "\(wanted.sorted().joined(separator: ", "))"])
+        return configuration
+    }
+
     static func prepareNotifications(_ configuration: HoistConfiguration, engine: StorageEngine) async throws {
         let rule = NotificationConfiguration.QueueRule(
             id: "hoist-worker", queueARN: "arn:aws:sqs:\(configuration.region):000000000000:\(HoistConfiguration.eventQueueName)",
@@ -144,6 +158,7 @@ public enum HoistServer {
     /// Runs only the API, against any S3 (`hoist api`).
     public static func api(configuration: HoistConfiguration, logger: Logger,
                            onStarted: @escaping @Sendable (Started) async -> Void) async throws {
+        let configuration = await withDecodableTypes(configuration, logger: logger)
         // URLs are signed with the credentials of the moment: temporary ones are fetched again while
         // they still outlive the longest URL, so URLs are not cut short.
         let longestURL = TimeInterval(max(configuration.policy.uploadURLExpiry, configuration.policy.downloadURLExpiry))

@@ -168,7 +168,8 @@ export function corsError(storageOrigin, pageOrigin, headers) {
 /**
  * The image type of the first bytes of a file, by their magic numbers, or null.
  * @param {Uint8Array} bytes at least the first 32 bytes when the file has them.
- * @returns {string|null} `image/jpeg`, `image/png`, `image/gif`, `image/webp`, `image/avif` or null.
+ * @returns {string|null} `image/jpeg`, `image/png`, `image/gif`, `image/webp`, `image/avif`, `image/heic`
+ *   (HEIF that is not AVIF: an iPhone's HEVC photos, or the generic `mif1` brand) or null.
  */
 export function sniffImageType(bytes) {
   const b = bytes;
@@ -182,6 +183,7 @@ export function sniffImageType(bytes) {
   if (b.length >= 12 && ascii(4, 8) === 'ftyp') {
     const brands = ascii(8, Math.min(b.length, 32));
     if (/avi[fs]/.test(brands)) return 'image/avif';
+    if (/hei[cxms]|hev[cx]|mif1|msf1/.test(brands)) return 'image/heic';
   }
   return null;
 }
@@ -209,7 +211,10 @@ export function formatBytes(n) {
   return `${text} ${units[unit]}`;
 }
 
-const TYPE_NAMES = { 'image/jpeg': 'JPEG', 'image/png': 'PNG', 'image/gif': 'GIF', 'image/webp': 'WebP', 'image/avif': 'AVIF' };
+const TYPE_NAMES = {
+  'image/jpeg': 'JPEG', 'image/png': 'PNG', 'image/gif': 'GIF', 'image/webp': 'WebP', 'image/avif': 'AVIF',
+  'image/heic': 'HEIC', 'image/heif': 'HEIF',
+};
 const typeName = (t) => TYPE_NAMES[t] ?? t;
 
 /**
@@ -228,8 +233,12 @@ export async function checkFile(file, policy) {
     problems.push(`${name} is ${formatBytes(file.size)}, over the ${formatBytes(policy.maximumSize)} limit.`);
   }
   const head = new Uint8Array(await file.slice(0, 32).arrayBuffer());
-  const sniffed = sniffImageType(head);
   const allowed = policy?.allowedTypes ?? Object.keys(TYPE_NAMES);
+  let sniffed = sniffImageType(head);
+  // HEIC is a kind of HEIF: a file the browser calls image/heif (or a policy that lists only that) keeps that name.
+  if (sniffed === 'image/heic' && allowed.includes('image/heif') && (file.type === 'image/heif' || !allowed.includes('image/heic'))) {
+    sniffed = 'image/heif';
+  }
   const allowedText = allowed.map(typeName).join(', ');
   if (!sniffed) {
     if (file.size > 0) {
