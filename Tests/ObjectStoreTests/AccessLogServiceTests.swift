@@ -88,4 +88,15 @@ import Testing
         await service.flush()
         #expect(try await Self.logKeys(engine).count == 2)
     }
+
+    @Test func logObjectsInABucketThatEncryptsAreEncrypted() async throws {
+        let engine = try Self.makeEngine()
+        try await engine.createBucket("logs")
+        try await engine.setDefaultEncryption("logs", true)
+        let service = AccessLogService(engine: engine, logger: Logger(label: "test"))
+        service.record(Self.record(1), to: BucketLogging(targetBucket: "logs", targetPrefix: ""))
+        await service.flush()
+        let key = try #require(try await Self.logKeys(engine).first)
+        #expect(try await engine.head(bucket: "logs", key: key).metadata.serverSideEncryption == ObjectMetadata.aes256)
+    }
 }
