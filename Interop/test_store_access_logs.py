@@ -7,7 +7,8 @@ so logs arrive within a second or two instead of a minute; stops it with SIGTERM
 Checks: the configuration round trip and S3's errors (a missing target bucket); one line per request
 with the operation, key, status, error code and requester (the access key id, `-` for anonymous and
 for a refused signature); pre-signed URLs logged with `X-Amz-Signature=REDACTED`; neither the secret
-key nor any signature anywhere in the logs.
+key nor any signature anywhere in the logs. A second `hoist store` with an hourly interval delivers the
+records it holds when SIGTERM stops it.
 
 Env: HOIST_BIN, INTEROP_VERBOSE=1 (with -s: print passes too).
 """
@@ -146,3 +147,38 @@ def test_bucket_logging(store, checks):
 
     s3.put_bucket_logging(Bucket="src", BucketLoggingStatus={})
     checks.check("an empty BucketLoggingStatus turns logging off", "LoggingEnabled" not in s3.get_bucket_logging(Bucket="src"))
+
+
+class HourlyLoggingStore(StoreProcess):
+    """`hoist store` that would deliver access logs only hourly: what it holds goes out at SIGTERM."""
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "HOIST_ACCESS_LOG_INTERVAL": "3600"}
+
+
+def test_logs_are_delivered_at_shutdown(checks):
+    proc = HourlyLoggingStore(hoist_bin(), temp_dir("hoist-store-logs-"), free_port())
+    why = proc.start()
+    if why:
+        fail_check(checks, "start hoist store with HOIST_ACCESS_LOG_INTERVAL=3600", why)
+    try:
+        target = Target(proc.endpoint, proc.access_key, proc.secret_key, proc)
+        s3 = boto3_client(target)
+        s3.create_bucket(Bucket="src")
+        s3.put_bucket_logging(Bucket="src", BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "src", "TargetPrefix": "logs/"}})
+        s3.put_object(Bucket="src", Key="a.txt", Body=b"a")
+        held = s3.list_objects_v2(Bucket="src", Prefix="logs/").get("KeyCount", 0)
+        checks.check("nothing delivered before the interval", held == 0, f"{held} log objects")
+        rc, graceful = proc.stop()
+        checks.check("hoist store stops gracefully with records held", graceful and rc == 0, f"rc {rc}")
+        why = proc.start()
+        if why:
+            fail_check(checks, "restart hoist store", why)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="src", Prefix="logs/").get("Contents", [])]
+        text = "".join(s3.get_object(Bucket="src", Key=k)["Body"].read().decode() for k in keys)
+        ops = [r.get("operation") for r in parse(text)]
+        # The target is the logged bucket itself: the listing above is logged too (the delivery is not).
+        checks.check("the records held at shutdown were delivered", ops == ["REST.PUT.LOGGING_STATUS", "REST.PUT.OBJECT", "REST.GET.BUCKET"],
+                     f"{keys}: {text[-1500:]}")
+    finally:
+        proc.stop()
