@@ -31,6 +31,8 @@ public struct HoistConfiguration: Sendable {
     /// Where the embedded store listens (`hoist serve`).
     public var storeHost = "127.0.0.1"
     public var storePort = 9000
+    /// How often the embedded store delivers server access logs, in seconds (`HOIST_ACCESS_LOG_INTERVAL`).
+    public var storeAccessLogInterval = 60
     /// The S3 endpoint URLs are signed for (`hoist api`); `nil` means AWS S3 in ``region``.
     public var s3Endpoint: String?
     /// Path-style or virtual-hosted URLs; default path-style for an explicit endpoint, virtual for AWS.
@@ -130,6 +132,7 @@ extension HoistConfiguration {
         publicURL = value("HOIST_PUBLIC_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         if let v = value("HOIST_STORE_HOST") { storeHost = v }
         if let v = try integer("HOIST_STORE_PORT", 0...65535) { storePort = v }
+        if let v = try integer("HOIST_ACCESS_LOG_INTERVAL", 1...86_400) { storeAccessLogInterval = v }
         s3Endpoint = value("HOIST_S3_ENDPOINT")
         if let v = value("HOIST_S3_ADDRESSING") {
             guard let a = S3Endpoint.Addressing(rawValue: v) else { throw ConfigurationError("HOIST_S3_ADDRESSING must be path or virtual; got '\(v)'.") }

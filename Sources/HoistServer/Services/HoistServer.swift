@@ -33,7 +33,8 @@ public enum HoistServer {
                              onStarted: @escaping @Sendable (Started) async -> Void) async throws {
         let configuration = await withDecodableTypes(configuration, logger: logger)
         let storeConfiguration = S3ServerConfiguration(host: configuration.storeHost, port: configuration.storePort,
-                                                       dataDirectory: configuration.dataDirectory, region: configuration.region)
+                                                       dataDirectory: configuration.dataDirectory, region: configuration.region,
+                                                       accessLogInterval: .seconds(configuration.storeAccessLogInterval))
         let (storeCredentials, _) = try StoreCredentials.load(directory: configuration.dataDirectory)
         let engine = try S3Server.openEngine(configuration: storeConfiguration)
         try await S3Server.prepareBucket(configuration.bucket, engine: engine, corsOrigins: configuration.effectiveCORSOrigins)

@@ -19,6 +19,8 @@ public struct S3Responder: HTTPResponder {
     let clock: @Sendable () -> Date
     let ownerId: String
     let completionKeepAlive: CompletionKeepAlive
+    /// Where requests to buckets with logging on are recorded (none: no access logs).
+    let accessLog: AccessLogService?
 
     /// The largest object a single PUT may create (S3: 5 GiB).
     static let maximumPutSize: Int64 = 5 * 1024 * 1024 * 1024
@@ -32,9 +34,12 @@ public struct S3Responder: HTTPResponder {
     ///   - region: the region signatures must be scoped to.
     ///   - clock: the time used for signature expiry and skew.
     ///   - completionKeepAlive: when and how a long CompleteMultipartUpload answers early and keeps its connection busy.
+    ///   - accessLog: where server access log records go (run it as a service beside the server).
     public init(engine: StorageEngine, credentials: [SigV4Credentials], region: String = "us-east-1",
-                clock: @escaping @Sendable () -> Date = { Date() }, completionKeepAlive: CompletionKeepAlive = .init()) {
+                clock: @escaping @Sendable () -> Date = { Date() }, completionKeepAlive: CompletionKeepAlive = .init(),
+                accessLog: AccessLogService? = nil) {
         self.engine = engine
+        self.accessLog = accessLog
         self.completionKeepAlive = completionKeepAlive
         self.verifier = SigV4Verifier(credentials: StaticCredentialStore(credentials), options: .init(region: region))
         self.region = region
@@ -45,19 +50,28 @@ public struct S3Responder: HTTPResponder {
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let requestId = Self.makeRequestId()
+        let arrival = clock(), started = ContinuousClock.now, signer = accessLog.map { _ in AccessLogSigner() }
         var s3: S3Request?
         var response: Response
+        var failure: (any Error)?
         do {
             let parsed = try S3Request(method: request.method.rawValue, target: request.uri.string, headers: request.headerPairs)
             s3 = parsed
-            response = try await route(parsed, request: request, context: context, requestId: requestId)
+            response = try await AccessLogSigner.$current.withValue(signer) {
+                try await route(parsed, request: request, context: context, requestId: requestId)
+            }
         } catch {
+            failure = error
             response = errorResponse(error, request: s3, method: request.method, requestId: requestId, logger: context.logger)
         }
         response.headers[.init("x-amz-request-id")!] = requestId
         response.headers[.init("x-amz-id-2")!] = requestId
         response.headers[.server] = "Hoist"
         if let s3, s3.method != "OPTIONS" { await applyCORS(to: &response, request: s3) }
+        if let s3 {
+            await recordAccess(s3, response: response, error: failure, requestId: requestId, arrival: arrival, started: started,
+                               signer: signer, context: context)
+        }
         return response
     }
 
@@ -134,6 +148,7 @@ public struct S3Responder: HTTPResponder {
             if s3.query["policy"] != nil { return try await putBucketPolicy(s3, bucket: bucket, body: request.body) }
             if s3.query["publicAccessBlock"] != nil { return try await putPublicAccessBlock(s3, bucket: bucket, body: request.body) }
             if s3.query["encryption"] != nil { return try await putBucketEncryption(s3, bucket: bucket, body: request.body) }
+            if s3.query["logging"] != nil { return try await putBucketLogging(s3, bucket: bucket, body: request.body) }
             try rejectUnsupportedSubresource(s3)
             return try await createBucket(s3, bucket: bucket, body: request.body)
         case "GET":
@@ -149,6 +164,7 @@ public struct S3Responder: HTTPResponder {
             if s3.query["policy"] != nil { return try await getBucketPolicy(s3, bucket: bucket) }
             if s3.query["publicAccessBlock"] != nil { return try await getPublicAccessBlock(s3, bucket: bucket) }
             if s3.query["encryption"] != nil { return try await getBucketEncryption(s3, bucket: bucket) }
+            if s3.query["logging"] != nil { return try await getBucketLogging(s3, bucket: bucket) }
             try rejectUnsupportedSubresource(s3)
             return try await listObjects(s3, bucket: bucket, version2: s3.query["list-type"] == "2")
         case "HEAD":
@@ -181,13 +197,13 @@ public struct S3Responder: HTTPResponder {
 
     /// Bucket sub-resources this store does not implement yet.
     static let unsupportedSubresources = ["acl", "tagging",
-                                          "website", "replication", "logging", "ownershipControls",
+                                          "website", "replication", "ownershipControls",
                                           "object-lock", "accelerate", "requestPayment", "inventory",
                                           "analytics", "metrics", "intelligent-tiering"]
 
     func rejectUnsupportedSubresource(_ s3: S3Request) throws {
         // Answered for the methods S3 has for them; any other method must not fall through to the bucket itself.
-        if s3.query["versioning"] != nil || s3.query["versions"] != nil {
+        if s3.query["versioning"] != nil || s3.query["versions"] != nil || s3.query["logging"] != nil {
             throw S3Error(.methodNotAllowed, "The specified method is not allowed against this resource.", resource: s3.resource)
         }
         if let name = Self.unsupportedSubresources.first(where: { s3.query[$0] != nil }) {
@@ -219,7 +235,9 @@ public struct S3Responder: HTTPResponder {
     func authentication(_ s3: S3Request) throws -> SigV4Authentication? {
         try rejectSignatureVersion2(s3)
         do {
-            return try verifier.verify(s3.received, now: clock())
+            let auth = try verifier.verify(s3.received, now: clock())
+            if let auth { AccessLogSigner.current?.verified(auth.accessKeyId) }
+            return auth
         } catch let error as SigV4Error {
             throw S3Error(error, resource: s3.resource)
         }

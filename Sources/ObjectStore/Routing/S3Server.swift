@@ -16,15 +16,24 @@ public struct S3ServerConfiguration: Sendable {
     public var region: String
     /// How often the background task applies bucket lifecycle rules.
     public var lifecycleInterval: Duration
+    /// How often server access logs are delivered to their target buckets
+    /// (`HOIST_ACCESS_LOG_INTERVAL` seconds; see ``accessLogIntervalVariable``).
+    public var accessLogInterval: Duration
+
+    /// The environment variable of ``accessLogInterval``, in whole seconds (1 to 86400; default 60).
+    public static let accessLogIntervalVariable = "HOIST_ACCESS_LOG_INTERVAL"
+    /// The range ``accessLogIntervalVariable`` accepts, in seconds.
+    public static let accessLogIntervalRange = 1...86_400
 
     /// Creates a configuration; the defaults are `hoist store`'s.
     public init(host: String = "127.0.0.1", port: Int = 9000, dataDirectory: URL = URL(fileURLWithPath: "hoist-data"),
-                region: String = "us-east-1", lifecycleInterval: Duration = .seconds(3600)) {
+                region: String = "us-east-1", lifecycleInterval: Duration = .seconds(3600), accessLogInterval: Duration = .seconds(60)) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.region = region
         self.lifecycleInterval = lifecycleInterval
+        self.accessLogInterval = accessLogInterval
     }
 }
 
@@ -54,7 +63,8 @@ public enum S3Server {
     /// Builds the application over an engine the caller opened.
     public static func application(engine: StorageEngine, configuration: S3ServerConfiguration, credentials: [SigV4Credentials],
                                    logger: Logger, onServerRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
-        let responder = S3Responder(engine: engine, credentials: credentials, region: configuration.region)
+        let accessLog = AccessLogService(engine: engine, configuration: .init(interval: configuration.accessLogInterval), logger: logger)
+        let responder = S3Responder(engine: engine, credentials: credentials, region: configuration.region, accessLog: accessLog)
         var application = Application(
             responder: responder,
             server: .http1(additionalChannelHandlers: [ExpectContinueHandler()]),
@@ -64,6 +74,8 @@ public enum S3Server {
         )
         // The lifecycle rules' background task runs and stops with the server.
         application.addServices(LifecycleService(engine: engine, interval: configuration.lifecycleInterval, logger: logger))
+        // Access logs are delivered in batches; the server stops first, so the last batch holds every request.
+        application.addServices(accessLog)
         return application
     }
 }

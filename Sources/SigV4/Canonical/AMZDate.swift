@@ -25,11 +25,11 @@ public struct AMZDate: Sendable, Hashable, Comparable {
     public static func < (lhs: AMZDate, rhs: AMZDate) -> Bool { lhs.secondsSince1970 < rhs.secondsSince1970 }
 
     /// Civil date and time fields.
-    struct Fields: Equatable {
-        var year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64
+    package struct Fields: Equatable {
+        package var year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64, second: Int64
     }
 
-    var fields: Fields {
+    package var fields: Fields {
         let days = secondsSince1970 >= 0 ? secondsSince1970 / 86400 : (secondsSince1970 - 86399) / 86400
         let secondsOfDay = secondsSince1970 - days * 86400
         // civil_from_days
