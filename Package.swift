@@ -376,6 +376,7 @@ let package = Package(
             name: "HoistServerTests",
             dependencies: [
                 "HoistServer",
+                "ImageWorker",
                 "Uploads",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

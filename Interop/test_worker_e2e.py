@@ -6,7 +6,8 @@
   fetch images of exactly the listed widths and formats, with no EXIF; `thumbnail`/`web` name the
   narrowest and widest WebP; a placeholder data URL under 1 KB.
 - Responsive: a 2000x1500 JPEG with a GPS position gets 320/640/1280/1920 in both formats and
-  `locationRemoved: true`; a 500x400 PNG gets only 320.
+  `locationRemoved: true`; a 500x400 PNG gets only 320; an 800x600 HEIC with GPS (libvips/libheif)
+  is processed like a JPEG: 320/640, `locationRemoved: true`, and GET /policy lists HEIC/HEIF.
 - A text file uploaded as image/jpeg is `rejected` with a reason; the object is moved to
   `quarantine/` (same bytes), its key keeps an empty marker, and its still-valid upload URL
   cannot write the key again (412).
@@ -112,6 +113,19 @@ def gps_jpeg(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
+def heic_from(jpeg: bytes) -> bytes:
+    """The JPEG as an iPhone-style HEIC (HEVC in HEIF, EXIF kept), made by libvips with libheif."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        with open(f"{d}/in.jpg", "wb") as f:
+            f.write(jpeg)
+        subprocess.run(["vips", "copy", f"{d}/in.jpg", f"{d}/out.heic[Q=50]"], check=True, capture_output=True, timeout=120)
+        with open(f"{d}/out.heic", "rb") as f:
+            return f.read()
+
+
 def flow(R: Results, srv: HoistServerProcess) -> None:
     api = APIClient(srv.api)
     token = srv.token("wanda")
@@ -178,11 +192,22 @@ def responsive(R: Results, srv: HoistServerProcess) -> None:
     token = srv.token("rosa")
     photo = gps_jpeg(2000, 1500)
     small = picture("PNG", 500, 400, seed=3)
+    heic = heic_from(gps_jpeg(800, 600))
+    policy = api.get("/policy").json()
+    R.check("GET /policy allows image/heic and image/heif (libvips decodes HEIC here)",
+            {"image/heic", "image/heif"} <= set(policy.get("allowedTypes", [])), str(policy))
     first = upload(api, token, photo, "image/jpeg")
     article = first["articleId"]
     second = upload(api, token, small, "image/png", article)
-    items = wait_for(api, token, article, [first["key"], second["key"]], timeout=120)
+    third = upload(api, token, heic, "image/heic", article)
+    items = wait_for(api, token, article, [first["key"], second["key"], third["key"]], timeout=120)
     big, little = items.get(first["key"], {}), items.get(second["key"], {})
+    phone = items.get(third["key"], {})
+    R.check("800x600 HEIC with GPS: processed, 800x600, locationRemoved true",
+            phone.get("status") == "processed" and (phone.get("width"), phone.get("height")) == (800, 600)
+            and phone.get("locationRemoved") is True, str(phone)[:400])
+    if phone.get("status") == "processed":
+        check_variants(R, "800x600 HEIC", phone, 800, 600, [320, 640])
     R.check("2000x1500 JPEG with GPS: processed", big.get("status") == "processed", str(big)[:300])
     R.check("500x400 PNG: processed", little.get("status") == "processed", str(little)[:300])
     if big.get("status") == "processed":

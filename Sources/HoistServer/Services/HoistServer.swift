@@ -78,10 +78,11 @@ public enum HoistServer {
     /// (keeping any other rules); the embedded store then writes them to its outbox.
     /// The configuration without HEIC/HEIF in its policy when libvips here cannot decode them (no `vips`, or no libheif
     /// with an HEVC decoder): the API refuses what the worker could not process, and says so now.
-    static func withDecodableTypes(_ configuration: HoistConfiguration, logger: Logger) async -> HoistConfiguration {
+    static func withDecodableTypes(_ configuration: HoistConfiguration, logger: Logger,
+                                   thumbnailer: Thumbnailer? = Thumbnailer.find()) async -> HoistConfiguration {
         let wanted = configuration.policy.allowedTypes.keys.filter(UploadPolicy.heifTypes.contains)
         guard !wanted.isEmpty else { return configuration }
-        if let thumbnailer = Thumbnailer.find(), await thumbnailer.decodesHEIF() { return configuration }
+        if let thumbnailer, await thumbnailer.decodesHEIF() { return configuration }
         var configuration = configuration
         for type in wanted { configuration.policy.allowedTypes[type] = nil }
         logger.warning("HEIC/HEIF uploads are refused: libvips here cannot decode them (install libvips-tools with libheif and an HEVC decoder)",
