@@ -315,17 +315,33 @@ def bench_encryption(st: Store, size_mib: int, rounds: int) -> None:
     R.check("PutBucketEncryption AES256", r.status == 200, r.describe(300))
     put_mbs: dict[str, list[float]] = {"plain": [], "encrypted": []}
     get_mbs: dict[str, list[float]] = {"plain": [], "encrypted": []}
+    # CPU seconds per GiB: the store's (utime + stime from /proc) and this client's, for the budget.
+    cpu: dict[str, list[tuple[float, float, float, float]]] = {"plain": [], "encrypted": []}
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def store_cpu() -> float:
+        fields = open(f"/proc/{st.proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    def client_cpu() -> float:
+        t = os.times()
+        return t.user + t.system
     hwm_encrypted = 0
     for rnd in range(rounds):
         for name in (["plain", "encrypted"] if rnd % 2 == 0 else ["encrypted", "plain"]):
             path = f"/{buckets[name]}/big.bin"
             sampler = RSSSampler(st.proc.pid)
             sampler.start()
+            s0, c0 = store_cpu(), client_cpu()
             t0 = time.monotonic()
             status, etag, body = put_stream(st, path, size, block)
             put_s = time.monotonic() - t0
+            s1, c1 = store_cpu(), client_cpu()
             gstatus, n, get_s, _ = timed_get(st, path)
+            s2, c2 = store_cpu(), client_cpu()
             sampler.stop()
+            gib = size / (1 << 30)
+            cpu[name].append(((s1 - s0) / gib, (c1 - c0) / gib, (s2 - s1) / gib, (c2 - c1) / gib))
             if name == "encrypted":
                 hwm_encrypted = max(hwm_encrypted, sampler.max_rss)
             ok = status == 200 and etag == want and gstatus == 200 and n == size
@@ -354,6 +370,13 @@ def bench_encryption(st: Store, size_mib: int, rounds: int) -> None:
     print(f"{'':12s}{'plain MB/s':>12s}{'AES256 MB/s':>14s}{'ratio':>8s}")
     print(f"{'PUT':12s}{median(put_mbs['plain']):12.0f}{median(put_mbs['encrypted']):14.0f}{put_ratio:8.2f}")
     print(f"{'GET':12s}{median(get_mbs['plain']):12.0f}{median(get_mbs['encrypted']):14.0f}{get_ratio:8.2f}")
+    print("CPU seconds per GiB (median), store + this client, of the 2 x wall seconds the machine's cores offer:")
+    for name in ("plain", "encrypted"):
+        rows = cpu[name]
+        put_store, put_client = median([r[0] for r in rows]), median([r[1] for r in rows])
+        get_store, get_client = median([r[2] for r in rows]), median([r[3] for r in rows])
+        print(f"  {name:9s}  PUT store {put_store:5.2f} client {put_client:5.2f}   GET store {get_store:5.2f} client {get_client:5.2f}")
+    FIGURES.setdefault("encryption_cpu", {k: [[round(x, 3) for x in r] for r in v] for k, v in cpu.items()})
     R.check("encrypted PUT >= 80% of plain (medians)", put_ratio >= 0.80, f"{put_ratio:.2f}")
     R.check("encrypted GET >= 80% of plain (medians)", get_ratio >= 0.80, f"{get_ratio:.2f}")
     R.check("store RSS during encrypted transfers < 100 MiB", 0 < hwm_encrypted < 100 * 1024, f"max sampled VmRSS {hwm_encrypted} kB")
