@@ -129,6 +129,8 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--users", type=int, default=64, help="users (each a token and an article) of the many-users load")
+    ap.add_argument("--only", default="url,noop,thumbnail", help="which parts: url, noop, thumbnail")
     ap.add_argument("--noop-events", type=int, default=5000)
     ap.add_argument("--images", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
@@ -180,41 +182,79 @@ def main() -> int:
             apis[name] = srv
 
         # --- (a) POST /upload-url, SQLite against PostgreSQL, with /healthz as the ceiling ---
-        scripts = {}
-        for name, srv in apis.items():
-            token = srv.token("bench", ttl=7200)
-            api = APIClient(srv.api)
-            first = api.upload_url(token, {"contentType": "image/png", "size": 123456})
-            R.check(f"{name}: a first POST /upload-url", first.status_code == 200, first.text[:300])
-            article = first.json()["articleId"]
-            body = json.dumps({"contentType": "image/png", "size": 123456, "articleId": article})
-            script = os.path.join(work, f"{name}.lua")
-            with open(script, "w") as f:
-                f.write(f'wrk.method = "POST"\nwrk.headers["Authorization"] = "Bearer {token}"\n'
-                        f'wrk.headers["Content-Type"] = "application/json"\nwrk.body = {json.dumps(body)}\n')
-            scripts[name] = script
-        runs: dict[str, list[dict]] = {"GET /healthz": [], "upload-url, SQLite": [], "upload-url, PostgreSQL": []}
-        wrk(apis["sqlite"].api + "/upload-url", 2, args.connections, scripts["sqlite"], apis["sqlite"].proc.pid)
-        wrk(apis["postgres"].api + "/upload-url", 2, args.connections, scripts["postgres"], apis["postgres"].proc.pid)
-        for rnd in range(args.rounds):
-            order = [("GET /healthz", "sqlite", "/healthz", None), ("upload-url, SQLite", "sqlite", "/upload-url", "sqlite"),
-                     ("upload-url, PostgreSQL", "postgres", "/upload-url", "postgres")]
-            if rnd % 2:
-                order = [order[0], order[2], order[1]]
-            for label, name, path, script in order:
-                r = wrk(apis[name].api + path, args.duration, args.connections, scripts.get(script or ""), apis[name].proc.pid)
-                R.check(f"round {rnd + 1}, {label}: no errors", r["non2xx"] == 0 and r["errors"] == 0, str(r))
-                runs[label].append(r)
-        print(f"\n{'at %d connections' % args.connections:28s}{'req/s':>9s}{'p50 ms':>9s}{'p99 ms':>9s}{'CPU us/req':>12s}")
-        summary = {}
-        for label, rs in runs.items():
-            best = {k: sum(r[k] for r in rs) / len(rs) for k in ("rps", "p50", "p99", "cpu_us")}
-            summary[label] = best
-            print(f"{label:28s}{best['rps']:9.0f}{best['p50']:9.2f}{best['p99']:9.2f}{best['cpu_us']:12.0f}")
-        ratio = summary["upload-url, PostgreSQL"]["rps"] / summary["upload-url, SQLite"]["rps"]
-        print(f"PostgreSQL / SQLite: {ratio:.0%} (goal >= 50%: {'met' if ratio >= 0.5 else 'MISSED'})")
-        FIGURES["upload_url"] = {"runs": runs, "means": summary, "ratio": round(ratio, 3)}
-        R.check("PostgreSQL path >= 50% of the SQLite path's req/s", ratio >= 0.5, f"{ratio:.2f}")
+        # Two loads: one user sending everything (the shared rate limit is one row, updated by
+        # every request: they queue on its lock), and USERS users, each in their own article.
+        only = set(args.only.split(","))
+        scripts: dict[tuple[str, str], str] = {}
+        if "url" in only:
+            for name, srv in apis.items():
+                lines = []
+                for i in range(args.users):
+                    token = srv.token(f"bench{i}", ttl=7200)
+                    first = APIClient(srv.api).upload_url(token, {"contentType": "image/png", "size": 123456})
+                    R.check(f"{name}: a first POST /upload-url for bench{i}", first.status_code == 200, first.text[:300])
+                    body = json.dumps({"contentType": "image/png", "size": 123456, "articleId": first.json()["articleId"]})
+                    lines.append(f"{token}\t{body}")
+                for load, chosen in [("one user", lines[:1]), (f"{args.users} users", lines)]:
+                    data = os.path.join(work, f"{name}-{len(chosen)}.txt")
+                    with open(data, "w") as f:
+                        f.write("\n".join(chosen) + "\n")
+                    script = os.path.join(work, f"{name}-{len(chosen)}.lua")
+                    with open(script, "w") as f:
+                        f.write(f"""
+local users, i, threads = {{}}, 0, 0
+for line in io.lines("{data}") do
+  local token, body = line:match("^([^\t]+)\t(.+)$")
+  users[#users + 1] = {{token = token, body = body}}
+end
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args) i = id * 7 end
+function request()
+  i = i % #users + 1
+  local u = users[i]
+  return wrk.format("POST", nil, {{["Authorization"] = "Bearer " .. u.token, ["Content-Type"] = "application/json"}}, u.body)
+end
+""")
+                    scripts[(name, load)] = script
+            loads = ["one user", f"{args.users} users"]
+            labels = ["GET /healthz"] + [f"upload-url, {db}, {load}" for load in loads for db in ("SQLite", "PostgreSQL")]
+            runs: dict[str, list[dict]] = {label: [] for label in labels}
+            for name in apis:
+                wrk(apis[name].api + "/upload-url", 2, args.connections, scripts[(name, loads[1])], apis[name].proc.pid)
+            for rnd in range(args.rounds):
+                order = [("GET /healthz", "sqlite", "/healthz", None)]
+                for load in loads:
+                    pair = [(f"upload-url, SQLite, {load}", "sqlite", "/upload-url", (("sqlite", load))),
+                            (f"upload-url, PostgreSQL, {load}", "postgres", "/upload-url", (("postgres", load)))]
+                    order += pair if rnd % 2 == 0 else pair[::-1]
+                for label, name, path, key in order:
+                    profile = None
+                    if os.environ.get("PG_BENCH_PERF") and rnd == 0 and "PostgreSQL" in label and "users" in label and "one" not in label:
+                        # Where the API's CPU goes on the PostgreSQL path (perf, 5 s in the middle of the run).
+                        profile = subprocess.Popen(["bash", "-c", f"sleep 2; perf record -F 499 -g -o {work}/perf.data "
+                                                    f"-p {apis[name].proc.pid} -- sleep 5"], stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL)
+                    r = wrk(apis[name].api + path, args.duration, args.connections, scripts.get(key) if key else None, apis[name].proc.pid)
+                    R.check(f"round {rnd + 1}, {label}: no errors", r["non2xx"] == 0 and r["errors"] == 0, str(r))
+                    runs[label].append(r)
+                    if profile is not None:
+                        profile.wait()
+                        report = subprocess.run(["perf", "report", "-i", f"{work}/perf.data", "--no-children", "--stdio",
+                                                 "--sort", "dso,sym", "-g", "none", "--percent-limit", "1.5"],
+                                                capture_output=True, text=True).stdout
+                        print("\n".join(l for l in report.splitlines() if l.strip() and not l.startswith("#"))[:6000])
+            print(f"\n{'at %d connections' % args.connections:40s}{'req/s':>9s}{'p50 ms':>9s}{'p99 ms':>9s}{'CPU us/req':>12s}")
+            summary = {}
+            for label, rs in runs.items():
+                mean = {k: sum(r[k] for r in rs) / len(rs) for k in ("rps", "p50", "p99", "cpu_us")}
+                summary[label] = mean
+                print(f"{label:40s}{mean['rps']:9.0f}{mean['p50']:9.2f}{mean['p99']:9.2f}{mean['cpu_us']:12.0f}")
+            ratios = {load: summary[f"upload-url, PostgreSQL, {load}"]["rps"] / summary[f"upload-url, SQLite, {load}"]["rps"]
+                      for load in loads}
+            for load, ratio in ratios.items():
+                print(f"PostgreSQL / SQLite, {load}: {ratio:.0%} (goal >= 50%: {'met' if ratio >= 0.5 else 'MISSED'})")
+            FIGURES["upload_url"] = {"runs": runs, "means": summary, "ratios": {k: round(v, 3) for k, v in ratios.items()}}
+            R.check(f"PostgreSQL path >= 50% of the SQLite path's req/s ({loads[1]})", ratios[loads[1]] >= 0.5, f"{ratios[loads[1]]:.2f}")
 
         # --- (b) the queue with a no-op job ---
         receiver = f"{apis['postgres'].api}/events/s3?token={events_token}"
@@ -224,51 +264,52 @@ def main() -> int:
             return [ManagedProcess(f"hoist worker {i + 1}", [binary, "worker", "--queue", "postgres"], env=worker_env,
                                    ready_in=lambda log: "hoist worker:" in log) for i in range(args.workers)]
 
-        noop = [event(bucket, f"elsewhere/{i}.bin", 1, "e", f"{i:016X}") for i in range(args.noop_events)]
-        enqueue_s = push_all(receiver, noop)
-        R.info(f"queued {len(noop)} no-op events in {enqueue_s:.2f} s = {len(noop) / enqueue_s:.0f} events/s (8 pushers)")
-        crew = workers()
-        drain_s = drain(pg, crew, "select count(*) = 0 from hoist_queue_message where queue = 'hoist-events' and dead_at is null",
-                        1, timeout=600)
-        drain_s = None if drain_s is None else drain_s
-        for w in crew:
-            w.stop()
-        if drain_s:
-            R.info(f"{args.workers} workers drained {len(noop)} no-op events in {drain_s:.2f} s = {len(noop) / drain_s:.0f} events/s "
-                   "(from the workers' start, their start-up included)")
-        FIGURES["noop"] = {"events": len(noop), "enqueue_per_s": round(len(noop) / enqueue_s, 1),
-                           "drain_per_s": round(len(noop) / drain_s, 1) if drain_s else None}
+        if "noop" in only:
+            noop = [event(bucket, f"elsewhere/{i}.bin", 1, "e", f"{i:016X}") for i in range(args.noop_events)]
+            enqueue_s = push_all(receiver, noop)
+            R.info(f"queued {len(noop)} no-op events in {enqueue_s:.2f} s = {len(noop) / enqueue_s:.0f} events/s (8 pushers)")
+            crew = workers()
+            drain_s = drain(pg, crew, "select (count(*) = 0)::int from hoist_queue_message where queue = 'hoist-events' and dead_at is null",
+                            1, timeout=600)
+            for w in crew:
+                w.stop()
+            if drain_s:
+                R.info(f"{args.workers} workers drained {len(noop)} no-op events in {drain_s:.2f} s = {len(noop) / drain_s:.0f} events/s "
+                       "(from the workers' start, their start-up included)")
+            FIGURES["noop"] = {"events": len(noop), "enqueue_per_s": round(len(noop) / enqueue_s, 1),
+                               "drain_per_s": round(len(noop) / drain_s, 1) if drain_s else None}
 
         # --- (c) the queue with the real job ---
-        srv = apis["postgres"]
-        token = srv.token("photographer", ttl=7200)
-        api = APIClient(srv.api)
-        jpeg = picture("JPEG", 1600, 1200, seed=3)
-        article = None
-        keys = []
-        for i in range(args.images):
-            issued = upload(api, token, jpeg, "image/jpeg", article)
-            article = issued["articleId"]
-            keys.append(issued["key"])
-        bodies = []
-        for i, key in enumerate(keys):
-            head = s3.head_object(Bucket=bucket, Key=key)
-            bodies.append(event(bucket, key, head["ContentLength"], head["ETag"].strip('"'), f"{0x100000 + i:016X}"))
-        enqueue_s = push_all(receiver, bodies)
-        crew = workers()
-        done = ("select count(*) from hoist_upload where key in (" + ",".join(f"'{k}'" for k in keys) +
-                ") and status in ('processed','rejected')")
-        job_s = drain(pg, crew, done, len(keys), timeout=900)
-        for w in crew:
-            w.stop()
-        statuses = psql(pg, "select status, count(*) from hoist_upload where key in (" + ",".join(f"'{k}'" for k in keys) +
-                        ") group by status")
-        R.check("every image processed", statuses.strip() == f"processed|{len(keys)}", statuses)
-        if job_s:
-            R.info(f"{args.workers} workers processed {len(keys)} JPEGs (1600x1200, {len(jpeg)} bytes; all variants) in "
-                   f"{job_s:.2f} s = {len(keys) / job_s:.2f} images/s")
-        FIGURES["thumbnail"] = {"images": len(keys), "seconds": round(job_s, 2) if job_s else None,
-                                "per_s": round(len(keys) / job_s, 2) if job_s else None}
+        if "thumbnail" in only:
+            srv = apis["postgres"]
+            token = srv.token("photographer", ttl=7200)
+            api = APIClient(srv.api)
+            jpeg = picture("JPEG", 1600, 1200, seed=3)
+            article = None
+            keys = []
+            for i in range(args.images):
+                issued = upload(api, token, jpeg, "image/jpeg", article)
+                article = issued["articleId"]
+                keys.append(issued["key"])
+            bodies = []
+            for i, key in enumerate(keys):
+                head = s3.head_object(Bucket=bucket, Key=key)
+                bodies.append(event(bucket, key, head["ContentLength"], head["ETag"].strip('"'), f"{0x100000 + i:016X}"))
+            enqueue_s = push_all(receiver, bodies)
+            crew = workers()
+            done = ("select count(*) from hoist_upload where key in (" + ",".join(f"'{k}'" for k in keys) +
+                    ") and status in ('processed','rejected')")
+            job_s = drain(pg, crew, done, len(keys), timeout=900)
+            for w in crew:
+                w.stop()
+            statuses = psql(pg, "select status, count(*) from hoist_upload where key in (" + ",".join(f"'{k}'" for k in keys) +
+                            ") group by status")
+            R.check("every image processed", statuses.strip() == f"processed|{len(keys)}", statuses)
+            if job_s:
+                R.info(f"{args.workers} workers processed {len(keys)} JPEGs (1600x1200, {len(jpeg)} bytes; all variants) in "
+                       f"{job_s:.2f} s = {len(keys) / job_s:.2f} images/s")
+            FIGURES["thumbnail"] = {"images": len(keys), "seconds": round(job_s, 2) if job_s else None,
+                                    "per_s": round(len(keys) / job_s, 2) if job_s else None}
     finally:
         for p in reversed(started):
             try:
