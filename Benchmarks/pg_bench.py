@@ -57,13 +57,34 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def postgres_ticks() -> int:
+    """CPU ticks of every process of the `postgres` user (the server and its backends)."""
+    import pwd
+
+    try:
+        uid = pwd.getpwnam("postgres").pw_uid
+    except KeyError:
+        return 0
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            total += cpu_ticks(int(entry))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
 def wrk(url: str, seconds: int, connections: int, script: str | None, pid: int) -> dict:
     args = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "--timeout", "5s"]
     if script:
         args += ["-s", script]
-    before = cpu_ticks(pid)
+    before, pg_before = cpu_ticks(pid), postgres_ticks()
     out = subprocess.run(args + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
-    ticks = cpu_ticks(pid) - before
+    ticks, pg_ticks = cpu_ticks(pid) - before, postgres_ticks() - pg_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {p: float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
            for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
@@ -73,8 +94,9 @@ def wrk(url: str, seconds: int, connections: int, script: str | None, pid: int) 
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(map(int, m.groups())) if m else 0
     cpu_us = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / total if total else float("nan")
+    pg_us = pg_ticks / os.sysconf("SC_CLK_TCK") * 1e6 / total if total else float("nan")
     return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "total": total, "non2xx": non2xx,
-            "errors": errors, "cpu_us": cpu_us}
+            "errors": errors, "cpu_us": cpu_us, "pg_cpu_us": pg_us}
 
 
 def psql(pg: PostgresProcess, sql: str) -> str:
@@ -243,12 +265,13 @@ end
                                                  "--sort", "dso,sym", "-g", "none", "--percent-limit", "1.5"],
                                                 capture_output=True, text=True).stdout
                         print("\n".join(l for l in report.splitlines() if l.strip() and not l.startswith("#"))[:6000])
-            print(f"\n{'at %d connections' % args.connections:40s}{'req/s':>9s}{'p50 ms':>9s}{'p99 ms':>9s}{'CPU us/req':>12s}")
+            print(f"\n{'at %d connections' % args.connections:40s}{'req/s':>9s}{'p50 ms':>9s}{'p99 ms':>9s}{'API CPU us/req':>16s}"
+                  f"{'PG CPU us/req':>15s}")
             summary = {}
             for label, rs in runs.items():
-                mean = {k: sum(r[k] for r in rs) / len(rs) for k in ("rps", "p50", "p99", "cpu_us")}
+                mean = {k: sum(r[k] for r in rs) / len(rs) for k in ("rps", "p50", "p99", "cpu_us", "pg_cpu_us")}
                 summary[label] = mean
-                print(f"{label:40s}{mean['rps']:9.0f}{mean['p50']:9.2f}{mean['p99']:9.2f}{mean['cpu_us']:12.0f}")
+                print(f"{label:40s}{mean['rps']:9.0f}{mean['p50']:9.2f}{mean['p99']:9.2f}{mean['cpu_us']:16.0f}{mean['pg_cpu_us']:15.0f}")
             ratios = {load: summary[f"upload-url, PostgreSQL, {load}"]["rps"] / summary[f"upload-url, SQLite, {load}"]["rps"]
                       for load in loads}
             for load, ratio in ratios.items():
