@@ -162,7 +162,7 @@ def flow(R: Results, ctx: Ctx) -> None:
     policy = expect_ok(R, "GET /policy", resp) or {}
     R.check("policy: maximumSize is HOIST_MAX_SIZE", policy.get("maximumSize") == MAX_SIZE, str(policy))
     R.check("policy: the default types", sorted(policy.get("allowedTypes", [])) ==
-            ["image/avif", "image/gif", "image/jpeg", "image/png", "image/webp"], str(policy))
+            ["image/avif", "image/gif", "image/heic", "image/heif", "image/jpeg", "image/png", "image/webp"], str(policy))
     disco = expect_ok(R, "GET /.well-known/openid-configuration", api.get("/.well-known/openid-configuration")) or {}
     R.check("discovery: issuer is the API's URL", disco.get("issuer") == srv.api, str(disco))
     R.check("discovery: jwks_uri", disco.get("jwks_uri") == srv.api + "/.well-known/jwks.json", str(disco))

@@ -273,8 +273,11 @@ def test_cli_upload_interrupted_and_resumed(checks: Results, servers) -> None:
     checks.info(f"the JPEG has {len(jpeg)} bytes")
 
     # 1. One part at a time; SIGINT once the resume file says a part is stored.
+    # SIGINT's default action in the child, even when this suite runs as a background job (which
+    # starts with SIGINT ignored, and would pass that on).
     first = subprocess.Popen(argv + ["--part-concurrency", "1"], env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     record: dict = {}
     deadline = time.monotonic() + 120
     try:
