@@ -18,6 +18,22 @@ extension S3Responder {
         return collected
     }
 
+    /// S3's `MalformedXML` for a configuration document.
+    func malformedXML(_ s3: S3Request) -> S3Error {
+        S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.",
+                resource: s3.resource)
+    }
+
+    /// A configuration document's body read whole, its digests checked, and parsed; its root must be `root`.
+    ///
+    /// - Throws: `MalformedXML` for bytes that are not XML or another root; the digest errors of ``checkSmallBody(_:s3:)``.
+    func readConfiguration(_ body: RequestBody, s3: S3Request, root: String) async throws -> XMLTree {
+        let data = try await readXMLBody(body, resource: s3.resource)
+        try checkSmallBody(data, s3: s3)
+        guard let tree = try? XMLTree.parse(data), tree.name == root else { throw malformedXML(s3) }
+        return tree
+    }
+
     /// Checks `Content-MD5` (and `x-amz-content-sha256`) of a small body that has been read whole.
     func checkSmallBody(_ data: Data, s3: S3Request) throws {
         if let md5 = s3.header("content-md5") {

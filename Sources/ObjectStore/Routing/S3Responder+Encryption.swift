@@ -34,17 +34,8 @@ extension S3Responder {
     /// `PUT /bucket?encryption`: the bucket's default encryption; only `AES256` is offered.
     func putBucketEncryption(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
         _ = try await engine.bucket(bucket)
-        let data = try await readXMLBody(body, resource: s3.resource)
-        try checkSmallBody(data, s3: s3)
-        let malformed = S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.",
-                                resource: s3.resource)
-        let root: XMLTree
-        do {
-            root = try XMLTree.parse(data)
-        } catch {
-            throw malformed
-        }
-        guard root.name == "ServerSideEncryptionConfiguration" else { throw malformed }
+        let root = try await readConfiguration(body, s3: s3, root: "ServerSideEncryptionConfiguration")
+        let malformed = malformedXML(s3)
         let rules = root.children(named: "Rule")
         guard rules.count == 1, let rule = rules.first, let apply = rule.child("ApplyServerSideEncryptionByDefault"),
               let algorithm = apply.child("SSEAlgorithm")?.text.trimmingCharacters(in: .whitespacesAndNewlines)

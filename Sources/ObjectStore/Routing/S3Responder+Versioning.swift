@@ -9,17 +9,8 @@ extension S3Responder {
     /// `PUT /bucket?versioning`: `Enabled` or `Suspended` (a versioned bucket never becomes unversioned again).
     func putBucketVersioning(_ s3: S3Request, bucket: String, body: RequestBody) async throws -> Response {
         _ = try await engine.bucket(bucket)
-        let data = try await readXMLBody(body, resource: s3.resource)
-        try checkSmallBody(data, s3: s3)
-        let malformed = S3Error(.malformedXML, "The XML you provided was not well-formed or did not validate against our published schema.",
-                                resource: s3.resource)
-        let root: XMLTree
-        do {
-            root = try XMLTree.parse(data)
-        } catch {
-            throw malformed
-        }
-        guard root.name == "VersioningConfiguration" else { throw malformed }
+        let root = try await readConfiguration(body, s3: s3, root: "VersioningConfiguration")
+        let malformed = malformedXML(s3)
         if let mfa = root.child("MfaDelete")?.text.trimmingCharacters(in: .whitespacesAndNewlines) {
             switch mfa {
             case "Disabled": break

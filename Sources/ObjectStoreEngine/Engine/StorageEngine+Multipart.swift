@@ -175,19 +175,7 @@ extension StorageEngine {
             throw StoreError(.invalidArgument, "Range specified is not valid for source object of size: \(info.size)")
         }
         let sink = try await beginPartUpload(bucket: bucket, key: key, uploadId: uploadId, computesSHA256: true)
-        do throws(StoreError) {
-            var offset = wanted.lowerBound
-            let end = info.size == 0 ? 0 : wanted.upperBound + 1
-            while offset < end {
-                let bytes = try await reader.read(offset: offset, count: Int(min(1 << 20, end - offset)))
-                guard !bytes.isEmpty else { throw StoreError(.internalError, "The source object's data ended early.") }
-                try await sink.write(bytes)
-                offset += Int64(bytes.count)
-            }
-        } catch {
-            await abort(sink)
-            throw error
-        }
+        try await copy(reader, info.size == 0 ? 0..<0 : wanted.lowerBound..<(wanted.upperBound + 1), into: sink)
         return try await commitPart(sink, bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber)
     }
 

@@ -213,18 +213,7 @@ extension StorageEngine {
         var newMetadata = metadata ?? info.metadata
         if metadata != nil, newMetadata.checksumSHA256 == nil { newMetadata.checksumSHA256 = info.metadata.checksumSHA256 }
         let sink = try await beginUpload(bucket: toBucket, serverSideEncryption: true)
-        do throws(StoreError) {
-            var offset: Int64 = 0
-            while offset < info.size {
-                let bytes = try await reader.read(offset: offset, count: Int(min(1 << 20, info.size - offset)))
-                guard !bytes.isEmpty else { throw StoreError(.internalError, "The source object's data ended early.") }
-                try await sink.write(bytes)
-                offset += Int64(bytes.count)
-            }
-        } catch {
-            await abort(sink)
-            throw error
-        }
+        try await copy(reader, 0..<info.size, into: sink)
         do {
             return try await commit(sink, bucket: toBucket, key: toKey, metadata: newMetadata, eventName: "ObjectCreated:Copy")
         } catch {
@@ -340,6 +329,22 @@ extension StorageEngine {
             return files
         } catch {
             for file in files { FileIO.close(file.descriptor) }
+            throw error
+        }
+    }
+
+    /// Writes bytes `range` of `reader` into `sink`, a MiB at a time; on failure aborts the sink.
+    func copy(_ reader: ObjectReader, _ range: Range<Int64>, into sink: UploadSink) async throws(StoreError) {
+        do throws(StoreError) {
+            var offset = range.lowerBound
+            while offset < range.upperBound {
+                let bytes = try await reader.read(offset: offset, count: Int(min(1 << 20, range.upperBound - offset)))
+                guard !bytes.isEmpty else { throw StoreError(.internalError, "The source object's data ended early.") }
+                try await sink.write(bytes)
+                offset += Int64(bytes.count)
+            }
+        } catch {
+            await abort(sink)
             throw error
         }
     }
