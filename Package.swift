@@ -176,12 +176,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libvips in process, loaded at run time (dlopen): builds without libvips or its headers.
+        .target(
+            name: "CVips",
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+        ),
         .target(
             name: "ImageWorker",
             dependencies: [
+                "CVips",
                 "Events",
                 "Uploads",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

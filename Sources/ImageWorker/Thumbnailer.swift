@@ -3,12 +3,19 @@ import NIOCore
 import _NIOFileSystem
 import Uploads
 
-/// Makes the derived images with libvips (`vips` and `vipsthumbnail`, libvips-tools), when it is
-/// installed: the responsive variants of a ``VariantPlan`` and a tiny placeholder.
+/// Makes the derived images with libvips: in process (``VipsLibrary``) when the library loads,
+/// else with its command-line tools (`vips` and `vipsthumbnail`, libvips-tools): the responsive
+/// variants of a ``VariantPlan`` and a tiny placeholder.
+///
+/// `HOIST_VIPS` chooses: `library` (in process only), `commands` (a process per step: a decoder
+/// that crashes takes only that process down, at the cost of starting processes), or `auto`, the
+/// default (the library, else the commands).
 public struct Thumbnailer: Sendable {
-    /// The `vipsthumbnail` executable.
-    public let executable: String
-    /// How long one libvips run may take before it is stopped.
+    /// The `vipsthumbnail` executable, when installed (the command line's path, and the test tools').
+    public let executable: String?
+    /// libvips in process; `nil` runs the command-line tools.
+    public let library: VipsLibrary?
+    /// How long one libvips run (a process, or an in-process decode) may take before it is stopped.
     public var timeLimit: Duration = .seconds(120)
 
     /// WebP encoder options: quality 82, metadata stripped (see ``WebPMetadata`` for what libvips keeps anyway).
@@ -22,26 +29,55 @@ public struct Thumbnailer: Sendable {
     /// The longest placeholder data URL kept (a larger one is left out).
     public static let placeholderLimit = 1024
     /// A height no image reaches: a width-only resize.
-    static let unboundedHeight = "10000000"
+    static let unboundedHeight = 10_000_000
 
-    public init(executable: String) {
+    public init(executable: String?, library: VipsLibrary? = nil) {
         self.executable = executable
+        self.library = library
     }
 
-    /// `vipsthumbnail` from `HOIST_VIPSTHUMBNAIL` or the `PATH`, or `nil` when it is not installed.
+    /// How this thumbnailer runs libvips, for logs and test names: "libvips 8.14.1 in process" or "vips commands".
+    public var engine: String {
+        library.map { "libvips \($0.version) in process" } ?? "vips commands"
+    }
+
+    /// The thumbnailer `HOIST_VIPS` asks for (see the type's notes), or `nil` when libvips is
+    /// neither loadable nor installed as commands (or not the way `HOIST_VIPS` asks).
     public static func find(environment: [String: String] = ProcessInfo.processInfo.environment) -> Thumbnailer? {
+        let executable = findExecutable(environment: environment)
+        switch environment["HOIST_VIPS"]?.lowercased() ?? "auto" {
+        case "commands":
+            return executable.map { Thumbnailer(executable: $0) }
+        case "library":
+            return (try? VipsLibrary.shared.get()).map { Thumbnailer(executable: executable, library: $0) }
+        default:
+            if let library = try? VipsLibrary.shared.get() { return Thumbnailer(executable: executable, library: library) }
+            return executable.map { Thumbnailer(executable: $0) }
+        }
+    }
+
+    /// Every way libvips can run here, the library first: what the tests run each case with.
+    public static func engines(environment: [String: String] = ProcessInfo.processInfo.environment) -> [Thumbnailer] {
+        let executable = findExecutable(environment: environment)
+        return [(try? VipsLibrary.shared.get()).map { Thumbnailer(executable: executable, library: $0) },
+                executable.map { Thumbnailer(executable: $0) }].compactMap { $0 }
+    }
+
+    /// `vipsthumbnail` from `HOIST_VIPSTHUMBNAIL` or the `PATH`.
+    static func findExecutable(environment: [String: String]) -> String? {
         if let path = environment["HOIST_VIPSTHUMBNAIL"], !path.isEmpty {
-            return FileManager.default.isExecutableFile(atPath: path) ? Thumbnailer(executable: path) : nil
+            return FileManager.default.isExecutableFile(atPath: path) ? path : nil
         }
         for directory in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(directory)/vipsthumbnail"
-            if FileManager.default.isExecutableFile(atPath: path) { return Thumbnailer(executable: path) }
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         return nil
     }
 
     /// `vips` beside `vipsthumbnail` (the same package): its `thumbnail` can fail on decode errors.
-    var vips: String? {
+    public var vips: String? {
+        guard let executable else { return nil }
         let path = (executable as NSString).deletingLastPathComponent + "/vips"
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }
@@ -52,7 +88,7 @@ public struct Thumbnailer: Sendable {
 
     /// Whether libvips decodes HEIC/HEIF here: it reads ``heicProbe`` (`vips avg`, on a temporary file).
     public func decodesHEIF() async -> Bool {
-        guard let vips, let probe = Data(base64Encoded: Self.heicProbe) else { return false }
+        guard library != nil || vips != nil, let probe = Data(base64Encoded: Self.heicProbe) else { return false }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-heif-probe-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
@@ -60,6 +96,8 @@ public struct Thumbnailer: Sendable {
             try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(directory + "/probe.heic"), options: .newFile(replaceExisting: true)) {
                 _ = try await $0.write(contentsOf: Array(probe), toAbsoluteOffset: 0)
             }
+            if let library { return await library.decodes(directory + "/probe.heic") }
+            guard let vips else { return false }
             try await run(vips, ["avg", directory + "/probe.heic"], errors: directory + "/errors")
             return true
         } catch {
@@ -110,6 +148,10 @@ public struct Thumbnailer: Sendable {
     /// - Throws: ``Failure`` with the decoder's message when it cannot read the image.
     public func makeVariants(of input: String, in directory: String, plan: VariantPlan, displayWidth: Int,
                              toSRGB: Bool = false) async throws -> Made {
+        if let library {
+            return try await makeVariants(with: library, of: input, in: directory, plan: plan, displayWidth: displayWidth, toSRGB: toSRGB)
+        }
+        guard let executable else { throw Failure(description: "libvips is not installed") }
         let log = "\(directory)/vips-errors.txt"
         let convert = toSRGB ? ["--export-profile", "srgb"] : []
         var outputs: [Output] = []
@@ -120,7 +162,7 @@ public struct Thumbnailer: Sendable {
                 // The first intermediate comes from the input (converted, turned upright); the others
                 // from it, already sRGB and upright (it keeps the EXIF orientation tag: not turned twice).
                 let stage = "\(directory)/stage-\(width).v"
-                try await run(vips, ["thumbnail", source, stage, size, "--height", Self.unboundedHeight, "--size", "down"]
+                try await run(vips, ["thumbnail", source, stage, size, "--height", String(Self.unboundedHeight), "--size", "down"]
                               + (source == input ? ["--fail-on", "error"] + convert : ["--no-rotate"]), errors: log)
                 source = stage
                 for format in plan.formats {
@@ -131,15 +173,51 @@ public struct Thumbnailer: Sendable {
             } else {
                 for format in plan.formats {
                     let output = "\(directory)/w\(width).\(format.fileExtension)"
-                    try await run(executable, [input, "--size", "\(size)x\(Self.unboundedHeight)>", "-o", "\(output)[\(Self.options(format))]"]
+                    try await run(executable, [input, "--size", "\(size)x\(String(Self.unboundedHeight))>", "-o", "\(output)[\(Self.options(format))]"]
                                   + convert, errors: log)
                     outputs.append(try await finish(output, plannedWidth: width, format: format))
                 }
             }
         }
-        let placeholder = try await makePlaceholder(from: source, options: source == input ? convert : ["--no-rotate"], in: directory, errors: log)
-        outputs.sort { ($0.plannedWidth, plan.formats.firstIndex(of: $0.format) ?? 0) < ($1.plannedWidth, plan.formats.firstIndex(of: $1.format) ?? 0) }
-        return Made(variants: outputs, placeholder: placeholder)
+        let placeholder = try await makePlaceholder(with: executable, from: source, options: source == input ? convert : ["--no-rotate"],
+                                                    in: directory, errors: log)
+        return Made(variants: Self.sorted(outputs, plan: plan), placeholder: placeholder)
+    }
+
+    /// ``makeVariants(of:in:plan:displayWidth:toSRGB:)`` in process: the input decoded once (shrunk
+    /// on load where the format allows) to the largest width, in memory; each smaller width resized
+    /// from the previous one; each format encoded from its width's image.
+    private func makeVariants(with library: VipsLibrary, of input: String, in directory: String, plan: VariantPlan,
+                              displayWidth: Int, toSRGB: Bool) async throws -> Made {
+        var outputs: [Output] = []
+        var current: VipsLibrary.Image?
+        for width in plan.widths(forDisplayWidth: displayWidth).reversed() {
+            let image = if let current {
+                try await library.thumbnail(current, width: width, height: Self.unboundedHeight)
+            } else {
+                try await library.thumbnail(file: input, width: width, height: Self.unboundedHeight, toSRGB: toSRGB, timeLimit: timeLimit)
+            }
+            for format in plan.formats {
+                let output = "\(directory)/w\(width).\(format.fileExtension)"
+                try await library.save(image, to: output, options: Self.options(format))
+                outputs.append(try await finish(output, plannedWidth: width, format: format))
+            }
+            current = image
+        }
+        let side = Self.placeholderSide
+        let tiny = if let current {
+            try await library.thumbnail(current, width: side, height: side)
+        } else {
+            try await library.thumbnail(file: input, width: side, height: side, toSRGB: toSRGB, timeLimit: timeLimit)
+        }
+        let output = "\(directory)/placeholder.webp"
+        try await library.save(tiny, to: output, options: Self.placeholderOptions)
+        return Made(variants: Self.sorted(outputs, plan: plan), placeholder: try await Self.placeholderURL(output))
+    }
+
+    /// Narrowest first, in the plan's format order for each width.
+    static func sorted(_ outputs: [Output], plan: VariantPlan) -> [Output] {
+        outputs.sorted { ($0.plannedWidth, plan.formats.firstIndex(of: $0.format) ?? 0) < ($1.plannedWidth, plan.formats.firstIndex(of: $1.format) ?? 0) }
     }
 
     static func options(_ format: ImageVariant.Format) -> String {
@@ -151,7 +229,7 @@ public struct Thumbnailer: Sendable {
 
     /// The tiny WebP preview of `source` as a data URL, or `nil` when it is over ``placeholderLimit``.
     /// `options`: the colour conversion for the input, `--no-rotate` for an intermediate (upright already).
-    private func makePlaceholder(from source: String, options: [String], in directory: String,
+    private func makePlaceholder(with executable: String, from source: String, options: [String], in directory: String,
                                  errors log: String) async throws -> String? {
         let output = "\(directory)/placeholder.webp"
         let side = String(Self.placeholderSide)
@@ -162,7 +240,12 @@ public struct Thumbnailer: Sendable {
             try await run(executable, [source, "--size", "\(side)x\(side)>", "-o", "\(output)[\(Self.placeholderOptions)]"] + options,
                           errors: log)
         }
-        let bytes = try await Self.cleaned(output, format: .webp)
+        return try await Self.placeholderURL(output)
+    }
+
+    /// The placeholder written at `path`, cleaned, as a data URL; `nil` when over ``placeholderLimit``.
+    static func placeholderURL(_ path: String) async throws -> String? {
+        let bytes = try await cleaned(path, format: .webp)
         let url = "data:image/webp;base64," + Data(bytes).base64EncodedString()
         return url.utf8.count < Self.placeholderLimit ? url : nil
     }

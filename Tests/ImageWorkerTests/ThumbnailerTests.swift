@@ -43,9 +43,17 @@ enum TinyPNG {
     }
 }
 
-@Suite("Thumbnails with vipsthumbnail", .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
-                   "vipsthumbnail is not installed (libvips-tools)"))
+extension Thumbnailer: CustomTestStringConvertible {
+    public var testDescription: String { engine }
+}
+
+@Suite("Thumbnails with libvips, in process and as commands",
+       .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
+                "libvips is not installed (libvips42, libvips-tools)"))
 struct ThumbnailerTests {
+    /// Both engines where both are installed (CI requires both: HOIST_REQUIRE_VIPS).
+    static let engines = Thumbnailer.engines()
+
     static let sizes: [(Int, Int, [Int])] = [(2000, 1500, [320, 640, 1280, 1920]), (500, 400, [320]), (1500, 2000, [320, 640, 1280]),
                                             (200, 100, [320])]
 
@@ -56,15 +64,15 @@ struct ThumbnailerTests {
     }
 
     @Test("a real image gets each planned width in each format, read back from the files, never enlarged",
-          arguments: ThumbnailerTests.sizes)
-    func variants(width: Int, height: Int, planned: [Int]) async throws {
+          arguments: ThumbnailerTests.engines, ThumbnailerTests.sizes)
+    func variants(thumbnailer: Thumbnailer, size: (Int, Int, [Int])) async throws {
+        let (width, height, planned) = size
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let input = directory + "/in.png"
         let png = TinyPNG.make(width: width, height: height)
         #expect(ImageHeader.inspect(png, complete: true) == .image(.init(format: .png, width: width, height: height)))
         try Data(png).write(to: URL(fileURLWithPath: input))
-        let thumbnailer = try #require(Thumbnailer.find())
         let made = try await thumbnailer.makeVariants(of: input, in: directory, plan: .standard, displayWidth: width)
         #expect(made.variants.map(\.plannedWidth) == planned.flatMap { [$0, $0] })
         #expect(made.variants.map(\.format) == planned.flatMap { _ in [ImageVariant.Format.webp, .avif] })
@@ -91,12 +99,11 @@ struct ThumbnailerTests {
         #expect(tiny.format == .webp && max(tiny.width, tiny.height) <= 32 && !WebPMetadata.hasMetadata([UInt8](webp)))
     }
 
-    @Test("WebP only: no AVIF is written")
-    func webpOnly() async throws {
+    @Test("WebP only: no AVIF is written", arguments: ThumbnailerTests.engines)
+    func webpOnly(thumbnailer: Thumbnailer) async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Data(TinyPNG.make(width: 700, height: 300)).write(to: URL(fileURLWithPath: directory + "/in.png"))
-        let thumbnailer = try #require(Thumbnailer.find())
         let made = try await thumbnailer.makeVariants(of: directory + "/in.png", in: directory,
                                                       plan: try VariantPlan(widths: [640, 320], formats: [.webp]), displayWidth: 700)
         #expect(made.variants.map { "\($0.format.rawValue)\($0.width)x\($0.height)" } == ["webp320x137", "webp640x274"])
@@ -105,12 +112,12 @@ struct ThumbnailerTests {
 
     /// Runs a libvips tool beside `vipsthumbnail`; its standard output.
     func vipsTool(_ arguments: [String]) async throws -> String {
-        let thumbnailer = try #require(Thumbnailer.find())
-        return try await runTool(try #require(thumbnailer.vips), arguments)
+        try await runTool(try #require(Thumbnailer(executable: Thumbnailer.findExecutable(environment: ProcessInfo.processInfo.environment)).vips),
+                          arguments)
     }
 
-    @Test("a Display P3 photo's variants are converted to sRGB: its pure red stays pure red")
-    func displayP3() async throws {
+    @Test("a Display P3 photo's variants are converted to sRGB: its pure red stays pure red", arguments: ThumbnailerTests.engines)
+    func displayP3(thumbnailer: Thumbnailer) async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // sRGB red (a PPM: no library needed), saved as a JPEG in Display P3 with the profile embedded.
@@ -123,7 +130,6 @@ struct ThumbnailerTests {
             return
         }
         #expect(header.hasColourProfile)
-        let thumbnailer = try #require(Thumbnailer.find())
         func red(toSRGB: Bool) async throws -> [Int] {
             let out = directory + "/\(toSRGB)"
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -147,13 +153,13 @@ struct ThumbnailerTests {
         #expect(raw[0] < 235 && raw[1] > 35, "\(raw)")
     }
 
-    @Test("a file whose header looks right but whose pixels do not decode is a failure with vips's message")
-    func undecodable() async throws {
+    @Test("a file whose header looks right but whose pixels do not decode is a failure with vips's message",
+          arguments: ThumbnailerTests.engines)
+    func undecodable(thumbnailer: Thumbnailer) async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let input = directory + "/in.png"
         try Data(Samples.png(width: 64, height: 64)).write(to: URL(fileURLWithPath: input))
-        let thumbnailer = try #require(Thumbnailer.find())
         let error = await #expect(throws: Thumbnailer.Failure.self) {
             try await thumbnailer.makeVariants(of: input, in: directory, plan: .standard, displayWidth: 64)
         }
@@ -166,5 +172,37 @@ struct ThumbnailerTests {
         await #expect(throws: Thumbnailer.Failure.self) {
             try await thumbnailer.makeVariants(of: input, in: directory, plan: .standard, displayWidth: 64)
         }
+    }
+
+    @Test("HOIST_VIPS chooses the engine: the library in process by default, the commands when asked")
+    func choice() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOIST_VIPS"] = "commands"
+        let commands = try #require(Thumbnailer.find(environment: environment))
+        #expect(commands.library == nil && commands.executable != nil)
+        environment["HOIST_VIPS"] = nil
+        let automatic = try #require(Thumbnailer.find(environment: environment))
+        #expect(automatic.library != nil, "libvips.so.42 did not load: \(VipsLibrary.shared)")
+        #expect(automatic.engine.hasPrefix("libvips 8.") && automatic.engine.hasSuffix(" in process"), "\(automatic.engine)")
+        environment["HOIST_VIPS"] = "library"
+        #expect(Thumbnailer.find(environment: environment)?.library != nil)
+    }
+
+    @Test("in process, a decode that outlasts the time limit is stopped with an error, and the next one works")
+    func timeLimit() async throws {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // A 5000×5000 PNG: PNG has no shrink-on-load, so every pixel is decoded (well over a millisecond).
+        _ = try await vipsTool(["black", directory + "/in.png", "5000", "5000", "--bands", "3"])
+        var thumbnailer = try #require(Thumbnailer.engines().first { $0.library != nil })
+        thumbnailer.timeLimit = .milliseconds(1)
+        let error = await #expect(throws: Thumbnailer.Failure.self) {
+            try await thumbnailer.makeVariants(of: directory + "/in.png", in: directory, plan: .standard, displayWidth: 5000)
+        }
+        #expect(error?.description.contains("killed") == true, "\(String(describing: error))")
+        thumbnailer.timeLimit = .seconds(120)
+        let made = try await thumbnailer.makeVariants(of: directory + "/in.png", in: directory,
+                                                      plan: try VariantPlan(widths: [320], formats: [.webp]), displayWidth: 5000)
+        #expect(made.variants.map(\.width) == [320])
     }
 }
