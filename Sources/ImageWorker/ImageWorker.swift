@@ -57,8 +57,10 @@ public struct ImageWorker: Sendable {
 
     /// Receives and handles messages until the task is cancelled.
     public func run() async {
-        if thumbnailer == nil {
-            logger.notice("vipsthumbnail is not installed: uploads are verified, but no thumbnails or web-sized copies are made")
+        if let thumbnailer {
+            logger.info("derived images are made with \(thumbnailer.engine)")
+        } else {
+            logger.notice("libvips is not installed (libvips42 or libvips-tools): uploads are verified, but no thumbnails or web-sized copies are made")
         }
         var failedReceives = 0
         while !Task.isCancelled {
