@@ -165,7 +165,15 @@ def variants_direct(path: str, out: str) -> None:
     tiny.write_to_file(f"{out}/placeholder.webp[Q=40,strip]")
 
 
-def direct_rate(files: list[str], threads: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (all its threads), seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def direct_rate(files: list[str], threads: int) -> tuple[float, float]:
+    """Images per second, and CPU seconds per image, of the direct loop on `threads` threads."""
     import pyvips
     pyvips.cache_set_max(0)
     scratch = tempfile.mkdtemp(prefix="hoist-bench-direct-")
@@ -176,9 +184,10 @@ def direct_rate(files: list[str], threads: int) -> float:
             variants_direct(files[i], out)
         one(0)  # warm up (loaders, encoders)
         t0 = time.monotonic()
+        c0 = cpu_seconds(os.getpid())
         with concurrent.futures.ThreadPoolExecutor(threads) as pool:
             list(pool.map(one, range(len(files))))
-        return len(files) / (time.monotonic() - t0)
+        return len(files) / (time.monotonic() - t0), (cpu_seconds(os.getpid()) - c0) / len(files)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -199,19 +208,25 @@ def photos(count: int, clients: int) -> None:
         for engine in ("library", "commands"):
             srv = server(engine)
             try:
+                c0 = cpu_seconds(srv.pid)
                 result = upload_all(srv, bodies, count, clients)
                 if result is None:
                     continue
+                # The commands' processes are children: their CPU is counted once they are reaped.
+                with open(f"/proc/{srv.pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                children = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+                cpu = (cpu_seconds(srv.pid) - c0 + children) / count
                 rates[engine] = count / (result["done"] - result["t0"])
-                print(f"  hoist serve, {ENGINES[engine]:34} {rates[engine]:6.2f} images/s "
+                print(f"  hoist serve, {ENGINES[engine]:34} {rates[engine]:6.2f} images/s, {cpu * 1000:5.0f} ms CPU/image "
                       f"(first PUT -> last processed {result['done'] - result['t0']:.1f} s, processed {result['processed']})")
             finally:
                 srv.stop()
                 shutil.rmtree(srv.data_dir, ignore_errors=True)
-        sequential = direct_rate(files, 1)
-        parallel = direct_rate(files, cores)
-        print(f"  direct libvips loop (pyvips), 1 thread           {sequential:6.2f} images/s")
-        print(f"  direct libvips loop (pyvips), {cores} threads          {parallel:6.2f} images/s")
+        sequential, sequential_cpu = direct_rate(files, 1)
+        parallel, parallel_cpu = direct_rate(files, cores)
+        print(f"  direct libvips loop (pyvips), 1 thread           {sequential:6.2f} images/s, {sequential_cpu * 1000:5.0f} ms CPU/image")
+        print(f"  direct libvips loop (pyvips), {cores} threads          {parallel:6.2f} images/s, {parallel_cpu * 1000:5.0f} ms CPU/image")
         best = max(sequential, parallel)
         for engine, rate in rates.items():
             print(f"  {ENGINES[engine]} / best direct loop: {rate / best:.2f} (goal for in process: >= 0.90)")
@@ -219,7 +234,7 @@ def photos(count: int, clients: int) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def vm_hwm(pid: int) -> float:
+def vm_hwm(pid: int | str) -> float:
     """Peak resident memory of a process, MiB."""
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -250,16 +265,17 @@ def memory() -> None:
             finally:
                 srv.stop()
                 shutil.rmtree(srv.data_dir, ignore_errors=True)
-        # The reference: a fresh Python process making the same variants of one image with pyvips.
-        code = ("import sys, resource, tempfile; sys.path.insert(0, %r); import worker_bench as w; "
-                "d = tempfile.mkdtemp(); w.variants_direct(%r, d); "
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)") % (HERE, files[0])
-        base = subprocess.run([sys.executable, "-c", "import pyvips, resource; "
-                               "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        direct = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-        print(f"  direct pyvips loop, 1 image: python+pyvips idle {float(base):6.1f} MiB, peak {float(direct):6.1f} MiB "
-              f"(+{float(direct) - float(base):.1f})")
+        # The reference: a fresh Python process making the same variants with pyvips (its own VmHWM:
+        # getrusage's ru_maxrss would carry over this process's peak through exec).
+        for n in (1, 8):
+            code = ("import sys, concurrent.futures, tempfile; sys.path.insert(0, %r); import worker_bench as w; import pyvips; "
+                    "pyvips.cache_set_max(0); idle = w.vm_hwm('self'); files = %r; "
+                    "pool = concurrent.futures.ThreadPoolExecutor(len(files)); "
+                    "list(pool.map(lambda f: w.variants_direct(f, tempfile.mkdtemp()), files)); "
+                    "print(idle, w.vm_hwm('self'))") % (HERE, files[:n])
+            idle, peak = map(float, subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                   check=True).stdout.split())
+            print(f"  direct pyvips loop, {n} at once:              idle {idle:6.1f} MiB, peak {peak:6.1f} MiB (+{peak - idle:.1f})")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
