@@ -114,6 +114,7 @@ def run(count: int, clients: int, engine: str) -> float | None:
     srv = server(engine)
     try:
         bodies = [tiny_jpeg(64, 48, seed=i) for i in range(16)]
+        c0 = cpu_seconds(srv.pid)
         result = upload_all(srv, bodies, count, clients)
         print(f"== {count} small uploads, {clients} clients, {ENGINES[engine]}")
         if result is None:
@@ -123,7 +124,9 @@ def run(count: int, clients: int, engine: str) -> float | None:
         rate = count / (result["done"] - result["t0"])
         print(f"  PUT phase: {put_seconds:.2f} s, {count / put_seconds:.0f} uploads/s")
         print(f"  tail: last PUT -> all processed {result['done'] - result['last_put']:.2f} s")
-        print(f"  throughput: {rate:.1f} processed uploads/s (first PUT -> last processed)")
+        print(f"  throughput: {rate:.1f} processed uploads/s (first PUT -> last processed); "
+              f"server CPU {(cpu_seconds(srv.pid) + children_cpu(srv.pid) - c0) / count * 1000:.1f} ms per upload "
+              f"(API, store, worker and libvips, its processes included)")
         processed_counter = metrics.get('hoist_uploads_total{outcome="processed"}', 0)
         print(f"  processed counter {processed_counter:.0f} (expect exactly {count}); "
               f"records not processed: {count - result['processed']}")
@@ -182,6 +185,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu(pid: int) -> float:
+    """CPU time of a process's reaped children (the vips commands), seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 def direct_rate(files: list[str], threads: int) -> tuple[float, float]:
     """Images per second, and CPU seconds per image, of the direct loop on `threads` threads."""
     import pyvips
@@ -222,11 +232,7 @@ def photos(count: int, clients: int) -> None:
                 result = upload_all(srv, bodies, count, clients)
                 if result is None:
                     continue
-                # The commands' processes are children: their CPU is counted once they are reaped.
-                with open(f"/proc/{srv.pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                children = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-                cpu = (cpu_seconds(srv.pid) - c0 + children) / count
+                cpu = (cpu_seconds(srv.pid) - c0 + children_cpu(srv.pid)) / count
                 rates[engine] = count / (result["done"] - result["t0"])
                 print(f"  hoist serve, {ENGINES[engine]:34} {rates[engine]:6.2f} images/s, {cpu * 1000:5.0f} ms CPU/image "
                       f"(first PUT -> last processed {result['done'] - result['t0']:.1f} s, processed {result['processed']})")

@@ -47,7 +47,7 @@ extension Thumbnailer: CustomTestStringConvertible {
     public var testDescription: String { engine }
 }
 
-@Suite("Thumbnails with libvips, in process and as commands",
+@Suite("Thumbnails with libvips, in process and as commands", .serialized,
        .enabled(if: Thumbnailer.find() != nil || ProcessInfo.processInfo.environment["HOIST_REQUIRE_VIPS"] == "1",
                 "libvips is not installed (libvips42, libvips-tools)"))
 struct ThumbnailerTests {
@@ -174,7 +174,7 @@ struct ThumbnailerTests {
         }
     }
 
-    @Test("HOIST_VIPS chooses the engine: the library in process by default, the commands when asked")
+    @Test("HOIST_VIPS chooses the engine: the commands by default, the library in process when asked")
     func choice() throws {
         var environment = ProcessInfo.processInfo.environment
         environment["HOIST_VIPS"] = "commands"
@@ -182,27 +182,27 @@ struct ThumbnailerTests {
         #expect(commands.library == nil && commands.executable != nil)
         environment["HOIST_VIPS"] = nil
         let automatic = try #require(Thumbnailer.find(environment: environment))
-        #expect(automatic.library != nil, "libvips.so.42 did not load: \(VipsLibrary.shared)")
-        #expect(automatic.engine.hasPrefix("libvips 8.") && automatic.engine.hasSuffix(" in process"), "\(automatic.engine)")
+        #expect(automatic.library == nil && automatic.engine == "vips commands")
         environment["HOIST_VIPS"] = "library"
-        #expect(Thumbnailer.find(environment: environment)?.library != nil)
+        let library = try #require(Thumbnailer.find(environment: environment)?.library, "libvips.so.42 did not load: \(VipsLibrary.shared)")
+        #expect(Thumbnailer(executable: nil, library: library).engine.hasPrefix("libvips 8."))
     }
 
     @Test("in process, a decode that outlasts the time limit is stopped with an error, and the next one works")
     func timeLimit() async throws {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        // A 5000×5000 PNG: PNG has no shrink-on-load, so every pixel is decoded (well over a millisecond).
-        _ = try await vipsTool(["black", directory + "/in.png", "5000", "5000", "--bands", "3"])
+        // A 2500×2500 PNG: PNG has no shrink-on-load, so every pixel is decoded (well over a millisecond).
+        _ = try await vipsTool(["black", directory + "/in.png", "2500", "2500", "--bands", "3"])
         var thumbnailer = try #require(Thumbnailer.engines().first { $0.library != nil })
         thumbnailer.timeLimit = .milliseconds(1)
         let error = await #expect(throws: Thumbnailer.Failure.self) {
-            try await thumbnailer.makeVariants(of: directory + "/in.png", in: directory, plan: .standard, displayWidth: 5000)
+            try await thumbnailer.makeVariants(of: directory + "/in.png", in: directory, plan: .standard, displayWidth: 2500)
         }
         #expect(error?.description.contains("killed") == true, "\(String(describing: error))")
         thumbnailer.timeLimit = .seconds(120)
         let made = try await thumbnailer.makeVariants(of: directory + "/in.png", in: directory,
-                                                      plan: try VariantPlan(widths: [320], formats: [.webp]), displayWidth: 5000)
+                                                      plan: try VariantPlan(widths: [320], formats: [.webp]), displayWidth: 2500)
         #expect(made.variants.map(\.width) == [320])
     }
 }
