@@ -174,7 +174,7 @@ struct ThumbnailerTests {
         }
     }
 
-    @Test("HOIST_VIPS chooses the engine: the library in process by default, the commands when asked")
+    @Test("HOIST_VIPS chooses the engine: the commands by default, the library in process when asked")
     func choice() throws {
         var environment = ProcessInfo.processInfo.environment
         environment["HOIST_VIPS"] = "commands"
@@ -182,8 +182,7 @@ struct ThumbnailerTests {
         #expect(commands.library == nil && commands.executable != nil)
         environment["HOIST_VIPS"] = nil
         let automatic = try #require(Thumbnailer.find(environment: environment))
-        #expect(automatic.library != nil, "libvips.so.42 did not load: \(VipsLibrary.shared)")
-        #expect(automatic.engine.hasPrefix("libvips 8.") && automatic.engine.hasSuffix(" in process"), "\(automatic.engine)")
+        #expect(automatic.library == nil && automatic.engine == "vips commands")
         environment["HOIST_VIPS"] = "library"
         let library = try #require(Thumbnailer.find(environment: environment)?.library, "libvips.so.42 did not load: \(VipsLibrary.shared)")
         #expect(Thumbnailer(executable: nil, library: library).engine.hasPrefix("libvips 8."))
