@@ -37,7 +37,6 @@ static struct {
     void (*set_kill)(VipsImage *image, int kill);
     const char *(*error_buffer)(void);
     void (*error_clear)(void);
-    void (*thread_shutdown)(void);
     GType (*size_get_type)(void);
     GType (*fail_on_get_type)(void);
     void *(*type_class_ref)(GType type);
@@ -123,7 +122,6 @@ int hoist_vips_load(const char *library, int threads, char **error) {
     LOAD(set_kill, "vips_image_set_kill");
     LOAD(error_buffer, "vips_error_buffer");
     LOAD(error_clear, "vips_error_clear");
-    LOAD(thread_shutdown, "vips_thread_shutdown");
     LOAD(size_get_type, "vips_size_get_type");
     LOAD(fail_on_get_type, "vips_fail_on_get_type");
     LOAD(type_class_ref, "g_type_class_ref");
@@ -273,4 +271,3 @@ int hoist_vips_width(void *image) { return vips.get_width((VipsImage *)image); }
 int hoist_vips_height(void *image) { return vips.get_height((VipsImage *)image); }
 void hoist_vips_release(void *image) { if (image) vips.object_unref(image); }
 void hoist_vips_free(char *text) { free(text); }
-void hoist_vips_thread_done(void) { if (load_state == 1) vips.thread_shutdown(); }

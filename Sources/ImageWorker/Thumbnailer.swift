@@ -174,7 +174,7 @@ public struct Thumbnailer: Sendable {
             } else {
                 for format in plan.formats {
                     let output = "\(directory)/w\(width).\(format.fileExtension)"
-                    try await run(executable, [input, "--size", "\(size)x\(String(Self.unboundedHeight))>", "-o", "\(output)[\(Self.options(format))]"]
+                    try await run(executable, [input, "--size", "\(size)x\(Self.unboundedHeight)>", "-o", "\(output)[\(Self.options(format))]"]
                                   + convert, errors: log)
                     outputs.append(try await finish(output, plannedWidth: width, format: format))
                 }

@@ -46,9 +46,6 @@ void hoist_vips_release(void *image);
 /// Frees an error text.
 void hoist_vips_free(char *text);
 
-/// Frees libvips' per-thread state of the calling thread (call when a thread that used libvips is done).
-void hoist_vips_thread_done(void);
-
 #ifdef __cplusplus
 }
 #endif
