@@ -21,6 +21,8 @@ public struct ImageWorker: Sendable {
         public var concurrency: Int = 8
         /// How long a received message stays hidden while it is processed.
         public var visibilityTimeout: Int = 60
+        /// How often a running job's lease is extended; `nil`: every half visibility timeout.
+        public var heartbeatInterval: Duration?
         /// The longest wait of one receive.
         public var receiveWait: Duration = .seconds(2)
         /// Where the rejected objects go: `<prefix><key>`.
@@ -105,10 +107,11 @@ public struct ImageWorker: Sendable {
         }
     }
 
-    /// Extends `message`'s lease to a full visibility timeout every half of one, until cancelled.
+    /// Extends `message`'s lease to a full visibility timeout every `heartbeatInterval` (by default
+    /// half a timeout), until cancelled.
     func keepLeased(_ message: QueueMessage) async {
         let timeout = configuration.visibilityTimeout
-        let interval = Duration.milliseconds(max(500, timeout * 500))
+        let interval = configuration.heartbeatInterval ?? .milliseconds(max(500, timeout * 500))
         while true {
             do { try await Task.sleep(for: interval) } catch { return }
             do {

@@ -7,10 +7,9 @@ import Uploads
 /// else with its command-line tools (`vips` and `vipsthumbnail`, libvips-tools): the responsive
 /// variants of a ``VariantPlan`` and a tiny placeholder.
 ///
-/// `HOIST_VIPS` chooses: `library` (in process, several times faster; opt-in while it is proven:
-/// a heap-use-after-free it caused is found and fixed, see ``VipsLibrary``), `commands` (a process
-/// per step: a decoder that crashes takes only that process down, at the cost of starting
-/// processes), or `auto`, the default (the commands, else the library).
+/// `HOIST_VIPS` chooses: `library` (in process, several times faster), `commands` (a process per
+/// step: a decoder that crashes takes only that process down, at the cost of starting processes),
+/// or `auto`, the default (the library, else the commands).
 public struct Thumbnailer: Sendable {
     /// The `vipsthumbnail` executable, when installed (the command line's path, and the test tools').
     public let executable: String?
@@ -52,8 +51,8 @@ public struct Thumbnailer: Sendable {
         case "library":
             return (try? VipsLibrary.shared.get()).map { Thumbnailer(executable: executable, library: $0) }
         default:
-            if let executable { return Thumbnailer(executable: executable) }
-            return (try? VipsLibrary.shared.get()).map { Thumbnailer(executable: nil, library: $0) }
+            if let library = try? VipsLibrary.shared.get() { return Thumbnailer(executable: executable, library: library) }
+            return executable.map { Thumbnailer(executable: $0) }
         }
     }
 

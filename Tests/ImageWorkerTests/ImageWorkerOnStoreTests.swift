@@ -181,16 +181,17 @@ struct ImageWorkerOnStoreTests {
         defer { setup.remove() }
         let key = try await setup.upload(Samples.gif(width: 10, height: 10), declared: "image/gif", ext: "gif")
         let queue = CountingQueue(setup.queue)
-        // A 6 s lease extended every 3 s: on a loaded machine (the whole suite runs in parallel) a
-        // heartbeat may come a second or two late and still be in time.
+        // An 8 s lease extended every second: a heartbeat may come up to 7 s late (a loaded machine,
+        // the whole suite running in parallel) and still be in time.
         var settings = ImageWorker.Configuration()
-        settings.visibilityTimeout = 6
+        settings.visibilityTimeout = 8
+        settings.heartbeatInterval = .seconds(1)
         let slow = ImageWorker(queue: queue, objects: SlowObjects(inner: EngineObjectAccess(engine: setup.engine, bucket: "images"),
-                                                                  delay: .seconds(16)),
+                                                                  delay: .seconds(14)),
                                records: setup.records, thumbnailer: nil, configuration: settings, logger: Logger(label: "test"))
         var message: QueueMessage?
         while message == nil {
-            let messages = try await setup.queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 6)
+            let messages = try await setup.queue.receive(maxMessages: 10, wait: .seconds(2), visibilityTimeout: 8)
             try #require(!messages.isEmpty, "no event for \(key)")
             for candidate in messages {
                 if S3EventNotification.decode(candidate.body)?.records.first?.s3.object.decodedKey == key { message = candidate }
@@ -199,7 +200,7 @@ struct ImageWorkerOnStoreTests {
         }
         let taken = try #require(message)
         async let handled: Void = slow.handle(taken)
-        // Well past the 6 s timeout (twice over) the event stays hidden: the heartbeat extended it.
+        // Well past the 8 s timeout the event stays hidden: the heartbeat extended it.
         try await Task.sleep(for: .seconds(12))
         let seen = try await setup.queue.receive(maxMessages: 10, wait: .zero, visibilityTimeout: 30)
         #expect(!seen.contains { $0.id == taken.id }, "the event was delivered again while its job ran")

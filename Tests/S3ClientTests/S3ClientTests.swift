@@ -314,6 +314,10 @@ struct S3ClientTests {
 }
 
 /// Memory stays flat when big objects go up from a file and come down to one.
+///
+/// The measurement runs in a child process of its own (an exit test): the peak resident set
+/// (`VmHWM`) is a whole process's, and the suites running beside this one in the test process
+/// (thumbnails decoded by libvips, servers started by other tests) would raise it too.
 @Suite("S3Client streaming memory")
 struct S3ClientMemoryTests {
     /// The process's peak resident set (`VmHWM`) in bytes, from `/proc/self/status`; `nil` off Linux.
@@ -327,14 +331,34 @@ struct S3ClientMemoryTests {
     @Test("a 96 MiB put from a file and download to a file raise the peak RSS by far less than the object",
           .enabled(if: peakResidentBytes() != nil, "needs /proc/self/status"))
     func flatMemory() async throws {
-        let size = 96 * 1024 * 1024
+        // The child prints its figure (or why it could not measure) on standard error.
+        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            do {
+                let growth = try await Self.measurePeakGrowth(size: 96 * 1024 * 1024)
+                FileHandle.standardError.write(Data("peak RSS growth: \(growth)\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("streaming round trip failed: \(error)\n".utf8))
+                exit(2)
+            }
+        }
+        let report = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+        let growth = try #require(report.split(separator: "\n").lazy.compactMap { line in
+            line.hasPrefix("peak RSS growth: ") ? Int(line.dropFirst("peak RSS growth: ".count)) : nil
+        }.first, "the child process reported no figure: \(report)")
+        // A client that held the object in memory would add at least its 96 MiB.
+        #expect(growth < 96 * 1024 * 1024, "peak RSS grew by \(growth >> 20) MiB for a 96 MiB object")
+    }
+
+    /// Puts a file of `size` random bytes to a store started in this process and downloads it to a
+    /// file; checks the copy and returns how much the process's peak resident set grew meanwhile.
+    static func measurePeakGrowth(size: Int) async throws -> Int {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-s3client-big-\(UUID().uuidString).bin").path
         let target = path + ".downloaded"
         defer {
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(atPath: target)
         }
-        // 1 MiB of random bytes, written 96 times (the content only needs to be checkable).
+        // 1 MiB of random bytes, written size / 1 MiB times (the content only needs to be checkable).
         var generator = SystemRandomNumberGenerator()
         let block = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         FileManager.default.createFile(atPath: path, contents: nil)
@@ -343,18 +367,17 @@ struct S3ClientMemoryTests {
         try handle.close()
         let sha256 = try S3ClientTests.sha256Base64(ofFile: path)
 
-        try await LiveStore.run { s3, _ in
+        return try await LiveStore.run { s3, _ in
             // Warm up connections and buffers with a small object first.
             try await s3.putObject(bucket: LiveStore.bucket, key: "warm", bytes: block, contentType: "application/octet-stream")
-            let before = try #require(Self.peakResidentBytes())
+            guard let before = peakResidentBytes() else { throw CocoaError(.fileReadUnknown) }
             try await s3.putObject(bucket: LiveStore.bucket, key: "big.bin", file: path, contentType: "application/octet-stream")
             let head = try await s3.download(bucket: LiveStore.bucket, key: "big.bin", to: target)
-            let after = try #require(Self.peakResidentBytes())
-            #expect(head.size == Int64(size))
-            #expect(try S3ClientTests.sha256Base64(ofFile: target) == sha256)
-            // The peak is the whole test process's, and other suites run beside this one; a client
-            // that held the object in memory would add at least its 96 MiB.
-            #expect(after - before < size, "peak RSS grew by \((after - before) >> 20) MiB for a \(size >> 20) MiB object")
+            guard let after = peakResidentBytes() else { throw CocoaError(.fileReadUnknown) }
+            guard head.size == Int64(size), try S3ClientTests.sha256Base64(ofFile: target) == sha256 else {
+                throw CocoaError(.fileReadCorruptFile)
+            }
+            return after - before
         }
     }
 }
