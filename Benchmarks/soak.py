@@ -3,7 +3,7 @@
 
 Runs a (release) `hoist serve` with a temporary data folder on free ports of 127.0.0.1 and drives it
 from several client threads with a mix of what a deployment sees: upload URLs issued and used (good
-PNGs, and text declared as PNG that the worker must reject), GETs and ranged GETs, listings page by
+PNGs, JPEGs with phone-like EXIF, and text declared as PNG that the worker must reject), GETs and ranged GETs, listings page by
 page, multipart uploads completed or aborted, and deletes; the image worker processes every upload
 in the same process. Every --interval seconds it samples the server's resident memory, open file
 descriptors, thread count, the size of its SQLite write-ahead logs, and the latency percentiles of
@@ -38,6 +38,21 @@ sys.path.insert(0, os.path.join(HERE, "..", "Interop"))
 from api_common import APIClient, HoistServerProcess, picture, put_url, store_s3_client  # noqa: E402
 
 BUCKET = "article-images"
+
+
+def exif_jpeg(width: int, height: int, seed: int) -> bytes:
+    """A JPEG with the EXIF a phone writes: camera make and model, orientation 6, a GPS position."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(picture("JPEG", width, height, seed=seed)))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "HoistCam", "Soak 1", 6
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85, exif=exif.tobytes())
+    return out.getvalue()
 # Operation mix (weights).
 MIX = [("upload", 30), ("bad_upload", 5), ("get", 20), ("range_get", 10), ("list", 15), ("multipart", 5),
        ("delete", 10), ("head", 5)]
@@ -100,7 +115,9 @@ class Client(threading.Thread):
         self.article: str | None = None
         self.in_article = 0
         self.issued, self.issued_lock = issued, issued_lock
-        self.images = [picture("png", 40 + i, 30 + i, seed=n * 10 + i) for i in range(4)]
+        # PNGs, and JPEGs shaped like phone photos (EXIF with a camera, a GPS position and an orientation).
+        self.images = [("image/png", picture("png", 40 + i, 30 + i, seed=n * 10 + i)) for i in range(2)]
+        self.images += [("image/jpeg", exif_jpeg(360 + 8 * i, 240 + 4 * i, seed=n * 10 + i)) for i in range(2)]
 
     def run(self) -> None:
         ops, weights = zip(*MIX)
@@ -131,8 +148,8 @@ class Client(threading.Thread):
         return issued
 
     def upload(self) -> bool:
-        body = self.random.choice(self.images)
-        issued = self._issue("image/png", len(body))
+        content_type, body = self.random.choice(self.images)
+        issued = self._issue(content_type, len(body))
         put = put_url(issued["uploadUrl"], issued["headers"], body)
         if put.status != 200:
             raise RuntimeError(f"PUT -> {put.status} {put.body[:200]!r}")
