@@ -238,7 +238,8 @@ public struct S3Responder: HTTPResponder {
             let auth = try verifier.verify(s3.received, now: clock())
             if let auth { AccessLogSigner.current?.verified(auth.accessKeyId) }
             return auth
-        } catch let error as SigV4Error {
+        } catch {
+            // `verify` throws only SigV4Error (typed throws).
             throw S3Error(error, resource: s3.resource)
         }
     }
