@@ -286,10 +286,14 @@ public struct ImageHeader: Sendable, Equatable {
         }
     }
 
-    /// Calls `visit(type, start, end)` for each property box in `meta/iprp/ipco`.
+    /// Calls `visit(type, start, end)` for each property box in `meta/iprp/ipco`, of the file's
+    /// first `meta` box only (a HEIF file has one; decoders read the first): a second one, or
+    /// bytes appended after a complete file, cannot change what was found.
     static func avifProperties(_ b: [UInt8], _ visit: (String, Int, Int) -> Void) {
+        var seenMeta = false
         boxes(b, 0, b.count) { type, start, end in
-            guard type == "meta" else { return }
+            guard type == "meta", !seenMeta else { return }
+            seenMeta = true
             boxes(b, start + 4, end) { type, start, end in  // meta is a full box: skip version and flags
                 guard type == "iprp" else { return }
                 boxes(b, start, end) { type, start, end in
