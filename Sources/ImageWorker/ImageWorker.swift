@@ -223,29 +223,9 @@ public struct ImageWorker: Sendable {
             return try await reject(&record, key: key, version: version,
                                     reason: "\(header.width)×\(header.height) pixels is over the limit of \(configuration.maximumPixels).")
         }
-        // A folder of this job's own for the original and the variants, made and removed through
-        // NIO's file system (off the cooperative pool), removed however the job ends.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-worker-\(UUID().uuidString)").path
-        try await FileSystem.shared.createDirectory(at: FilePath(directory), withIntermediateDirectories: true)
-        do {
-            let outcome = try await processFiles(&record, key: key, version: version, header: header, pixels: pixels.partialValue,
-                                                 directory: directory)
-            await Self.remove(directory)
-            return outcome
-        } catch {
-            await Self.remove(directory)
-            throw error
-        }
-    }
-
-    /// Removes a job's folder and what it holds; a failure is left to the housekeeping of the temporary folder.
-    static func remove(_ directory: String) async {
-        _ = try? await FileSystem.shared.removeItem(at: FilePath(directory), strategy: .sequential, recursively: true)
-    }
-
-    /// The verified image's remaining checks (the frames of an animation) and its variants, made in `directory`.
-    private func processFiles(_ record: inout UploadRecord, key: String, version: String?, header: ImageHeader, pixels: Int,
-                              directory: String) async throws -> Outcome {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let original = "\(directory)/original"
         var downloaded = false
         // An animation decodes to every frame: the limit counts them all (the variants show the first).
@@ -253,7 +233,7 @@ public struct ImageWorker: Sendable {
             try await objects.download(key, version: version, to: original)
             downloaded = true
             let frames = try await Self.countFrames(original, format: header.format)
-            let total = pixels.multipliedReportingOverflow(by: frames)
+            let total = pixels.partialValue.multipliedReportingOverflow(by: frames)
             if frames > 1, total.overflow || total.partialValue > configuration.maximumPixels {
                 return try await reject(&record, key: key, version: version, reason: """
                     \(frames) frames of \(header.width)×\(header.height) pixels is over the limit of \(configuration.maximumPixels) pixels.
@@ -342,14 +322,11 @@ public struct ImageWorker: Sendable {
     private func reject(_ record: inout UploadRecord, key: String, version: String?, reason: String) async throws -> Outcome {
         try await objects.copy(key, version: version, to: configuration.quarantinePrefix + key)
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("hoist-marker-\(UUID().uuidString)").path
-        try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(empty), options: .newFile(replaceExisting: true)) { _ in }
-        do {
-            try await objects.put(key, file: empty, contentType: Self.rejectionMarkerType)
-            await Self.remove(empty)
-        } catch {
-            await Self.remove(empty)
-            throw error
+        guard FileManager.default.createFile(atPath: empty, contents: Data()) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: empty])
         }
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        try await objects.put(key, file: empty, contentType: Self.rejectionMarkerType)
         if let version { try await objects.delete(key, version: version) }
         return try await finishRejection(&record, reason: reason)
     }

@@ -265,7 +265,7 @@ public struct Thumbnailer: Sendable {
     /// whatever libvips kept. Through NIO's file system, off the cooperative pool.
     /// - Throws: ``Failure`` when the file is missing, not well-formed, or keeps metadata.
     static func cleaned(_ path: String, format: ImageVariant.Format) async throws -> [UInt8] {
-        guard try await FileSystem.shared.info(forFileAt: FilePath(path)) != nil else {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw Failure(description: "libvips wrote no \((path as NSString).lastPathComponent)")
         }
         let buffer = try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { file in
