@@ -135,6 +135,20 @@ struct ImageHeaderTests {
         #expect(ImageHeader.inspect(reversed, complete: true) == .image(.init(format: .avif, width: width, height: height)))
     }
 
+    /// Fuzzing's finding (`Fuzz/Regressions/image-header/avif-second-meta-after-truncated`): a
+    /// second `meta` box after the first, complete once more bytes came, changed the size found.
+    @Test("an AVIF's size comes from its first meta box: a second one, or bytes after the file, change nothing")
+    func avifFirstMetaOnly() {
+        let first = Samples.avif(width: 64, height: 48)
+        let second = Samples.avif(width: 8000, height: 6000)
+        let expected = ImageHeader.Inspection.image(.init(format: .avif, width: 64, height: 48))
+        #expect(ImageHeader.inspect(first + second, complete: true) == expected)
+        // The second file's ftyp and meta (no mdat), cut inside its last ispe, then completed.
+        let secondHeader = Array(second.dropLast(11))
+        #expect(ImageHeader.inspect(first + secondHeader.dropLast(4), complete: true) == expected)
+        #expect(ImageHeader.inspect(first + secondHeader.dropLast(4) + secondHeader.suffix(4), complete: true) == expected)
+    }
+
     @Test("a JPEG frame header past the first bytes asks for more, then is found")
     func jpegNeedsMore() {
         let bytes = Samples.jpeg(width: 640, height: 480, paddingSegments: 3)  // ~180 KiB of APP1 before SOF
