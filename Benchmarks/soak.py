@@ -35,24 +35,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "Interop"))
 
-from api_common import APIClient, HoistServerProcess, picture, put_url, store_s3_client  # noqa: E402
+from api_common import APIClient, HoistServerProcess, gps_jpeg, picture, put_url, store_s3_client  # noqa: E402
 
 BUCKET = "article-images"
-
-
-def exif_jpeg(width: int, height: int, seed: int) -> bytes:
-    """A JPEG with the EXIF a phone writes: camera make and model, orientation 6, a GPS position."""
-    import io
-
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(picture("JPEG", width, height, seed=seed)))
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110], exif[0x0112] = "HoistCam", "Soak 1", 6
-    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)}
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=85, exif=exif.tobytes())
-    return out.getvalue()
 # Operation mix (weights).
 MIX = [("upload", 30), ("bad_upload", 5), ("get", 20), ("range_get", 10), ("list", 15), ("multipart", 5),
        ("delete", 10), ("head", 5)]
@@ -117,7 +102,7 @@ class Client(threading.Thread):
         self.issued, self.issued_lock = issued, issued_lock
         # PNGs, and JPEGs shaped like phone photos (EXIF with a camera, a GPS position and an orientation).
         self.images = [("image/png", picture("png", 40 + i, 30 + i, seed=n * 10 + i)) for i in range(2)]
-        self.images += [("image/jpeg", exif_jpeg(360 + 8 * i, 240 + 4 * i, seed=n * 10 + i)) for i in range(2)]
+        self.images += [("image/jpeg", gps_jpeg(360 + 8 * i, 240 + 4 * i, seed=n * 10 + i, model="Soak 1", orientation=6)) for i in range(2)]
 
     def run(self) -> None:
         ops, weights = zip(*MIX)

@@ -74,6 +74,13 @@ for t in "${targets[@]}"; do
   p=$(product_of "$t")
   corpus=$work/corpus/$t
   mkdir -p "$corpus"
+  # libFuzzer exits at once (0 executions) when a corpus folder is missing: a target without seeds
+  # is a mistake to report, not a run to skip quietly.
+  if [ ! -d "Fuzz/Corpus/$t" ]; then
+    echo "fuzz $t: no seed corpus (Fuzz/Corpus/$t; Fuzz/make-seeds.py writes the seeds)"
+    status=1
+    continue
+  fi
   log=$work/logs/$t.log
   before=$(ls "$work/findings" | grep -c "^$t-" || true)
   # SWIFT_BACKTRACE=enable=no: libFuzzer's own signal handler saves the crashing input.
@@ -90,6 +97,7 @@ for t in "${targets[@]}"; do
   new=$(ls "$work/findings" | grep "^$t-" || true)
   count=$(( $(printf '%s' "$new" | grep -c . || true) - before ))
   [ "$count" -gt 0 ] && status=1
+  [ "${execs:-0}" -gt 0 ] || { echo "fuzz $t: ran 0 executions (see $log)"; status=1; }
   echo "fuzz $t: ${execs:-0} execs, ${rate:-0} exec/s, cov ${cov:-?}, ft ${ft:-?}, corpus $size, findings $count$( [ "$count" -gt 0 ] && echo " ($(echo $new | tr '\n' ' '))" )"
   if [ "$count" -gt 0 ]; then
     # What the finding was (the check that failed, or libFuzzer's report), so a CI log shows it.

@@ -419,6 +419,24 @@ def picture(fmt: str, width: int, height: int, seed: int = 0) -> bytes:
     return out.getvalue()
 
 
+def gps_jpeg(width: int, height: int, seed: int = 5, model: str | None = None, orientation: int | None = None) -> bytes:
+    """A JPEG shaped like a phone photo: EXIF with a camera make (and model and orientation when
+    given) and a GPS position (Pillow writes the GPS IFD)."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(picture("JPEG", width, height, seed=seed)))
+    exif = Image.Exif()
+    exif[0x010F] = "HoistCam"
+    if model is not None:
+        exif[0x0110] = model
+    if orientation is not None:
+        exif[0x0112] = orientation
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=88, exif=exif.tobytes())
+    return out.getvalue()
+
+
 def noisy_picture(fmt: str, width: int, height: int) -> bytes:
     """A large, busy image (noise): slow to decode and shrink, so the worker is busy for a while."""
     from PIL import Image

@@ -31,7 +31,7 @@ import time
 
 import pytest
 
-from api_common import (FAST, BUCKET, APIClient, HoistServerProcess, head, is_rejection_marker, keys_under,  # noqa: E402
+from api_common import (FAST, BUCKET, APIClient, HoistServerProcess, gps_jpeg, head, is_rejection_marker, keys_under,  # noqa: E402
                         noisy_picture, parse_metrics, picture, put_url, store_s3_client as s3_client, upload, wait_for)
 from interop_common import Results, fail_check, tally  # noqa: E402
 
@@ -98,19 +98,6 @@ def check_variants(R: Results, name: str, item: dict, width: int, height: int, w
         size = tiny.size
         ok = tiny.format == "WEBP" and max(tiny.size) <= 32
     R.check(f"{name}: a placeholder data URL under 1 KB, a WebP at most 32 px", ok, f"{len(placeholder)} chars, {size}")
-
-
-def gps_jpeg(width: int, height: int) -> bytes:
-    """A JPEG whose EXIF holds a GPS position (Pillow writes the GPS IFD)."""
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(picture("JPEG", width, height, seed=5)))
-    exif = Image.Exif()
-    exif[0x010F] = "HoistCam"
-    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)}
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=88, exif=exif.tobytes())
-    return out.getvalue()
 
 
 def heic_from(jpeg: bytes) -> bytes:

@@ -46,21 +46,26 @@ public struct Thumbnailer: Sendable {
     public static func find(environment: [String: String] = ProcessInfo.processInfo.environment) -> Thumbnailer? {
         let executable = findExecutable(environment: environment)
         switch environment["HOIST_VIPS"]?.lowercased() ?? "auto" {
-        case "commands":
-            return executable.map { Thumbnailer(executable: $0) }
-        case "library":
-            return (try? VipsLibrary.shared.get()).map { Thumbnailer(executable: executable, library: $0) }
-        default:
-            if let library = try? VipsLibrary.shared.get() { return Thumbnailer(executable: executable, library: library) }
-            return executable.map { Thumbnailer(executable: $0) }
+        case "commands": return commands(executable)
+        case "library": return inProcess(executable)
+        default: return inProcess(executable) ?? commands(executable)
         }
     }
 
     /// Every way libvips can run here, the library first: what the tests run each case with.
     public static func engines(environment: [String: String] = ProcessInfo.processInfo.environment) -> [Thumbnailer] {
         let executable = findExecutable(environment: environment)
-        return [(try? VipsLibrary.shared.get()).map { Thumbnailer(executable: executable, library: $0) },
-                executable.map { Thumbnailer(executable: $0) }].compactMap { $0 }
+        return [inProcess(executable), commands(executable)].compactMap { $0 }
+    }
+
+    /// libvips in process, when `libvips.so.42` loads (`executable` kept for the test tools).
+    private static func inProcess(_ executable: String?) -> Thumbnailer? {
+        (try? VipsLibrary.shared.get()).map { Thumbnailer(executable: executable, library: $0) }
+    }
+
+    /// The `vips` commands, when installed.
+    private static func commands(_ executable: String?) -> Thumbnailer? {
+        executable.map { Thumbnailer(executable: $0) }
     }
 
     /// `vipsthumbnail` from `HOIST_VIPSTHUMBNAIL` or the `PATH`.

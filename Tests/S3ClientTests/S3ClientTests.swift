@@ -328,6 +328,9 @@ struct S3ClientMemoryTests {
         return kib * 1024
     }
 
+    /// How the child process's line with its figure (bytes) starts.
+    static let figure = "peak RSS growth: "
+
     @Test("a 96 MiB put from a file and download to a file raise the peak RSS by far less than the object",
           .enabled(if: peakResidentBytes() != nil, "needs /proc/self/status"))
     func flatMemory() async throws {
@@ -335,7 +338,7 @@ struct S3ClientMemoryTests {
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             do {
                 let growth = try await Self.measurePeakGrowth(size: 96 * 1024 * 1024)
-                FileHandle.standardError.write(Data("peak RSS growth: \(growth)\n".utf8))
+                FileHandle.standardError.write(Data("\(Self.figure)\(growth)\n".utf8))
             } catch {
                 FileHandle.standardError.write(Data("streaming round trip failed: \(error)\n".utf8))
                 exit(2)
@@ -343,7 +346,7 @@ struct S3ClientMemoryTests {
         }
         let report = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
         let growth = try #require(report.split(separator: "\n").lazy.compactMap { line in
-            line.hasPrefix("peak RSS growth: ") ? Int(line.dropFirst("peak RSS growth: ".count)) : nil
+            line.hasPrefix(Self.figure) ? Int(line.dropFirst(Self.figure.count)) : nil
         }.first, "the child process reported no figure: \(report)")
         // A client that held the object in memory would add at least its 96 MiB.
         #expect(growth < 96 * 1024 * 1024, "peak RSS grew by \(growth >> 20) MiB for a 96 MiB object")
